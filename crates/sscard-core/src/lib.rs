@@ -1,1 +1,38 @@
-//! placeholder
+//! The social security card domain as pure code: no I/O, no clock, no database.
+//!
+//! - [`card`]: one card's social-security status, financial status and supersession, with a
+//!   transition function per event.
+//! - [`holder`]: the rules across one person's cards (one person one card, one live
+//!   social-security function, supersession on first use).
+//! - [`application`] and [`batch`]: the application and production-batch status chains.
+//! - [`strokes`]: surname stroke order for distribution lists.
+//!
+//! Every refusal is a typed error implementing [`sscard_ids::Bilingual`]: a stable code plus
+//! zh-CN and English text.
+
+pub mod application;
+pub mod batch;
+pub mod card;
+pub mod holder;
+pub mod strokes;
+
+pub use application::{
+    ApplicationEvent, ApplicationSource, ApplicationStatus, ApplicationTransitionError, BusinessType,
+};
+pub use batch::{BatchEvent, BatchStatus, BatchTransitionError, Stage, StepState};
+pub use card::{CardEvent, CardRuleError, CardState, FinancialStatus, LifecyclePolicy, SsStatus};
+pub use holder::{Effect, Holder, HolderError, HolderEvent};
+
+/// Implements `Display` as `zh（en）` and `Error` for a type that implements `Bilingual`.
+macro_rules! display_bilingual {
+    ($ty:ty) => {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                use ::sscard_ids::Bilingual as _;
+                write!(f, "{}（{}）", self.zh(), self.en())
+            }
+        }
+        impl ::std::error::Error for $ty {}
+    };
+}
+pub(crate) use display_bilingual;

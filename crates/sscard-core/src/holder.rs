@@ -1,0 +1,219 @@
+//! The rules that span all cards of one person (持卡人): one person, one current card; at most
+//! one live social-security function; the first use of a new card supersedes the old one in the
+//! same step, while the old card's bank function stays.
+
+use std::collections::BTreeMap;
+
+use sscard_ids::{Bilingual, CardNumber};
+
+use crate::card::{CardEvent, CardRuleError, CardState};
+use crate::display_bilingual;
+
+/// All cards of one person, keyed by card number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holder {
+    cards: BTreeMap<CardNumber, CardState>,
+}
+
+/// Something that happens to a person's cards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HolderEvent {
+    /// A first card is produced for a new application (申领, business type 01).
+    IssueNew { card: CardNumber },
+    /// 补卡 (05): `old`, formally lost, is cancelled and `new` is produced.
+    Reissue { old: CardNumber, new: CardNumber },
+    /// 换卡 (06/07, and migration from a legacy card): `new` is produced; `old` keeps working
+    /// until `new` is first used.
+    Exchange { old: CardNumber, new: CardNumber },
+    /// An event on one card. `ActivateSs` and `FirstUse` supersede the holder's other cards.
+    Card { card: CardNumber, event: CardEvent },
+}
+
+/// A consequence of a holder event beyond the card it named, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// A card was produced.
+    Produced { card: CardNumber },
+    /// A card changed by the named event.
+    Changed { card: CardNumber, event: &'static str },
+    /// The old card's social-security function was taken over by `by`.
+    Superseded { card: CardNumber, by: CardNumber },
+}
+
+/// Why a holder event was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HolderError {
+    /// The person has no card with this number.
+    UnknownCard { card: CardNumber },
+    /// A card with this number already exists.
+    DuplicateCard { card: CardNumber },
+    /// One person, one card: a current card exists, so apply for a reissue or exchange instead.
+    AlreadyHoldsCard { card: CardNumber },
+    /// A replacement card is already being produced.
+    ReplacementPending { card: CardNumber },
+    /// A rule of one card refused the event.
+    Card { card: CardNumber, error: CardRuleError },
+}
+
+impl Bilingual for HolderError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownCard { .. } => "holder.unknown_card",
+            Self::DuplicateCard { .. } => "holder.duplicate_card",
+            Self::AlreadyHoldsCard { .. } => "holder.already_holds_card",
+            Self::ReplacementPending { .. } => "holder.replacement_pending",
+            Self::Card { error, .. } => error.code(),
+        }
+    }
+    fn zh(&self) -> String {
+        match self {
+            Self::UnknownCard { card } => format!("该持卡人名下没有卡号为 {card} 的卡"),
+            Self::DuplicateCard { card } => format!("卡号 {card} 已存在"),
+            Self::AlreadyHoldsCard { card } => format!(
+                "一人一卡：该人员已持有卡 {card}，请办理补卡或换卡，不能重复申领"
+            ),
+            Self::ReplacementPending { card } => {
+                format!("该人员已有一张新卡 {card} 正在制作或待启用，请勿重复办理")
+            }
+            Self::Card { card, error } => format!("卡 {card}：{}", error.zh()),
+        }
+    }
+    fn en(&self) -> String {
+        match self {
+            Self::UnknownCard { card } => format!("this person has no card {card}"),
+            Self::DuplicateCard { card } => format!("card number {card} already exists"),
+            Self::AlreadyHoldsCard { card } => format!(
+                "one person, one card: this person already holds card {card}; apply for a \
+                 reissue or exchange instead"
+            ),
+            Self::ReplacementPending { card } => format!(
+                "a new card {card} is already in production or waiting to be used"
+            ),
+            Self::Card { card, error } => format!("card {card}: {}", error.en()),
+        }
+    }
+}
+display_bilingual!(HolderError);
+
+impl Holder {
+    /// A person without cards.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds a holder from stored card states (e.g. loaded from the database).
+    pub fn from_cards(cards: impl IntoIterator<Item = (CardNumber, CardState)>) -> Self {
+        Self { cards: cards.into_iter().collect() }
+    }
+
+    /// The cards, ordered by card number.
+    pub fn cards(&self) -> impl Iterator<Item = (&CardNumber, &CardState)> {
+        self.cards.iter()
+    }
+
+    /// One card's state.
+    pub fn card(&self, card: &CardNumber) -> Option<&CardState> {
+        self.cards.get(card)
+    }
+
+    /// The card whose social-security function is live, if any.
+    pub fn live_card(&self) -> Option<&CardNumber> {
+        self.cards.iter().find(|(_, s)| s.is_live()).map(|(n, _)| n)
+    }
+
+    /// Cards that are live; never more than one for a holder built by [`Holder::apply`].
+    pub fn live_count(&self) -> usize {
+        self.cards.values().filter(|s| s.is_live()).count()
+    }
+
+    fn state(&self, card: &CardNumber) -> Result<&CardState, HolderError> {
+        self.cards.get(card).ok_or(HolderError::UnknownCard { card: *card })
+    }
+
+    fn fresh(&self, card: &CardNumber) -> Result<(), HolderError> {
+        if self.cards.contains_key(card) {
+            Err(HolderError::DuplicateCard { card: *card })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A current card other than `except` that is not yet in use: a replacement in progress.
+    fn pending_other(&self, except: &CardNumber) -> Option<CardNumber> {
+        self.cards
+            .iter()
+            .find(|(n, s)| *n != except && s.is_current() && !s.is_live() && s.ss == crate::SsStatus::Sealed)
+            .map(|(n, _)| *n)
+    }
+
+    /// Applies one event; returns the new holder and what changed. `self` is never modified.
+    pub fn apply(&self, event: &HolderEvent) -> Result<(Holder, Vec<Effect>), HolderError> {
+        let mut next = self.clone();
+        let mut effects = Vec::new();
+        match event {
+            HolderEvent::IssueNew { card } => {
+                self.fresh(card)?;
+                if let Some((held, _)) = self.cards.iter().find(|(_, s)| s.is_current()) {
+                    return Err(HolderError::AlreadyHoldsCard { card: *held });
+                }
+                next.cards.insert(*card, CardState::produced());
+                effects.push(Effect::Produced { card: *card });
+            }
+            HolderEvent::Reissue { old, new } => {
+                self.fresh(new)?;
+                let old_state = self.state(old)?;
+                let changed = old_state
+                    .apply(&CardEvent::Reissue)
+                    .map_err(|error| HolderError::Card { card: *old, error })?;
+                if let Some(pending) = self.pending_other(old) {
+                    return Err(HolderError::ReplacementPending { card: pending });
+                }
+                next.cards.insert(*old, changed);
+                next.cards.insert(*new, CardState::produced());
+                effects.push(Effect::Changed { card: *old, event: "reissue" });
+                effects.push(Effect::Produced { card: *new });
+            }
+            HolderEvent::Exchange { old, new } => {
+                self.fresh(new)?;
+                let old_state = self.state(old)?;
+                let changed = old_state
+                    .apply(&CardEvent::Exchange)
+                    .map_err(|error| HolderError::Card { card: *old, error })?;
+                if let Some(pending) = self.pending_other(old) {
+                    return Err(HolderError::ReplacementPending { card: pending });
+                }
+                next.cards.insert(*old, changed);
+                next.cards.insert(*new, CardState::produced());
+                effects.push(Effect::Changed { card: *old, event: "exchange" });
+                effects.push(Effect::Produced { card: *new });
+            }
+            HolderEvent::Card { card, event } => {
+                let changed = self
+                    .state(card)?
+                    .apply(event)
+                    .map_err(|error| HolderError::Card { card: *card, error })?;
+                let takes_over = matches!(event, CardEvent::ActivateSs | CardEvent::FirstUse)
+                    && changed.is_live();
+                next.cards.insert(*card, changed);
+                effects.push(Effect::Changed { card: *card, event: event.name() });
+                if takes_over {
+                    // Starting to use a card ends every other current card's social-security
+                    // function in the same step (a sealed one too, so it can never come back
+                    // later); their financial status is left as it is.
+                    for (other, state) in &self.cards {
+                        if other != card && state.is_current() {
+                            let superseded = state
+                                .apply(&CardEvent::Supersede { by: *card })
+                                .map_err(|error| HolderError::Card { card: *other, error })?;
+                            next.cards.insert(*other, superseded);
+                            effects.push(Effect::Superseded { card: *other, by: *card });
+                        }
+                    }
+                }
+                // The one-live rule must hold after every event; anything else is a bug here.
+                debug_assert!(next.live_count() <= 1, "two live cards after {event:?}");
+            }
+        }
+        Ok((next, effects))
+    }
+}
