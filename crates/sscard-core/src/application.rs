@@ -21,8 +21,12 @@ pub enum BusinessType {
 
 impl BusinessType {
     /// All types.
-    pub const ALL: [BusinessType; 4] =
-        [BusinessType::New, BusinessType::Reissue, BusinessType::Exchange, BusinessType::WarrantyExchange];
+    pub const ALL: [BusinessType; 4] = [
+        BusinessType::New,
+        BusinessType::Reissue,
+        BusinessType::Exchange,
+        BusinessType::WarrantyExchange,
+    ];
 
     /// The two-digit code.
     pub fn code(self) -> &'static str {
@@ -44,7 +48,9 @@ impl BusinessType {
     }
     /// The type from its code or name.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.code() == s || t.as_str() == s)
+        Self::ALL
+            .into_iter()
+            .find(|t| t.code() == s || t.as_str() == s)
     }
     /// The Chinese name.
     pub fn zh(self) -> &'static str {
@@ -125,7 +131,9 @@ impl ApplicationStatus {
     }
     /// The status from its code or name.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.code() == s || t.as_str() == s)
+        Self::ALL
+            .into_iter()
+            .find(|t| t.code() == s || t.as_str() == s)
     }
     /// The Chinese name.
     pub fn zh(self) -> &'static str {
@@ -143,7 +151,9 @@ impl ApplicationStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            ApplicationStatus::Activated | ApplicationStatus::Rejected | ApplicationStatus::Cancelled
+            ApplicationStatus::Activated
+                | ApplicationStatus::Rejected
+                | ApplicationStatus::Cancelled
         )
     }
 }
@@ -210,7 +220,11 @@ impl Bilingual for ApplicationTransitionError {
         "application.transition"
     }
     fn zh(&self) -> String {
-        format!("申领状态为“{}”，不能执行“{}”", self.from.zh(), self.event.as_str())
+        format!(
+            "申领状态为“{}”，不能执行“{}”",
+            self.from.zh(),
+            self.event.as_str()
+        )
     }
     fn en(&self) -> String {
         format!(
@@ -230,7 +244,9 @@ impl ApplicationStatus {
         let next = match (self, event) {
             (S::Initial, E::SubmitToProduction) => S::InProduction,
             (S::InProduction, E::ReturnToQueue) => S::Initial,
-            (S::InProduction, E::CardReceived) | (S::Initial, E::IssueInstantly) => S::AwaitingPickup,
+            (S::InProduction, E::CardReceived) | (S::Initial, E::IssueInstantly) => {
+                S::AwaitingPickup
+            }
             (S::AwaitingPickup, E::HandOver) => S::PickedUp,
             (S::PickedUp, E::Activate) => S::Activated,
             (S::Initial | S::InProduction, E::Reject) => S::Rejected,

@@ -91,7 +91,12 @@ impl BatchStatus {
     pub fn all() -> Vec<BatchStatus> {
         let mut v = vec![BatchStatus::Created];
         for s in Stage::ALL {
-            for t in [StepState::Sent, StepState::Returned, StepState::ExportFailed, StepState::ReturnFailed] {
+            for t in [
+                StepState::Sent,
+                StepState::Returned,
+                StepState::ExportFailed,
+                StepState::ReturnFailed,
+            ] {
                 v.push(BatchStatus::At(s, t));
             }
         }
@@ -125,7 +130,10 @@ impl BatchStatus {
 
     /// Whether the batch is in a failure state waiting for a retry.
     pub fn is_failed(self) -> bool {
-        matches!(self, BatchStatus::At(_, StepState::ExportFailed | StepState::ReturnFailed))
+        matches!(
+            self,
+            BatchStatus::At(_, StepState::ExportFailed | StepState::ReturnFailed)
+        )
     }
 
     /// The Chinese name.
@@ -162,9 +170,13 @@ impl BatchStatus {
         use StepState as T;
         let next = match (self, event) {
             (s, E::Export(stage)) if s == Self::ready_for(stage) => B::At(stage, T::Sent),
-            (s, E::ExportFailed(stage)) if s == Self::ready_for(stage) => B::At(stage, T::ExportFailed),
+            (s, E::ExportFailed(stage)) if s == Self::ready_for(stage) => {
+                B::At(stage, T::ExportFailed)
+            }
             (B::At(s, T::Sent), E::ImportResult(stage)) if s == stage => B::At(stage, T::Returned),
-            (B::At(s, T::Sent), E::ImportFailed(stage)) if s == stage => B::At(stage, T::ReturnFailed),
+            (B::At(s, T::Sent), E::ImportFailed(stage)) if s == stage => {
+                B::At(stage, T::ReturnFailed)
+            }
             // A failed export goes back to where it started; a failed import waits for a
             // corrected result file again.
             (B::At(stage, T::ExportFailed), E::Retry) => Self::ready_for(stage),
@@ -191,10 +203,19 @@ impl Bilingual for BatchTransitionError {
         "batch.transition"
     }
     fn zh(&self) -> String {
-        format!("批次状态为“{}”（{}），不能执行 {:?}", self.from.zh(), self.from.code(), self.event)
+        format!(
+            "批次状态为“{}”（{}），不能执行 {:?}",
+            self.from.zh(),
+            self.from.code(),
+            self.event
+        )
     }
     fn en(&self) -> String {
-        format!("a batch in status {} cannot take {:?}", self.from.code(), self.event)
+        format!(
+            "a batch in status {} cannot take {:?}",
+            self.from.code(),
+            self.event
+        )
     }
 }
 display_bilingual!(BatchTransitionError);

@@ -35,7 +35,10 @@ pub enum Effect {
     /// A card was produced.
     Produced { card: CardNumber },
     /// A card changed by the named event.
-    Changed { card: CardNumber, event: &'static str },
+    Changed {
+        card: CardNumber,
+        event: &'static str,
+    },
     /// The old card's social-security function was taken over by `by`.
     Superseded { card: CardNumber, by: CardNumber },
 }
@@ -52,7 +55,10 @@ pub enum HolderError {
     /// A replacement card is already being produced.
     ReplacementPending { card: CardNumber },
     /// A rule of one card refused the event.
-    Card { card: CardNumber, error: CardRuleError },
+    Card {
+        card: CardNumber,
+        error: CardRuleError,
+    },
 }
 
 impl Bilingual for HolderError {
@@ -69,9 +75,9 @@ impl Bilingual for HolderError {
         match self {
             Self::UnknownCard { card } => format!("该持卡人名下没有卡号为 {card} 的卡"),
             Self::DuplicateCard { card } => format!("卡号 {card} 已存在"),
-            Self::AlreadyHoldsCard { card } => format!(
-                "一人一卡：该人员已持有卡 {card}，请办理补卡或换卡，不能重复申领"
-            ),
+            Self::AlreadyHoldsCard { card } => {
+                format!("一人一卡：该人员已持有卡 {card}，请办理补卡或换卡，不能重复申领")
+            }
             Self::ReplacementPending { card } => {
                 format!("该人员已有一张新卡 {card} 正在制作或待启用，请勿重复办理")
             }
@@ -86,9 +92,9 @@ impl Bilingual for HolderError {
                 "one person, one card: this person already holds card {card}; apply for a \
                  reissue or exchange instead"
             ),
-            Self::ReplacementPending { card } => format!(
-                "a new card {card} is already in production or waiting to be used"
-            ),
+            Self::ReplacementPending { card } => {
+                format!("a new card {card} is already in production or waiting to be used")
+            }
             Self::Card { card, error } => format!("card {card}: {}", error.en()),
         }
     }
@@ -103,7 +109,9 @@ impl Holder {
 
     /// Builds a holder from stored card states (e.g. loaded from the database).
     pub fn from_cards(cards: impl IntoIterator<Item = (CardNumber, CardState)>) -> Self {
-        Self { cards: cards.into_iter().collect() }
+        Self {
+            cards: cards.into_iter().collect(),
+        }
     }
 
     /// The cards, ordered by card number.
@@ -127,7 +135,9 @@ impl Holder {
     }
 
     fn state(&self, card: &CardNumber) -> Result<&CardState, HolderError> {
-        self.cards.get(card).ok_or(HolderError::UnknownCard { card: *card })
+        self.cards
+            .get(card)
+            .ok_or(HolderError::UnknownCard { card: *card })
     }
 
     fn fresh(&self, card: &CardNumber) -> Result<(), HolderError> {
@@ -142,7 +152,9 @@ impl Holder {
     fn pending_other(&self, except: &CardNumber) -> Option<CardNumber> {
         self.cards
             .iter()
-            .find(|(n, s)| *n != except && s.is_current() && !s.is_live() && s.ss == crate::SsStatus::Sealed)
+            .find(|(n, s)| {
+                *n != except && s.is_current() && !s.is_live() && s.ss == crate::SsStatus::Sealed
+            })
             .map(|(n, _)| *n)
     }
 
@@ -170,7 +182,10 @@ impl Holder {
                 }
                 next.cards.insert(*old, changed);
                 next.cards.insert(*new, CardState::produced());
-                effects.push(Effect::Changed { card: *old, event: "reissue" });
+                effects.push(Effect::Changed {
+                    card: *old,
+                    event: "reissue",
+                });
                 effects.push(Effect::Produced { card: *new });
             }
             HolderEvent::Exchange { old, new } => {
@@ -184,7 +199,10 @@ impl Holder {
                 }
                 next.cards.insert(*old, changed);
                 next.cards.insert(*new, CardState::produced());
-                effects.push(Effect::Changed { card: *old, event: "exchange" });
+                effects.push(Effect::Changed {
+                    card: *old,
+                    event: "exchange",
+                });
                 effects.push(Effect::Produced { card: *new });
             }
             HolderEvent::Card { card, event } => {
@@ -195,7 +213,10 @@ impl Holder {
                 let takes_over = matches!(event, CardEvent::ActivateSs | CardEvent::FirstUse)
                     && changed.is_live();
                 next.cards.insert(*card, changed);
-                effects.push(Effect::Changed { card: *card, event: event.name() });
+                effects.push(Effect::Changed {
+                    card: *card,
+                    event: event.name(),
+                });
                 if takes_over {
                     // Starting to use a card ends every other current card's social-security
                     // function in the same step (a sealed one too, so it can never come back
@@ -204,9 +225,15 @@ impl Holder {
                         if other != card && state.is_current() {
                             let superseded = state
                                 .apply(&CardEvent::Supersede { by: *card })
-                                .map_err(|error| HolderError::Card { card: *other, error })?;
+                                .map_err(|error| HolderError::Card {
+                                    card: *other,
+                                    error,
+                                })?;
                             next.cards.insert(*other, superseded);
-                            effects.push(Effect::Superseded { card: *other, by: *card });
+                            effects.push(Effect::Superseded {
+                                card: *other,
+                                by: *card,
+                            });
                         }
                     }
                 }

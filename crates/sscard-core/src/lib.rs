@@ -17,7 +17,8 @@ pub mod holder;
 pub mod strokes;
 
 pub use application::{
-    ApplicationEvent, ApplicationSource, ApplicationStatus, ApplicationTransitionError, BusinessType,
+    ApplicationEvent, ApplicationSource, ApplicationStatus, ApplicationTransitionError,
+    BusinessType,
 };
 pub use batch::{BatchEvent, BatchStatus, BatchTransitionError, Stage, StepState};
 pub use card::{CardEvent, CardRuleError, CardState, FinancialStatus, LifecyclePolicy, SsStatus};

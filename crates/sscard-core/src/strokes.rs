@@ -143,7 +143,10 @@ mod tests {
     #[test]
     fn table_basics() {
         assert_eq!(total_strokes('王'), Some(4));
-        assert_eq!(strokes('王'), vec![Stroke::Heng, Stroke::Heng, Stroke::Shu, Stroke::Heng]);
+        assert_eq!(
+            strokes('王'),
+            vec![Stroke::Heng, Stroke::Heng, Stroke::Shu, Stroke::Heng]
+        );
         assert_eq!(first_stroke('刁'), Some(Stroke::Zhe));
         assert_eq!(total_strokes('A'), None);
         // 刘 in mainland order: 点 横 撇 点 竖 竖 (the CNS table differs in the last stroke).

@@ -26,9 +26,15 @@ fn state(name: &str) -> CardState {
         "normal" => step(&s, CardEvent::ActivateSs),
         "formal_loss" => step(&step(&s, CardEvent::ActivateSs), CardEvent::FormalLoss),
         "locked" => step(&step(&s, CardEvent::ActivateSs), CardEvent::Lock),
-        "temporary_loss" => step(&step(&s, CardEvent::ActivateSs), CardEvent::TemporaryLoss { at: t0() }),
+        "temporary_loss" => step(
+            &step(&s, CardEvent::ActivateSs),
+            CardEvent::TemporaryLoss { at: t0() },
+        ),
         "cancelled" => step(&s, CardEvent::Cancel),
-        "superseded" => step(&step(&s, CardEvent::ActivateSs), CardEvent::Supersede { by: newer() }),
+        "superseded" => step(
+            &step(&s, CardEvent::ActivateSs),
+            CardEvent::Supersede { by: newer() },
+        ),
         other => panic!("unknown state {other}"),
     }
 }
@@ -40,10 +46,21 @@ fn events() -> Vec<(&'static str, CardEvent)> {
         ("activate_ss", CardEvent::ActivateSs),
         ("bank_opened", CardEvent::BankAccountOpened),
         ("activate_bank", CardEvent::ActivateBank),
-        ("temp_loss", CardEvent::TemporaryLoss { at: t0() + Duration::hours(1) }),
+        (
+            "temp_loss",
+            CardEvent::TemporaryLoss {
+                at: t0() + Duration::hours(1),
+            },
+        ),
         ("formal_loss", CardEvent::FormalLoss),
         ("unfreeze", CardEvent::Unfreeze),
-        ("lapse", CardEvent::LapseTemporaryLoss { now: t0() + policy.temporary_loss_lapse, period: policy.temporary_loss_lapse }),
+        (
+            "lapse",
+            CardEvent::LapseTemporaryLoss {
+                now: t0() + policy.temporary_loss_lapse,
+                period: policy.temporary_loss_lapse,
+            },
+        ),
         ("lock", CardEvent::Lock),
         ("unlock", CardEvent::Unlock),
         ("reissue", CardEvent::Reissue),
@@ -58,8 +75,8 @@ fn events() -> Vec<(&'static str, CardEvent)> {
 /// (`card.` prefix left out).
 const TABLE: &str = "
 state          | hand_over            | activate_ss       | bank_opened                  | activate_bank      | temp_loss         | formal_loss       | unfreeze          | lapse               | lock         | unlock       | reissue          | exchange          | cancel    | first_use         | supersede
-sealed_new     | sealed               | !not_handed_over  | sealed                       | !not_handed_over   | !not_handed_over  | !not_handed_over  | !not_reported_lost| !not_temporary_loss | !not_normal  | !not_locked  | !not_formal_loss | !not_handed_over  | cancelled | !not_handed_over  | sealed
-sealed_handed  | !already_handed_over | normal            | !bank_account_already_opened | sealed             | temporary_loss    | formal_loss       | !not_reported_lost| !not_temporary_loss | !not_normal  | !not_locked  | !not_formal_loss | sealed            | cancelled | normal            | sealed
+sealed_new     | sealed               | !not_handed_over  | sealed                       | !not_handed_over   | !not_enabled      | !not_handed_over  | !not_reported_lost| !not_temporary_loss | !not_normal  | !not_locked  | !not_formal_loss | !not_handed_over  | cancelled | !not_handed_over  | sealed
+sealed_handed  | !already_handed_over | normal            | !bank_account_already_opened | sealed             | !not_enabled      | formal_loss       | !not_reported_lost| !not_temporary_loss | !not_normal  | !not_locked  | !not_formal_loss | sealed            | cancelled | normal            | sealed
 normal         | !already_handed_over | !already_active   | !bank_account_already_opened | normal             | temporary_loss    | formal_loss       | !not_reported_lost| !not_temporary_loss | locked       | !not_locked  | !not_formal_loss | normal            | cancelled | normal            | normal
 formal_loss    | !already_handed_over | !reported_lost    | !bank_account_already_opened | !reported_lost     | !reported_lost    | !reported_lost    | normal            | !not_temporary_loss | !not_normal  | !not_locked  | cancelled        | !use_reissue      | cancelled | !reported_lost    | formal_loss
 locked         | !already_handed_over | !locked           | !bank_account_already_opened | locked             | temporary_loss    | formal_loss       | !not_reported_lost| !not_temporary_loss | !not_normal  | normal       | !not_formal_loss | locked            | cancelled | !locked           | locked
@@ -71,9 +88,19 @@ superseded     | !already_handed_over | !superseded       | !bank_account_alread
 #[test]
 fn every_state_event_pair() {
     let mut lines = TABLE.trim().lines();
-    let header: Vec<&str> = lines.next().unwrap().split('|').map(str::trim).skip(1).collect();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .split('|')
+        .map(str::trim)
+        .skip(1)
+        .collect();
     let events = events();
-    assert_eq!(header, events.iter().map(|(n, _)| *n).collect::<Vec<_>>(), "table header");
+    assert_eq!(
+        header,
+        events.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        "table header"
+    );
     let mut checked = 0;
     let mut failures = Vec::new();
     for line in lines {
@@ -85,7 +112,10 @@ fn every_state_event_pair() {
                 Err(e) => format!("!{}", e.code().trim_start_matches("card.")),
             };
             if got != *expected {
-                failures.push(format!("{} × {name}: expected {expected}, got {got}", cells[0]));
+                failures.push(format!(
+                    "{} × {name}: expected {expected}, got {got}",
+                    cells[0]
+                ));
             }
             checked += 1;
         }
@@ -102,13 +132,24 @@ fn financial_side_effects() {
     let lost = active.apply(&CardEvent::FormalLoss).unwrap();
     assert_eq!(lost.financial, FinancialStatus::Frozen);
     let back = lost.apply(&CardEvent::Unfreeze).unwrap();
-    assert_eq!((back.ss, back.financial), (SsStatus::Normal, FinancialStatus::Active));
+    assert_eq!(
+        (back.ss, back.financial),
+        (SsStatus::Normal, FinancialStatus::Active)
+    );
     // Temporary loss is the social-security side only.
-    let temp = active.apply(&CardEvent::TemporaryLoss { at: t0() }).unwrap();
+    let temp = active
+        .apply(&CardEvent::TemporaryLoss { at: t0() })
+        .unwrap();
     assert_eq!(temp.financial, FinancialStatus::Active);
     // Reissue closes the old account (it moves to the new card); cancel closes it.
-    assert_eq!(lost.apply(&CardEvent::Reissue).unwrap().financial, FinancialStatus::Closed);
-    assert_eq!(active.apply(&CardEvent::Cancel).unwrap().financial, FinancialStatus::Closed);
+    assert_eq!(
+        lost.apply(&CardEvent::Reissue).unwrap().financial,
+        FinancialStatus::Closed
+    );
+    assert_eq!(
+        active.apply(&CardEvent::Cancel).unwrap().financial,
+        FinancialStatus::Closed
+    );
     // Supersession leaves the bank function alone.
     let old = active.apply(&CardEvent::Supersede { by: newer() }).unwrap();
     assert_eq!(old.financial, FinancialStatus::Active);
@@ -127,12 +168,20 @@ fn temporary_loss_lapses_only_after_its_period() {
     assert_eq!(early.unwrap_err().code(), "card.lapse_not_due");
     // A shorter configured period (Shanghai: 5 days) lapses earlier.
     let five = temp
-        .apply(&CardEvent::LapseTemporaryLoss { now: t0() + Duration::days(5), period: Duration::days(5) })
+        .apply(&CardEvent::LapseTemporaryLoss {
+            now: t0() + Duration::days(5),
+            period: Duration::days(5),
+        })
         .unwrap();
     assert_eq!(five.ss, SsStatus::Normal);
     // A temporary loss reported on a locked card returns to locked.
-    let locked_lost = state("locked").apply(&CardEvent::TemporaryLoss { at: t0() }).unwrap();
-    assert_eq!(locked_lost.apply(&CardEvent::Unfreeze).unwrap().ss, SsStatus::Locked);
+    let locked_lost = state("locked")
+        .apply(&CardEvent::TemporaryLoss { at: t0() })
+        .unwrap();
+    assert_eq!(
+        locked_lost.apply(&CardEvent::Unfreeze).unwrap().ss,
+        SsStatus::Locked
+    );
 }
 
 #[test]
@@ -151,5 +200,8 @@ fn status_codes_round_trip() {
 fn errors_are_bilingual() {
     let err = state("cancelled").apply(&CardEvent::HandOver).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("注销") && text.contains("cancelled"), "{text}");
+    assert!(
+        text.contains("注销") && text.contains("cancelled"),
+        "{text}"
+    );
 }

@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use sscard_core::{
-    ApplicationEvent as AE, ApplicationStatus as AS, BatchEvent as BE, BatchStatus as BS,
-    Stage, StepState as T,
+    ApplicationEvent as AE, ApplicationStatus as AS, BatchEvent as BE, BatchStatus as BS, Stage,
+    StepState as T,
 };
 
 #[test]
@@ -26,7 +26,10 @@ fn application_every_pair() {
     for from in AS::ALL {
         for event in AE::ALL {
             pairs += 1;
-            let expected = allowed.iter().find(|(f, e, _)| *f == from && *e == event).map(|(_, _, t)| *t);
+            let expected = allowed
+                .iter()
+                .find(|(f, e, _)| *f == from && *e == event)
+                .map(|(_, _, t)| *t);
             match (from.apply(event), expected) {
                 (Ok(to), Some(t)) => assert_eq!(to, t, "{from:?} × {event:?}"),
                 (Err(e), None) => assert_eq!((e.from, e.event), (from, event)),
@@ -34,7 +37,10 @@ fn application_every_pair() {
             }
         }
         if from.is_final() {
-            assert!(AE::ALL.iter().all(|e| from.apply(*e).is_err()), "{from:?} is final");
+            assert!(
+                AE::ALL.iter().all(|e| from.apply(*e).is_err()),
+                "{from:?} is final"
+            );
         }
     }
     assert_eq!(pairs, 7 * 8);
@@ -47,48 +53,120 @@ fn application_every_pair() {
 fn batch_events() -> Vec<BE> {
     let mut v = Vec::new();
     for s in Stage::ALL {
-        v.extend([BE::Export(s), BE::ExportFailed(s), BE::ImportResult(s), BE::ImportFailed(s)]);
+        v.extend([
+            BE::Export(s),
+            BE::ExportFailed(s),
+            BE::ImportResult(s),
+            BE::ImportFailed(s),
+        ]);
     }
     v.extend([BE::Retry, BE::ReceiveAtOutlet, BE::FinishIssuing]);
     v
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // the list of allowed transitions is the test
 fn batch_every_pair() {
     use Stage::{Bank, Factory, Personalisation as Perso};
     let at = BS::At;
     let allowed = [
         (BS::Created, BE::Export(Bank), at(Bank, T::Sent)),
-        (BS::Created, BE::ExportFailed(Bank), at(Bank, T::ExportFailed)),
+        (
+            BS::Created,
+            BE::ExportFailed(Bank),
+            at(Bank, T::ExportFailed),
+        ),
         (at(Bank, T::ExportFailed), BE::Retry, BS::Created),
-        (at(Bank, T::Sent), BE::ImportResult(Bank), at(Bank, T::Returned)),
-        (at(Bank, T::Sent), BE::ImportFailed(Bank), at(Bank, T::ReturnFailed)),
+        (
+            at(Bank, T::Sent),
+            BE::ImportResult(Bank),
+            at(Bank, T::Returned),
+        ),
+        (
+            at(Bank, T::Sent),
+            BE::ImportFailed(Bank),
+            at(Bank, T::ReturnFailed),
+        ),
         (at(Bank, T::ReturnFailed), BE::Retry, at(Bank, T::Sent)),
-        (at(Bank, T::Returned), BE::Export(Factory), at(Factory, T::Sent)),
-        (at(Bank, T::Returned), BE::ExportFailed(Factory), at(Factory, T::ExportFailed)),
-        (at(Factory, T::ExportFailed), BE::Retry, at(Bank, T::Returned)),
-        (at(Factory, T::Sent), BE::ImportResult(Factory), at(Factory, T::Returned)),
-        (at(Factory, T::Sent), BE::ImportFailed(Factory), at(Factory, T::ReturnFailed)),
-        (at(Factory, T::ReturnFailed), BE::Retry, at(Factory, T::Sent)),
-        (at(Factory, T::Returned), BE::Export(Perso), at(Perso, T::Sent)),
-        (at(Factory, T::Returned), BE::ExportFailed(Perso), at(Perso, T::ExportFailed)),
-        (at(Perso, T::ExportFailed), BE::Retry, at(Factory, T::Returned)),
-        (at(Perso, T::Sent), BE::ImportResult(Perso), at(Perso, T::Returned)),
-        (at(Perso, T::Sent), BE::ImportFailed(Perso), at(Perso, T::ReturnFailed)),
+        (
+            at(Bank, T::Returned),
+            BE::Export(Factory),
+            at(Factory, T::Sent),
+        ),
+        (
+            at(Bank, T::Returned),
+            BE::ExportFailed(Factory),
+            at(Factory, T::ExportFailed),
+        ),
+        (
+            at(Factory, T::ExportFailed),
+            BE::Retry,
+            at(Bank, T::Returned),
+        ),
+        (
+            at(Factory, T::Sent),
+            BE::ImportResult(Factory),
+            at(Factory, T::Returned),
+        ),
+        (
+            at(Factory, T::Sent),
+            BE::ImportFailed(Factory),
+            at(Factory, T::ReturnFailed),
+        ),
+        (
+            at(Factory, T::ReturnFailed),
+            BE::Retry,
+            at(Factory, T::Sent),
+        ),
+        (
+            at(Factory, T::Returned),
+            BE::Export(Perso),
+            at(Perso, T::Sent),
+        ),
+        (
+            at(Factory, T::Returned),
+            BE::ExportFailed(Perso),
+            at(Perso, T::ExportFailed),
+        ),
+        (
+            at(Perso, T::ExportFailed),
+            BE::Retry,
+            at(Factory, T::Returned),
+        ),
+        (
+            at(Perso, T::Sent),
+            BE::ImportResult(Perso),
+            at(Perso, T::Returned),
+        ),
+        (
+            at(Perso, T::Sent),
+            BE::ImportFailed(Perso),
+            at(Perso, T::ReturnFailed),
+        ),
         (at(Perso, T::ReturnFailed), BE::Retry, at(Perso, T::Sent)),
-        (at(Perso, T::Returned), BE::ReceiveAtOutlet, BS::ReceivedAtOutlet),
+        (
+            at(Perso, T::Returned),
+            BE::ReceiveAtOutlet,
+            BS::ReceivedAtOutlet,
+        ),
         (BS::ReceivedAtOutlet, BE::FinishIssuing, BS::Issued),
     ];
     let statuses = BS::all();
     assert_eq!(statuses.len(), 15);
     let codes: Vec<u8> = statuses.iter().map(|s| s.code()).collect();
-    assert_eq!(codes, [10, 20, 21, 22, 23, 30, 31, 32, 33, 40, 41, 42, 43, 60, 70]);
+    assert_eq!(
+        codes,
+        [10, 20, 21, 22, 23, 30, 31, 32, 33, 40, 41, 42, 43, 60, 70]
+    );
     let mut pairs = 0;
     for from in &statuses {
         assert_eq!(BS::from_code(from.code()), Some(*from));
         for event in batch_events() {
             pairs += 1;
-            let expected = allowed.iter().find(|(f, e, _)| f == from && *e == event).map(|(_, _, t)| *t);
+            let expected = allowed
+                .iter()
+                .find(|(f, e, _)| f == from && *e == event)
+                .map(|(_, _, t)| *t);
             match (from.apply(event), expected) {
                 (Ok(to), Some(t)) => assert_eq!(to, t, "{from:?} × {event:?}"),
                 (Err(_), None) => {}

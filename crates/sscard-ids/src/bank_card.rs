@@ -36,7 +36,10 @@ impl Bilingual for BankCardError {
         match self {
             Self::Length { found } => format!("银行卡号应为 16–19 位数字，实为 {found} 位"),
             Self::Character { position, found } => {
-                format!("银行卡号第 {position} 个字符应为数字，实为 {}", describe_char(*found))
+                format!(
+                    "银行卡号第 {position} 个字符应为数字，实为 {}",
+                    describe_char(*found)
+                )
             }
             Self::Luhn { expected, found } => format!(
                 "银行卡号校验位错误：末位按其余数字应为 {expected}，实为 {found}，请核对卡号"
@@ -68,11 +71,18 @@ impl BankCardNumber {
             match c {
                 '0'..='9' => digits.push(c),
                 ' ' => {}
-                _ => return Err(BankCardError::Character { position: i + 1, found: c }),
+                _ => {
+                    return Err(BankCardError::Character {
+                        position: i + 1,
+                        found: c,
+                    });
+                }
             }
         }
         if !(16..=19).contains(&digits.len()) {
-            return Err(BankCardError::Length { found: digits.len() });
+            return Err(BankCardError::Length {
+                found: digits.len(),
+            });
         }
         if !luhn_valid(digits.as_bytes()) {
             let (payload, last) = digits.split_at(digits.len() - 1);
@@ -86,11 +96,20 @@ impl BankCardNumber {
 
     /// Builds a number from its digits without the check digit (15–18 digits), appending it.
     pub fn from_payload(payload: &str) -> Result<Self, BankCardError> {
-        if let Some((i, c)) = payload.chars().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
-            return Err(BankCardError::Character { position: i + 1, found: c });
+        if let Some((i, c)) = payload
+            .chars()
+            .enumerate()
+            .find(|(_, c)| !c.is_ascii_digit())
+        {
+            return Err(BankCardError::Character {
+                position: i + 1,
+                found: c,
+            });
         }
         if !(15..=18).contains(&payload.len()) {
-            return Err(BankCardError::Length { found: payload.len() + 1 });
+            return Err(BankCardError::Length {
+                found: payload.len() + 1,
+            });
         }
         let mut s = payload.to_owned();
         s.push(luhn_check_digit(payload.as_bytes()) as char);
@@ -133,15 +152,35 @@ mod tests {
     fn parse_mask_and_refuse() {
         let n = BankCardNumber::from_payload("621700123456789012").unwrap();
         assert_eq!(n.expose().len(), 19);
-        let again = BankCardNumber::parse(&n.expose().to_string()).unwrap();
+        let again = BankCardNumber::parse(n.expose()).unwrap();
         assert_eq!(again, n);
-        assert_eq!(n.to_string(), format!("621700*********{}", &n.expose()[15..]));
+        assert_eq!(
+            n.to_string(),
+            format!("621700*********{}", &n.expose()[15..])
+        );
         assert!(!format!("{n:?}").contains(&n.expose()[6..15]));
         let spaced = "6217 0012 3456 7890 12".to_owned() + &n.expose()[18..];
         assert_eq!(BankCardNumber::parse(&spaced).unwrap(), n);
-        assert_eq!(BankCardNumber::parse("4111111111111111").unwrap().expose(), "4111111111111111");
-        assert_eq!(BankCardNumber::parse("4111111111111112").unwrap_err(), BankCardError::Luhn { expected: '1', found: '2' });
-        assert_eq!(BankCardNumber::parse("411111111111111").unwrap_err().code(), "bank_card.length");
-        assert_eq!(BankCardNumber::parse("4111-1111-1111-1111").unwrap_err().code(), "bank_card.character");
+        assert_eq!(
+            BankCardNumber::parse("4111111111111111").unwrap().expose(),
+            "4111111111111111"
+        );
+        assert_eq!(
+            BankCardNumber::parse("4111111111111112").unwrap_err(),
+            BankCardError::Luhn {
+                expected: '1',
+                found: '2'
+            }
+        );
+        assert_eq!(
+            BankCardNumber::parse("411111111111111").unwrap_err().code(),
+            "bank_card.length"
+        );
+        assert_eq!(
+            BankCardNumber::parse("4111-1111-1111-1111")
+                .unwrap_err()
+                .code(),
+            "bank_card.character"
+        );
     }
 }

@@ -40,7 +40,10 @@ impl Bilingual for CardIdCodeError {
         match self {
             Self::Length { found } => format!("卡识别码应为 32 位十六进制字符，实为 {found} 位"),
             Self::NotHex { position, found } => {
-                format!("卡识别码第 {position} 位应为十六进制字符，实为 {}", describe_char(*found))
+                format!(
+                    "卡识别码第 {position} 位应为十六进制字符，实为 {}",
+                    describe_char(*found)
+                )
             }
             Self::Region(e) => format!("卡识别码前 6 位应为发卡地区行政区划代码：{}", e.zh()),
             Self::Rid { found } => {
@@ -50,9 +53,9 @@ impl Bilingual for CardIdCodeError {
     }
     fn en(&self) -> String {
         match self {
-            Self::Length { found } => format!(
-                "a card identification code has 32 hex characters, this one has {found}"
-            ),
+            Self::Length { found } => {
+                format!("a card identification code has 32 hex characters, this one has {found}")
+            }
             Self::NotHex { position, found } => format!(
                 "character {position} of the card identification code must be hex, found {}",
                 describe_char(*found)
@@ -80,23 +83,29 @@ impl CardIdCode {
         let mut out = [0u8; 32];
         for (i, &c) in chars.iter().enumerate() {
             if !c.is_ascii_hexdigit() {
-                return Err(CardIdCodeError::NotHex { position: i + 1, found: c });
+                return Err(CardIdCodeError::NotHex {
+                    position: i + 1,
+                    found: c,
+                });
             }
             out[i] = c.to_ascii_uppercase() as u8;
         }
         let text = std::str::from_utf8(&out).expect("ASCII");
         RegionCode::parse(&text[..6]).map_err(CardIdCodeError::Region)?;
         if &text[6..16] != MOHRSS_RID {
-            return Err(CardIdCodeError::Rid { found: text[6..16].to_owned() });
+            return Err(CardIdCodeError::Rid {
+                found: text[6..16].to_owned(),
+            });
         }
         Ok(Self(out))
     }
 
     /// Builds a code from the issuing region and the 8 chip-specific bytes.
     pub fn new(region: RegionCode, chip_specific: [u8; 8]) -> Self {
+        use std::fmt::Write as _;
         let mut text = format!("{region}{MOHRSS_RID}");
         for b in chip_specific {
-            text.push_str(&format!("{b:02X}"));
+            write!(text, "{b:02X}").expect("writing to a String cannot fail");
         }
         let mut out = [0u8; 32];
         out.copy_from_slice(text.as_bytes());
@@ -161,28 +170,42 @@ mod tests {
         // The fictitious example of the national reader interface (ssc-facts §2.3).
         let c = CardIdCode::parse("639900D15600000500BF7C7A48FB4966").unwrap();
         assert_eq!(c.issuing_region().value(), 639_900);
-        assert_eq!(c.chip_specific(), [0x00, 0xBF, 0x7C, 0x7A, 0x48, 0xFB, 0x49, 0x66]);
+        assert_eq!(
+            c.chip_specific(),
+            [0x00, 0xBF, 0x7C, 0x7A, 0x48, 0xFB, 0x49, 0x66]
+        );
         assert_eq!(CardIdCode::new(c.issuing_region(), c.chip_specific()), c);
     }
 
     #[test]
     fn refusals() {
-        assert_eq!(CardIdCode::parse("639900D156000005").unwrap_err().code(), "card_id_code.length");
         assert_eq!(
-            CardIdCode::parse("639900D15600000500BF7C7A48FB496G").unwrap_err().code(),
+            CardIdCode::parse("639900D156000005").unwrap_err().code(),
+            "card_id_code.length"
+        );
+        assert_eq!(
+            CardIdCode::parse("639900D15600000500BF7C7A48FB496G")
+                .unwrap_err()
+                .code(),
             "card_id_code.not_hex"
         );
         assert_eq!(
-            CardIdCode::parse("999900D15600000500BF7C7A48FB4966").unwrap_err().code(),
+            CardIdCode::parse("999900D15600000500BF7C7A48FB4966")
+                .unwrap_err()
+                .code(),
             "card_id_code.region"
         );
         assert_eq!(
-            CardIdCode::parse("639900D15600000600BF7C7A48FB4966").unwrap_err().code(),
+            CardIdCode::parse("639900D15600000600BF7C7A48FB4966")
+                .unwrap_err()
+                .code(),
             "card_id_code.rid"
         );
         // Hex letters in the region part are caught as a region error, not passed through.
         assert_eq!(
-            CardIdCode::parse("63990AD15600000500BF7C7A48FB4966").unwrap_err().code(),
+            CardIdCode::parse("63990AD15600000500BF7C7A48FB4966")
+                .unwrap_err()
+                .code(),
             "card_id_code.region"
         );
     }

@@ -43,7 +43,11 @@ impl Bilingual for CardNumberError {
             Self::Length { found } => format!("社会保障卡卡号应为 9 位，实为 {found} 位"),
             Self::Character { position, found } => format!(
                 "卡号第 {position} 位应为数字或大写字母{}，实为 {}",
-                if *position == 9 { "（校验位为数字或 X）" } else { "" },
+                if *position == 9 {
+                    "（校验位为数字或 X）"
+                } else {
+                    ""
+                },
                 describe_char(*found)
             ),
             Self::CheckCharacter { expected, found } => {
@@ -64,7 +68,11 @@ impl Bilingual for CardNumberError {
             }
             Self::Character { position, found } => format!(
                 "character {position} of the card number must be a digit or capital letter{}, found {}",
-                if *position == 9 { " (the check is a digit or X)" } else { "" },
+                if *position == 9 {
+                    " (the check is a digit or X)"
+                } else {
+                    ""
+                },
                 describe_char(*found)
             ),
             Self::CheckCharacter { expected, found } => format!(
@@ -93,14 +101,21 @@ impl CardNumber {
         let mut out = [0u8; 9];
         for (i, &c) in chars.iter().enumerate() {
             let u = c.to_ascii_uppercase();
-            let ok = if i < 8 { u.is_ascii_digit() || u.is_ascii_uppercase() } else { u.is_ascii_digit() || u == 'X' };
+            let ok = if i < 8 {
+                u.is_ascii_digit() || u.is_ascii_uppercase()
+            } else {
+                u.is_ascii_digit() || u == 'X'
+            };
             if !ok {
-                return Err(CardNumberError::Character { position: i + 1, found: c });
+                return Err(CardNumberError::Character {
+                    position: i + 1,
+                    found: c,
+                });
             }
             out[i] = u as u8;
         }
         let body: [u8; 8] = out[..8].try_into().expect("8 bytes");
-        let expected = weighted_mod11(&body).expect("alphabet checked");
+        let expected = weighted_mod11(body).expect("alphabet checked");
         if expected != out[8] {
             return Err(CardNumberError::CheckCharacter {
                 expected: expected as char,
@@ -114,12 +129,17 @@ impl CardNumber {
     pub fn from_body(body: &str) -> Result<Self, CardNumberError> {
         let b = body.as_bytes();
         if body.chars().count() != 8 {
-            return Err(CardNumberError::Length { found: body.chars().count() + 1 });
+            return Err(CardNumberError::Length {
+                found: body.chars().count() + 1,
+            });
         }
         let mut out = [0u8; 9];
         for (i, &c) in b.iter().enumerate() {
             if alnum_value(c).is_none() {
-                return Err(CardNumberError::Character { position: i + 1, found: c as char });
+                return Err(CardNumberError::Character {
+                    position: i + 1,
+                    found: c as char,
+                });
             }
             out[i] = c;
         }
@@ -172,11 +192,17 @@ impl CardNumberGenerator {
     /// A generator for a prefix of 1–7 digits or capital letters.
     pub fn new(prefix: &str) -> Result<Self, CardNumberError> {
         let ok = (1..=7).contains(&prefix.len())
-            && prefix.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
+            && prefix
+                .bytes()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
         if ok {
-            Ok(Self { prefix: prefix.to_owned() })
+            Ok(Self {
+                prefix: prefix.to_owned(),
+            })
         } else {
-            Err(CardNumberError::Prefix { prefix: prefix.to_owned() })
+            Err(CardNumberError::Prefix {
+                prefix: prefix.to_owned(),
+            })
         }
     }
 
@@ -205,8 +231,14 @@ mod tests {
 
     #[test]
     fn spec_sample_passes() {
-        assert_eq!(CardNumber::parse("X00000019").unwrap().as_str(), "X00000019");
-        assert_eq!(CardNumber::parse("x00000019").unwrap().as_str(), "X00000019");
+        assert_eq!(
+            CardNumber::parse("X00000019").unwrap().as_str(),
+            "X00000019"
+        );
+        assert_eq!(
+            CardNumber::parse("x00000019").unwrap().as_str(),
+            "X00000019"
+        );
     }
 
     #[test]
@@ -214,9 +246,18 @@ mod tests {
         let g = CardNumberGenerator::new("X").unwrap();
         assert_eq!(g.number(1).unwrap().as_str(), "X00000019");
         assert_eq!(g.capacity(), 10_000_000);
-        assert_eq!(g.number(10_000_000).unwrap_err().code(), "card_number.sequence_exhausted");
-        assert_eq!(CardNumberGenerator::new("x").unwrap_err().code(), "card_number.prefix");
-        assert_eq!(CardNumberGenerator::new("ABCDEFGH").unwrap_err().code(), "card_number.prefix");
+        assert_eq!(
+            g.number(10_000_000).unwrap_err().code(),
+            "card_number.sequence_exhausted"
+        );
+        assert_eq!(
+            CardNumberGenerator::new("x").unwrap_err().code(),
+            "card_number.prefix"
+        );
+        assert_eq!(
+            CardNumberGenerator::new("ABCDEFGH").unwrap_err().code(),
+            "card_number.prefix"
+        );
     }
 
     #[rstest]

@@ -74,7 +74,10 @@ impl CreditCode {
         for (i, &c) in chars.iter().enumerate() {
             let u = c.to_ascii_uppercase();
             if !u.is_ascii() || credit_value(u as u8).is_none() {
-                return Err(CreditCodeError::Character { position: i + 1, found: c });
+                return Err(CreditCodeError::Character {
+                    position: i + 1,
+                    found: c,
+                });
             }
             out[i] = u as u8;
         }
@@ -94,10 +97,16 @@ impl CreditCode {
         if n != 17 {
             return Err(CreditCodeError::Length { found: n + 1 });
         }
-        let b: [u8; 17] = body.as_bytes().try_into().map_err(|_| CreditCodeError::Length { found: n + 1 })?;
+        let b: [u8; 17] = body
+            .as_bytes()
+            .try_into()
+            .map_err(|_| CreditCodeError::Length { found: n + 1 })?;
         for (i, &c) in b.iter().enumerate() {
             if credit_value(c).is_none() {
-                return Err(CreditCodeError::Character { position: i + 1, found: c as char });
+                return Err(CreditCodeError::Character {
+                    position: i + 1,
+                    found: c as char,
+                });
             }
         }
         let mut out = [0u8; 18];
@@ -158,12 +167,24 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert_eq!(CreditCode::parse("91350100M000100Y4").unwrap_err().code(), "credit_code.length");
-        assert_eq!(CreditCode::parse("91350100M000100Y4I").unwrap_err().code(), "credit_code.character");
-        assert_eq!(CreditCode::parse("91350100O000100Y43").unwrap_err().code(), "credit_code.character");
+        assert_eq!(
+            CreditCode::parse("91350100M000100Y4").unwrap_err().code(),
+            "credit_code.length"
+        );
+        assert_eq!(
+            CreditCode::parse("91350100M000100Y4I").unwrap_err().code(),
+            "credit_code.character"
+        );
+        assert_eq!(
+            CreditCode::parse("91350100O000100Y43").unwrap_err().code(),
+            "credit_code.character"
+        );
         assert_eq!(
             CreditCode::parse("91350100M000100Y44").unwrap_err(),
-            CreditCodeError::CheckCharacter { expected: '3', found: '4' }
+            CreditCodeError::CheckCharacter {
+                expected: '3',
+                found: '4'
+            }
         );
     }
 }

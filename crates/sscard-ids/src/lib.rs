@@ -30,7 +30,9 @@ pub use card_number::{CardNumber, CardNumberError, CardNumberGenerator};
 pub use credit_code::{CreditCode, CreditCodeError};
 pub use mask::mask_middle;
 pub use message::Bilingual;
-pub use person_name::{ChipName, NAME_EXTENSION_BYTES, NAME_FIELD_BYTES, PersonName, PersonNameError};
+pub use person_name::{
+    ChipName, NAME_EXTENSION_BYTES, NAME_FIELD_BYTES, PersonName, PersonNameError,
+};
 pub use region::{
     JIANGSU_CITIES, Province, RegionCode, RegionCodeError, RegionInfo, SERVICE_AREAS, ServiceArea,
 };

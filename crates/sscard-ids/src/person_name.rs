@@ -63,7 +63,9 @@ impl Bilingual for PersonNameError {
     fn zh(&self) -> String {
         match self {
             Self::Empty => "姓名为空，请按身份证填写姓名".into(),
-            Self::TooLong { found } => format!("姓名最多 {MAX_CHARS} 个字符，实为 {found} 个，请按证件登记的简写填写"),
+            Self::TooLong { found } => {
+                format!("姓名最多 {MAX_CHARS} 个字符，实为 {found} 个，请按证件登记的简写填写")
+            }
             Self::Character { position, found } => format!(
                 "姓名第 {position} 个字符 {} 不能用于姓名：只允许汉字、拉丁字母和中间点“·”，请按身份证填写",
                 describe_char(*found)
@@ -152,7 +154,10 @@ impl PersonName {
             } else if is_han(c) || c.is_ascii_alphabetic() {
                 previous_separator = false;
             } else {
-                return Err(PersonNameError::Character { position: i + 1, found: c });
+                return Err(PersonNameError::Character {
+                    position: i + 1,
+                    found: c,
+                });
             }
         }
         if previous_separator {
@@ -195,13 +200,19 @@ impl PersonName {
         for (i, c) in self.0.chars().enumerate() {
             let (encoded, _, unmappable) = encoding_rs::GBK.encode(c.encode_utf8(&mut buf));
             if unmappable {
-                return Err(PersonNameError::OutsideGbk { position: i + 1, found: c });
+                return Err(PersonNameError::OutsideGbk {
+                    position: i + 1,
+                    found: c,
+                });
             }
             bytes.extend_from_slice(&encoded);
             boundaries.push(bytes.len());
         }
         if bytes.len() <= NAME_FIELD_BYTES {
-            return Ok(ChipName { name: bytes, extension: None });
+            return Ok(ChipName {
+                name: bytes,
+                extension: None,
+            });
         }
         if bytes.len() > NAME_FIELD_BYTES + NAME_EXTENSION_BYTES {
             return Err(PersonNameError::TooLongForChip { bytes: bytes.len() });
@@ -214,9 +225,14 @@ impl PersonName {
             .unwrap_or(0);
         let extension = bytes.split_off(cut);
         if extension.len() > NAME_EXTENSION_BYTES {
-            return Err(PersonNameError::TooLongForChip { bytes: cut + extension.len() });
+            return Err(PersonNameError::TooLongForChip {
+                bytes: cut + extension.len(),
+            });
         }
-        Ok(ChipName { name: bytes, extension: Some(extension) })
+        Ok(ChipName {
+            name: bytes,
+            extension: Some(extension),
+        })
     }
 }
 
@@ -228,10 +244,16 @@ impl ChipName {
             all.extend_from_slice(ext);
         }
         // Fields are padded with 0x00 (an items) or spaces on some cards.
-        while all.last().is_some_and(|&b| b == 0 || b == b' ' || b == 0xFF) {
+        while all
+            .last()
+            .is_some_and(|&b| b == 0 || b == b' ' || b == 0xFF)
+        {
             all.pop();
         }
-        encoding_rs::GBK.decode_without_bom_handling(&all).0.into_owned()
+        encoding_rs::GBK
+            .decode_without_bom_handling(&all)
+            .0
+            .into_owned()
     }
 }
 
@@ -283,7 +305,10 @@ mod tests {
         let chip = name.chip_name().unwrap();
         assert_eq!(chip.name.len(), 30);
         assert_eq!(chip.extension.as_ref().unwrap().len(), 8);
-        assert_eq!(ChipName::decode(&chip.name, chip.extension.as_deref()), name.expose());
+        assert_eq!(
+            ChipName::decode(&chip.name, chip.extension.as_deref()),
+            name.expose()
+        );
     }
 
     #[test]
@@ -301,14 +326,23 @@ mod tests {
         let name = PersonName::parse("吉𠮷").unwrap();
         assert_eq!(name.gb18030_bytes().len(), 6);
         let err = name.chip_name().unwrap_err();
-        assert_eq!(err, PersonNameError::OutsideGbk { position: 2, found: '𠮷' });
+        assert_eq!(
+            err,
+            PersonNameError::OutsideGbk {
+                position: 2,
+                found: '𠮷'
+            }
+        );
         assert!(err.zh().contains("GBK"));
     }
 
     #[test]
     fn too_long_for_chip() {
         let name = PersonName::parse(&"国".repeat(26)).unwrap();
-        assert_eq!(name.chip_name().unwrap_err(), PersonNameError::TooLongForChip { bytes: 52 });
+        assert_eq!(
+            name.chip_name().unwrap_err(),
+            PersonNameError::TooLongForChip { bytes: 52 }
+        );
     }
 
     #[rstest]
@@ -324,6 +358,9 @@ mod tests {
 
     #[test]
     fn middle_dot_lookalikes_are_normalised() {
-        assert_eq!(PersonName::parse("买买提•艾力").unwrap().expose(), "买买提·艾力");
+        assert_eq!(
+            PersonName::parse("买买提•艾力").unwrap().expose(),
+            "买买提·艾力"
+        );
     }
 }

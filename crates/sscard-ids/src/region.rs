@@ -60,9 +60,17 @@ pub(crate) const PROVINCES: &[Province] = &[
     p(64, "宁夏回族自治区", "Ningxia"),
     p(65, "新疆维吾尔自治区", "Xinjiang"),
     p(71, "台湾省", "Taiwan"),
-    p(81, "香港特别行政区（居住证）", "Hong Kong (residence permit)"),
+    p(
+        81,
+        "香港特别行政区（居住证）",
+        "Hong Kong (residence permit)",
+    ),
     p(82, "澳门特别行政区（居住证）", "Macao (residence permit)"),
-    p(83, "台湾居民（居住证）", "Taiwan residents (residence permit)"),
+    p(
+        83,
+        "台湾居民（居住证）",
+        "Taiwan residents (residence permit)",
+    ),
 ];
 
 /// A division below province level that the table knows by name.
@@ -104,7 +112,11 @@ const COUNTIES: &[Division] = &[
     d(321_281, "兴化市", "Xinghua"),
     d(321_282, "靖江市", "Jingjiang"),
     d(321_283, "泰兴市", "Taixing"),
-    d(321_284, "姜堰市（2012 年改设姜堰区）", "Jiangyan (county-level city until 2012)"),
+    d(
+        321_284,
+        "姜堰市（2012 年改设姜堰区）",
+        "Jiangyan (county-level city until 2012)",
+    ),
     d(110_105, "朝阳区", "Chaoyang District"),
 ];
 
@@ -161,7 +173,10 @@ impl Bilingual for RegionCodeError {
         match self {
             Self::Length { found } => format!("行政区划代码应为 6 位数字，实为 {found} 位"),
             Self::NotDigit { position, found } => {
-                format!("行政区划代码第 {position} 位应为数字，实为 {}", describe_char(*found))
+                format!(
+                    "行政区划代码第 {position} 位应为数字，实为 {}",
+                    describe_char(*found)
+                )
             }
             Self::UnknownProvince { code } => {
                 format!("“{code}”不是省级行政区划代码，请核对前两位")
@@ -204,7 +219,10 @@ impl RegionCode {
             return Err(RegionCodeError::Length { found: n });
         }
         if let Some((i, c)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
-            return Err(RegionCodeError::NotDigit { position: i + 1, found: c });
+            return Err(RegionCodeError::NotDigit {
+                position: i + 1,
+                found: c,
+            });
         }
         let value: u32 = s.parse().unwrap_or_default();
         Self::from_u32(value).ok_or_else(|| RegionCodeError::UnknownProvince { code: s.to_owned() })
@@ -248,7 +266,11 @@ impl RegionCode {
             .iter()
             .find(|dv| dv.code == self.0)
             .map(|dv| (dv.zh, dv.en));
-        RegionInfo { province: self.province(), city, county }
+        RegionInfo {
+            province: self.province(),
+            city,
+            county,
+        }
     }
 
     /// Human-readable name in Chinese, e.g. `江苏省泰州市海陵区`; unknown levels are left out.
@@ -333,7 +355,11 @@ mod tests {
     #[rstest]
     #[case("321202", "江苏省泰州市海陵区", "Hailing District, Taizhou, Jiangsu")]
     #[case("321283", "江苏省泰州市泰兴市", "Taixing, Taizhou, Jiangsu")]
-    #[case("321284", "江苏省泰州市姜堰市（2012 年改设姜堰区）", "Jiangyan (county-level city until 2012), Taizhou, Jiangsu")]
+    #[case(
+        "321284",
+        "江苏省泰州市姜堰市（2012 年改设姜堰区）",
+        "Jiangyan (county-level city until 2012), Taizhou, Jiangsu"
+    )]
     #[case("320200", "江苏省无锡市", "Wuxi, Jiangsu")]
     #[case("440524", "广东省", "Guangdong")]
     #[case("810000", "香港特别行政区（居住证）", "Hong Kong (residence permit)")]
@@ -366,6 +392,9 @@ mod tests {
     fn medical_zone_is_hosted_by_gaogang() {
         let zone = ServiceArea::by_key("taizhou-medical-hitech").unwrap();
         assert_eq!(zone.host_region().name_zh(), "江苏省泰州市高港区");
-        assert_eq!(RegionCode::parse("321203").unwrap().service_areas().count(), 1);
+        assert_eq!(
+            RegionCode::parse("321203").unwrap().service_areas().count(),
+            1
+        );
     }
 }

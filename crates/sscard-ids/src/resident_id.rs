@@ -103,13 +103,21 @@ impl Bilingual for ResidentIdError {
         match self {
             Self::Empty => "身份证号码为空，请填写 18 位公民身份号码".into(),
             Self::Length { found } => {
-                format!("身份证号码应为 18 位（旧号码 15 位），实为 {found} 位，请核对是否漏位或多位")
+                format!(
+                    "身份证号码应为 18 位（旧号码 15 位），实为 {found} 位，请核对是否漏位或多位"
+                )
             }
             Self::Character { position, found } => {
                 if *position == 18 {
-                    format!("身份证号码第 18 位应为数字或 X，实为 {}", describe_char(*found))
+                    format!(
+                        "身份证号码第 18 位应为数字或 X，实为 {}",
+                        describe_char(*found)
+                    )
                 } else {
-                    format!("身份证号码第 {position} 位应为数字，实为 {}", describe_char(*found))
+                    format!(
+                        "身份证号码第 {position} 位应为数字，实为 {}",
+                        describe_char(*found)
+                    )
                 }
             }
             Self::UnknownProvince { code } => {
@@ -122,7 +130,9 @@ impl Bilingual for ResidentIdError {
                 format!("身份证号码中的出生日期 {date} 晚于今天，请核对第 7–14 位")
             }
             Self::BirthDateTooEarly { date } => {
-                format!("身份证号码中的出生日期 {date} 早于 {EARLIEST_BIRTH_YEAR} 年，请核对第 7–14 位")
+                format!(
+                    "身份证号码中的出生日期 {date} 早于 {EARLIEST_BIRTH_YEAR} 年，请核对第 7–14 位"
+                )
             }
             Self::CheckCharacter { expected, found } => format!(
                 "身份证号码校验码错误：第 18 位按前 17 位应为 {expected}，实为 {found}，请核对各位数字"
@@ -132,7 +142,9 @@ impl Bilingual for ResidentIdError {
 
     fn en(&self) -> String {
         match self {
-            Self::Empty => "the ID number is empty; enter the 18-character resident ID number".into(),
+            Self::Empty => {
+                "the ID number is empty; enter the 18-character resident ID number".into()
+            }
             Self::Length { found } => format!(
                 "an ID number has 18 characters (15 for the old format), this one has {found}; \
                  check for a missing or extra digit"
@@ -200,7 +212,12 @@ impl ResidentId {
             out[i] = match c {
                 '0'..='9' => c as u8,
                 'X' | 'x' if i == 17 => b'X',
-                _ => return Err(ResidentIdError::Character { position: i + 1, found: c }),
+                _ => {
+                    return Err(ResidentIdError::Character {
+                        position: i + 1,
+                        found: c,
+                    });
+                }
             };
         }
         let body: [u8; 17] = out[..17].try_into().expect("17 bytes");
@@ -212,12 +229,18 @@ impl ResidentId {
                 found: out[17] as char,
             });
         }
-        Ok(Self { chars: out, upgraded_from_15: false })
+        Ok(Self {
+            chars: out,
+            upgraded_from_15: false,
+        })
     }
 
     fn parse15(chars: &[char], today: NaiveDate) -> Result<Self, ResidentIdError> {
         if let Some((i, &c)) = chars.iter().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
-            return Err(ResidentIdError::Character { position: i + 1, found: c });
+            return Err(ResidentIdError::Character {
+                position: i + 1,
+                found: c,
+            });
         }
         // Insert "19" before the two-digit year (positions 7-8), then append the check.
         let mut body = [0u8; 17];
@@ -233,7 +256,10 @@ impl ResidentId {
         let mut out = [0u8; 18];
         out[..17].copy_from_slice(&body);
         out[17] = mod11_2(&body);
-        Ok(Self { chars: out, upgraded_from_15: true })
+        Ok(Self {
+            chars: out,
+            upgraded_from_15: true,
+        })
     }
 
     /// Builds a number from its parts, computing the check character. Used by generators
@@ -243,13 +269,20 @@ impl ResidentId {
         birth_date: NaiveDate,
         sequence: u16,
     ) -> Result<Self, ResidentIdError> {
-        let text = format!("{region}{}{:03}", birth_date.format("%Y%m%d"), sequence % 1000);
+        let text = format!(
+            "{region}{}{:03}",
+            birth_date.format("%Y%m%d"),
+            sequence % 1000
+        );
         let mut body = [0u8; 17];
         body.copy_from_slice(text.as_bytes());
         let mut out = [0u8; 18];
         out[..17].copy_from_slice(&body);
         out[17] = mod11_2(&body);
-        let id = Self { chars: out, upgraded_from_15: false };
+        let id = Self {
+            chars: out,
+            upgraded_from_15: false,
+        };
         // Re-parse against a far-future "today" so only calendar rules apply.
         Self::parse_on(id.expose(), NaiveDate::MAX).map(|_| id)
     }
@@ -286,7 +319,11 @@ impl ResidentId {
 
     /// Sex from the parity of position 17.
     pub fn sex(&self) -> Sex {
-        if (self.chars[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
+        if (self.chars[16] - b'0') % 2 == 1 {
+            Sex::Male
+        } else {
+            Sex::Female
+        }
     }
 
     /// Age in completed years on `date` (0 before the first birthday; 0 if `date` precedes birth).
@@ -304,7 +341,9 @@ impl ResidentId {
 }
 
 fn parse_u32(digits: &[u8]) -> u32 {
-    digits.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+    digits
+        .iter()
+        .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
 }
 
 fn birth_date_of(digits: &[u8]) -> Option<NaiveDate> {
@@ -389,7 +428,10 @@ mod tests {
     fn standard_examples_parse() {
         let a = ResidentId::parse_on("11010519491231002X", today()).unwrap();
         assert_eq!(a.region().value(), 110_105);
-        assert_eq!(a.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            a.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert_eq!(a.sex(), Sex::Female);
         let b = ResidentId::parse_on("440524188001010014", today()).unwrap();
         assert_eq!(b.sex(), Sex::Male);
@@ -408,7 +450,10 @@ mod tests {
         let a = ResidentId::parse_on("110105491231002", today()).unwrap();
         assert_eq!(a.expose(), "11010519491231002X");
         assert!(a.upgraded_from_15());
-        assert_eq!(a, ResidentId::parse_on("11010519491231002X", today()).unwrap());
+        assert_eq!(
+            a,
+            ResidentId::parse_on("11010519491231002X", today()).unwrap()
+        );
     }
 
     #[test]
@@ -439,7 +484,13 @@ mod tests {
     #[test]
     fn check_character_error_names_the_expected_one() {
         let err = ResidentId::parse_on("110105194912310021", today()).unwrap_err();
-        assert_eq!(err, ResidentIdError::CheckCharacter { expected: 'X', found: '1' });
+        assert_eq!(
+            err,
+            ResidentIdError::CheckCharacter {
+                expected: 'X',
+                found: '1'
+            }
+        );
         assert!(err.zh().contains("应为 X"));
         assert!(err.en().contains("must be X"));
     }
@@ -454,7 +505,9 @@ mod tests {
         .unwrap();
         assert_eq!(leap.birth_date().to_string(), "2000-02-29");
         assert_eq!(
-            ResidentId::parse_on("321202190002290010", today()).unwrap_err().code(),
+            ResidentId::parse_on("321202190002290010", today())
+                .unwrap_err()
+                .code(),
             "resident_id.invalid_birth_date"
         );
     }
@@ -462,7 +515,13 @@ mod tests {
     #[test]
     fn age_counts_completed_years() {
         let id = ResidentId::parse_on("11010519491231002X", today()).unwrap();
-        assert_eq!(id.age_on(NaiveDate::from_ymd_opt(2026, 12, 30).unwrap()), 76);
-        assert_eq!(id.age_on(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()), 77);
+        assert_eq!(
+            id.age_on(NaiveDate::from_ymd_opt(2026, 12, 30).unwrap()),
+            76
+        );
+        assert_eq!(
+            id.age_on(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
+            77
+        );
     }
 }

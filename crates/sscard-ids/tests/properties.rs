@@ -9,8 +9,8 @@ use sscard_ids::{
 };
 
 const PROVINCES: &[u32] = &[
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51,
-    52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
 ];
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const CREDIT: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -40,7 +40,10 @@ fn alnum_value(c: u8) -> u32 {
 }
 
 fn replace(s: &str, i: usize, c: char) -> String {
-    s.chars().enumerate().map(|(j, x)| if j == i { c } else { x }).collect()
+    s.chars()
+        .enumerate()
+        .map(|(j, x)| if j == i { c } else { x })
+        .collect()
 }
 
 proptest! {
