@@ -17,6 +17,7 @@ Output: little-endian u32 per code point for U+3400..U+9FFF (27,648 entries):
                1..5 = 横 竖 撇 点 折, 0 = no further stroke
 so comparing two entries as integers orders by total strokes, then stroke by stroke.
 Run from the repository root: python3 tools/gen-stroke-table.py
+With --check, compare with the committed file instead of writing it (exit 1 if they differ).
 """
 import bz2
 import struct
@@ -74,9 +75,18 @@ def main():
         known += total > 0
         with_seq += bool(seq)
         data += struct.pack("<I", (total << 24) | packed)
-    with open("crates/sscard-core/data/strokes.bin", "wb") as f:
+    path = "crates/sscard-core/data/strokes.bin"
+    summary = f"{LAST - FIRST + 1} code points, {known} with total strokes, {with_seq} with stroke order"
+    if "--check" in sys.argv[1:]:
+        with open(path, "rb") as f:
+            committed = f.read()
+        if committed != bytes(data):
+            sys.exit(f"{path} differs from what the sources generate; re-run tools/gen-stroke-table.py")
+        print(f"{path} is reproducible: {summary}")
+        return
+    with open(path, "wb") as f:
         f.write(data)
-    print(f"{LAST - FIRST + 1} code points, {known} with total strokes, {with_seq} with stroke order")
+    print(summary)
 
 if __name__ == "__main__":
     main()
