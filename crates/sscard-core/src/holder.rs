@@ -158,6 +158,33 @@ impl Holder {
             .map(|(n, _)| *n)
     }
 
+    /// Replaces `old` by a newly produced `new` (reissue or exchange), applying `event` to `old`.
+    fn replace(
+        &mut self,
+        before: &Holder,
+        old: CardNumber,
+        new: CardNumber,
+        event: &CardEvent,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), HolderError> {
+        before.fresh(&new)?;
+        let changed = before
+            .state(&old)?
+            .apply(event)
+            .map_err(|error| HolderError::Card { card: old, error })?;
+        if let Some(pending) = before.pending_other(&old) {
+            return Err(HolderError::ReplacementPending { card: pending });
+        }
+        self.cards.insert(old, changed);
+        self.cards.insert(new, CardState::produced());
+        effects.push(Effect::Changed {
+            card: old,
+            event: event.name(),
+        });
+        effects.push(Effect::Produced { card: new });
+        Ok(())
+    }
+
     /// Applies one event; returns the new holder and what changed. `self` is never modified.
     pub fn apply(&self, event: &HolderEvent) -> Result<(Holder, Vec<Effect>), HolderError> {
         let mut next = self.clone();
@@ -172,38 +199,10 @@ impl Holder {
                 effects.push(Effect::Produced { card: *card });
             }
             HolderEvent::Reissue { old, new } => {
-                self.fresh(new)?;
-                let old_state = self.state(old)?;
-                let changed = old_state
-                    .apply(&CardEvent::Reissue)
-                    .map_err(|error| HolderError::Card { card: *old, error })?;
-                if let Some(pending) = self.pending_other(old) {
-                    return Err(HolderError::ReplacementPending { card: pending });
-                }
-                next.cards.insert(*old, changed);
-                next.cards.insert(*new, CardState::produced());
-                effects.push(Effect::Changed {
-                    card: *old,
-                    event: "reissue",
-                });
-                effects.push(Effect::Produced { card: *new });
+                next.replace(self, *old, *new, &CardEvent::Reissue, &mut effects)?;
             }
             HolderEvent::Exchange { old, new } => {
-                self.fresh(new)?;
-                let old_state = self.state(old)?;
-                let changed = old_state
-                    .apply(&CardEvent::Exchange)
-                    .map_err(|error| HolderError::Card { card: *old, error })?;
-                if let Some(pending) = self.pending_other(old) {
-                    return Err(HolderError::ReplacementPending { card: pending });
-                }
-                next.cards.insert(*old, changed);
-                next.cards.insert(*new, CardState::produced());
-                effects.push(Effect::Changed {
-                    card: *old,
-                    event: "exchange",
-                });
-                effects.push(Effect::Produced { card: *new });
+                next.replace(self, *old, *new, &CardEvent::Exchange, &mut effects)?;
             }
             HolderEvent::Card { card, event } => {
                 let changed = self

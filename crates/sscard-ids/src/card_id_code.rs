@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::message::{Bilingual, describe_char, display_bilingual};
+use crate::message::{Bilingual, describe_char, display_bilingual, text_identifier};
 use crate::region::{RegionCode, RegionCodeError};
 
 /// The registered application provider identifier of MOHRSS, characters 7–16 of every card
@@ -139,27 +139,7 @@ impl CardIdCode {
     }
 }
 
-impl fmt::Display for CardIdCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl fmt::Debug for CardIdCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CardIdCode({})", self.as_str())
-    }
-}
-impl std::str::FromStr for CardIdCode {
-    type Err = CardIdCodeError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-impl serde::Serialize for CardIdCode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
+text_identifier!(CardIdCode, CardIdCodeError);
 
 #[cfg(test)]
 mod tests {

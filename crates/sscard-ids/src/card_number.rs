@@ -1,9 +1,7 @@
 //! The social security card number (社会保障卡卡号): 8 body characters and a check character.
 
-use std::fmt;
-
 use crate::checksum::{alnum_value, weighted_mod11};
-use crate::message::{Bilingual, describe_char, display_bilingual};
+use crate::message::{Bilingual, describe_char, display_bilingual, text_identifier};
 
 /// A valid 9-character card number such as `X00000019`.
 ///
@@ -153,27 +151,7 @@ impl CardNumber {
     }
 }
 
-impl fmt::Display for CardNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl fmt::Debug for CardNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CardNumber({})", self.as_str())
-    }
-}
-impl std::str::FromStr for CardNumber {
-    type Err = CardNumberError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-impl serde::Serialize for CardNumber {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
+text_identifier!(CardNumber, CardNumberError);
 impl<'de> serde::Deserialize<'de> for CardNumber {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;

@@ -1,9 +1,7 @@
 //! The unified social credit code (统一社会信用代码, GB 32100-2015) that keys an employer.
 
-use std::fmt;
-
 use crate::checksum::{credit_value, mod31};
-use crate::message::{Bilingual, describe_char, display_bilingual};
+use crate::message::{Bilingual, describe_char, display_bilingual, text_identifier};
 
 /// A valid 18-character unified social credit code.
 ///
@@ -131,27 +129,7 @@ impl CreditCode {
     }
 }
 
-impl fmt::Display for CreditCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl fmt::Debug for CreditCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CreditCode({})", self.as_str())
-    }
-}
-impl std::str::FromStr for CreditCode {
-    type Err = CreditCodeError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-impl serde::Serialize for CreditCode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
+text_identifier!(CreditCode, CreditCodeError);
 
 #[cfg(test)]
 mod tests {

@@ -36,3 +36,32 @@ pub(crate) fn describe_char(c: char) -> String {
         format!("'{c}'")
     }
 }
+
+/// Implements `Display` (the text), `Debug` (`Name(text)`), `FromStr` (via `parse`) and
+/// `Serialize` (the text) for an identifier that is not personal data and has `as_str`.
+macro_rules! text_identifier {
+    ($ty:ident, $err:ty) => {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                write!(f, "{}({})", stringify!($ty), self.as_str())
+            }
+        }
+        impl ::std::str::FromStr for $ty {
+            type Err = $err;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use text_identifier;
