@@ -1,7 +1,5 @@
 //! The card identification code (卡识别码): 16 bytes written as 32 hex characters.
 
-use std::fmt;
-
 use crate::message::{Bilingual, describe_char, display_bilingual, text_identifier};
 use crate::region::{RegionCode, RegionCodeError};
 
