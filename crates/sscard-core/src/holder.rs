@@ -59,6 +59,10 @@ pub enum HolderError {
         card: CardNumber,
         error: CardRuleError,
     },
+    /// A reissue needs a card in formal loss.
+    NoLostCard,
+    /// An exchange needs a current card.
+    NoCardToExchange,
 }
 
 impl Bilingual for HolderError {
@@ -68,6 +72,8 @@ impl Bilingual for HolderError {
             Self::DuplicateCard { .. } => "holder.duplicate_card",
             Self::AlreadyHoldsCard { .. } => "holder.already_holds_card",
             Self::ReplacementPending { .. } => "holder.replacement_pending",
+            Self::NoLostCard => "holder.no_lost_card",
+            Self::NoCardToExchange => "holder.no_card_to_exchange",
             Self::Card { error, .. } => error.code(),
         }
     }
@@ -75,13 +81,17 @@ impl Bilingual for HolderError {
         match self {
             Self::UnknownCard { card } => format!("该持卡人名下没有卡号为 {card} 的卡"),
             Self::DuplicateCard { card } => format!("卡号 {card} 已存在"),
-            Self::AlreadyHoldsCard { card } => {
-                format!("一人一卡：该人员已持有卡 {card}，请办理补卡或换卡，不能重复申领")
-            }
-            Self::ReplacementPending { card } => {
-                format!("该人员已有一张新卡 {card} 正在制作或待启用，请勿重复办理")
-            }
-            Self::Card { card, error } => format!("卡 {card}：{}", error.zh()),
+            Self::AlreadyHoldsCard { card } => format!(
+                "一人一卡：该人员已持有社会保障卡 {}，请办理补卡或换卡，不能重复申领",
+                card.masked()
+            ),
+            Self::ReplacementPending { card } => format!(
+                "该人员已有一张新卡 {} 正在制作或待启用，请勿重复办理",
+                card.masked()
+            ),
+            Self::NoLostCard => "补卡须先对原卡办理正式挂失；该人员没有正式挂失的卡".into(),
+            Self::NoCardToExchange => "该人员没有可换的卡：换卡须持有未注销、未被取代的卡".into(),
+            Self::Card { card, error } => format!("卡 {}：{}", card.masked(), error.zh()),
         }
     }
     fn en(&self) -> String {
@@ -89,13 +99,21 @@ impl Bilingual for HolderError {
             Self::UnknownCard { card } => format!("this person has no card {card}"),
             Self::DuplicateCard { card } => format!("card number {card} already exists"),
             Self::AlreadyHoldsCard { card } => format!(
-                "one person, one card: this person already holds card {card}; apply for a \
-                 reissue or exchange instead"
+                "one person, one card: this person already holds card {}; apply for a \
+                 reissue or exchange instead",
+                card.masked()
             ),
-            Self::ReplacementPending { card } => {
-                format!("a new card {card} is already in production or waiting to be used")
+            Self::ReplacementPending { card } => format!(
+                "a new card {} is already in production or waiting to be used",
+                card.masked()
+            ),
+            Self::NoLostCard => {
+                "a reissue needs a card reported lost formally; this person has none".into()
             }
-            Self::Card { card, error } => format!("card {card}: {}", error.en()),
+            Self::NoCardToExchange => "nothing to exchange: an exchange needs a card that is \
+                                       neither cancelled nor superseded"
+                .into(),
+            Self::Card { card, error } => format!("card {}: {}", card.masked(), error.en()),
         }
     }
 }
@@ -156,6 +174,50 @@ impl Holder {
                 *n != except && s.is_current() && !s.is_live() && s.ss == crate::SsStatus::Sealed
             })
             .map(|(n, _)| *n)
+    }
+
+    /// Checks whether an application of `kind` may be made now and returns the card it would
+    /// replace (for reissue and exchange). Used before a card number exists (applications that
+    /// wait for a production batch); [`Holder::apply`] checks again when the card is produced.
+    pub fn check_application(
+        &self,
+        kind: crate::BusinessType,
+    ) -> Result<Option<CardNumber>, HolderError> {
+        use crate::BusinessType as B;
+        let old = match kind {
+            B::New => {
+                if let Some((held, _)) = self.cards.iter().find(|(_, s)| s.is_current()) {
+                    return Err(HolderError::AlreadyHoldsCard { card: *held });
+                }
+                return Ok(None);
+            }
+            B::Reissue => self
+                .cards
+                .iter()
+                .find(|(_, s)| s.ss == crate::SsStatus::FormalLoss && s.superseded_by.is_none())
+                .map(|(n, _)| *n)
+                .ok_or(HolderError::NoLostCard)?,
+            B::Exchange | B::WarrantyExchange => self
+                .cards
+                .iter()
+                .filter(|(_, s)| s.is_current())
+                // Prefer the card in use; a card still sealed but handed over can be exchanged too.
+                .max_by_key(|(_, s)| (s.is_live(), s.handed_over))
+                .map(|(n, _)| *n)
+                .ok_or(HolderError::NoCardToExchange)?,
+        };
+        let event = if kind == B::Reissue {
+            CardEvent::Reissue
+        } else {
+            CardEvent::Exchange
+        };
+        self.state(&old)?
+            .apply(&event)
+            .map_err(|error| HolderError::Card { card: old, error })?;
+        if let Some(pending) = self.pending_other(&old) {
+            return Err(HolderError::ReplacementPending { card: pending });
+        }
+        Ok(Some(old))
     }
 
     /// Replaces `old` by a newly produced `new` (reissue or exchange), applying `event` to `old`.

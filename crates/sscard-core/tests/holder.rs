@@ -220,3 +220,45 @@ proptest! {
         prop_assert!(applied > 0 || !has_issue);
     }
 }
+
+#[test]
+fn check_application_finds_the_card_to_replace() {
+    use sscard_core::BusinessType;
+    assert_eq!(Holder::new().check_application(BusinessType::New), Ok(None));
+    assert_eq!(
+        Holder::new()
+            .check_application(BusinessType::Exchange)
+            .unwrap_err()
+            .code(),
+        "holder.no_card_to_exchange"
+    );
+    let h = in_use();
+    let err = h.check_application(BusinessType::New).unwrap_err();
+    assert_eq!(err.code(), "holder.already_holds_card");
+    assert!(
+        err.zh().contains("X0*****35") || err.zh().contains(&card(0).masked()),
+        "{err}"
+    );
+    assert!(!err.to_string().contains(card(0).as_str()));
+    assert_eq!(
+        h.check_application(BusinessType::Exchange),
+        Ok(Some(card(0)))
+    );
+    assert_eq!(
+        h.check_application(BusinessType::Reissue)
+            .unwrap_err()
+            .code(),
+        "holder.no_lost_card"
+    );
+    let lost = go(&h, &on(card(0), CardEvent::FormalLoss));
+    assert_eq!(
+        lost.check_application(BusinessType::Reissue),
+        Ok(Some(card(0)))
+    );
+    assert_eq!(
+        lost.check_application(BusinessType::Exchange)
+            .unwrap_err()
+            .code(),
+        "card.use_reissue"
+    );
+}

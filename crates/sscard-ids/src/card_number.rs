@@ -145,6 +145,11 @@ impl CardNumber {
         Ok(Self(out))
     }
 
+    /// A masked form for messages shown to someone who may not be the holder: `X0*****19`.
+    pub fn masked(&self) -> String {
+        crate::mask::mask_middle(self.as_str(), 2, 2)
+    }
+
     /// The 9 characters.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("ASCII by construction")
