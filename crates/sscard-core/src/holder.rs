@@ -271,8 +271,11 @@ impl Holder {
                     .state(card)?
                     .apply(event)
                     .map_err(|error| HolderError::Card { card: *card, error })?;
+                // Only a card that starts being used takes over; using the card that is
+                // already in use (the old card, before the new one is used) changes nothing.
                 let takes_over = matches!(event, CardEvent::ActivateSs | CardEvent::FirstUse)
-                    && changed.is_live();
+                    && changed.is_live()
+                    && !self.state(card)?.is_live();
                 next.cards.insert(*card, changed);
                 effects.push(Effect::Changed {
                     card: *card,

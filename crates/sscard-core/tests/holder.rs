@@ -73,6 +73,29 @@ fn first_use_of_the_new_card_supersedes_the_old_one_but_not_its_bank_function() 
 }
 
 #[test]
+fn using_the_old_card_does_not_supersede_the_new_one() {
+    let h = go(
+        &in_use(),
+        &HolderEvent::Exchange {
+            old: card(0),
+            new: card(1),
+        },
+    );
+    let h = go(&h, &on(card(1), CardEvent::HandOver));
+    let (h, effects) = h.apply(&on(card(0), CardEvent::FirstUse)).unwrap();
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Superseded { .. })),
+        "{effects:?}"
+    );
+    assert_eq!(h.card(&card(1)).unwrap().superseded_by, None);
+    // The new card still takes over at its first use.
+    let (h, _) = h.apply(&on(card(1), CardEvent::FirstUse)).unwrap();
+    assert_eq!(h.live_card(), Some(&card(1)));
+}
+
+#[test]
 fn reissue_after_formal_loss_cancels_the_old_card() {
     let h = go(&in_use(), &on(card(0), CardEvent::FormalLoss));
     let refused = in_use()

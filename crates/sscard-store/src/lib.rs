@@ -1,1 +1,481 @@
-//! The store.
+//! The sscard Store: intention-named operations (`apply`, `hand_over`, `report_temporary_loss`,
+//! `record_use`, …), each one transaction that applies `sscard-core`'s rules and records actor,
+//! time and reason in the hash-chained audit trail.
+//!
+//! Two backends, chosen at run time by URL: `sqlite://PATH` (embedded, WAL; all writes through
+//! one writer connection, reads from a pool) and `postgres://…` (kept within what YugabyteDB and
+//! CockroachDB run: UUIDv7 keys made here, explicit BIGINT, no advisory locks in application
+//! logic, every transaction retried on SQLSTATE 40001). The operations are written once, in
+//! `ops.rs`, and compiled for each backend; the SQL is the same text for both.
+//!
+//! Concurrency: rows that a rule depends on carry a `version`; every update checks it, and a
+//! transaction that lost a race is retried from the start, so it sees the winner's result and
+//! the rule refuses it cleanly. The database also holds the invariants itself (partial unique
+//! indexes, CHECKs); a violation becomes [`StoreError::Conflict`] naming the rule.
+
+mod audit;
+mod error;
+mod model;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sscard_core::{CardEvent, LifecyclePolicy};
+use sscard_ids::{CardNumber, CardNumberGenerator, RegionCode, ResidentId};
+
+pub use audit::{AuditEvent, AuditProblem, AuditReport, GENESIS};
+pub use error::{Rule, StoreError};
+pub use model::{
+    ApplicationView, ApplyOutcome, ApplyRequest, Bank, CardView, Ctx, Employer, PersonInput,
+    PersonView,
+};
+
+/// The URL used when none is given.
+pub const DEFAULT_URL: &str = "sqlite://sscard.db";
+
+/// How many times a transaction that met a concurrent change is tried.
+const MAX_ATTEMPTS: u32 = 60;
+
+/// Settings of a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Use the database's migration lock (PostgreSQL advisory lock). Switch off for distributed
+    /// SQL that lacks advisory locks, and run migrations from one place.
+    pub migration_locking: bool,
+    /// Connections in the PostgreSQL pool / SQLite reader pool.
+    pub max_connections: u32,
+    /// Prefix of card numbers allocated here (1–7 characters).
+    pub card_number_prefix: String,
+    /// Region that issues cards (first six characters of card identification codes).
+    pub issuer_region: RegionCode,
+    /// Lifecycle settings (temporary-loss period, …).
+    pub policy: LifecyclePolicy,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            migration_locking: true,
+            max_connections: 8,
+            card_number_prefix: "T".into(),
+            issuer_region: RegionCode::from_u32(321_200).expect("Taizhou"),
+            policy: LifecyclePolicy::default(),
+        }
+    }
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL (or PostgreSQL-wire distributed SQL).
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` / `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Configuration the operations need, resolved once.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    card_numbers: CardNumberGenerator,
+    issuer_region: RegionCode,
+    policy: LifecyclePolicy,
+}
+
+enum Pools {
+    Sqlite {
+        writer: sqlx::SqlitePool,
+        reader: sqlx::SqlitePool,
+    },
+    Postgres(sqlx::PgPool),
+}
+
+/// The store. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Store {
+    pools: std::sync::Arc<Pools>,
+    cfg: Config,
+    migration_locking: bool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Retries a transaction body while it meets concurrent changes. The body is a block that uses
+/// `$tx` (a `sqlx::Transaction`) and `?`; it runs again from scratch on each attempt.
+macro_rules! transaction {
+    ($pool:expr, |$tx:ident| $body:block) => {{
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let outcome: Result<_, $crate::StoreError> = async {
+                let mut $tx = $pool.begin().await?;
+                let value = $body;
+                $tx.commit().await?;
+                Ok(value)
+            }
+            .await;
+            match outcome {
+                Err(e) if e.is_retryable() => {
+                    if attempt >= $crate::MAX_ATTEMPTS {
+                        break Err($crate::StoreError::Busy { attempts: attempt });
+                    }
+                    $crate::backoff(attempt).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+/// Waits a little before retrying; random, growing with the attempt, capped at ~64 ms.
+pub(crate) async fn backoff(attempt: u32) {
+    use rand::Rng;
+    let cap = 1u64 << attempt.min(6);
+    let ms = rand::rng().random_range(0..=cap);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+mod sqlite_ops {
+    //! The operations compiled for SQLite.
+    pub(crate) type DB = sqlx::Sqlite;
+    include!("ops.rs");
+}
+
+mod postgres_ops {
+    //! The operations compiled for PostgreSQL.
+    pub(crate) type DB = sqlx::Postgres;
+    include!("ops.rs");
+}
+
+/// Calls the same operation on whichever backend the store runs; `write` ops use the SQLite
+/// writer connection, `read` ops the reader pool.
+macro_rules! dispatch {
+    ($self:ident, write, $op:ident($($arg:expr),*)) => {
+        match &*$self.pools {
+            Pools::Sqlite { writer, .. } => sqlite_ops::$op(writer, &$self.cfg, $($arg),*).await,
+            Pools::Postgres(pool) => postgres_ops::$op(pool, &$self.cfg, $($arg),*).await,
+        }
+    };
+    ($self:ident, read, $op:ident($($arg:expr),*)) => {
+        match &*$self.pools {
+            Pools::Sqlite { reader, .. } => sqlite_ops::$op(reader, &$self.cfg, $($arg),*).await,
+            Pools::Postgres(pool) => postgres_ops::$op(pool, &$self.cfg, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Connects to `sqlite://PATH` (creating the file) or `postgres://…`. Does not migrate.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let cfg = Config {
+            card_numbers: CardNumberGenerator::new(&options.card_number_prefix)
+                .map_err(|e| StoreError::refused(&e))?,
+            issuer_region: options.issuer_region,
+            policy: options.policy,
+        };
+        let pools = if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Database {
+                    detail: e.to_string(),
+                })?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            // One writer: SQLite serialises writes anyway, and one connection never meets
+            // SQLITE_BUSY from another writer. Reads go to a pool (WAL lets them run alongside).
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(connect.clone())
+                .await?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .connect_with(connect.read_only(true))
+                .await?;
+            Pools::Sqlite { writer, reader }
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let connect = PgConnectOptions::from_str(url).map_err(|e| StoreError::Database {
+                detail: e.to_string(),
+            })?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(connect)
+                .await?;
+            Pools::Postgres(pool)
+        } else {
+            return Err(StoreError::Refused {
+                code: "store.url",
+                zh: format!("数据库地址“{url}”无法识别：请使用 sqlite://路径 或 postgres://…"),
+                en: format!(
+                    "database URL \"{url}\" not understood: use sqlite://PATH or postgres://…"
+                ),
+            });
+        };
+        Ok(Store {
+            pools: std::sync::Arc::new(pools),
+            cfg,
+            migration_locking: options.migration_locking,
+        })
+    }
+
+    /// Connects and migrates.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let store = Self::connect(url, options).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Creates or migrates the schema; idempotent. Returns the number of migrations applied now.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        match &*self.pools {
+            Pools::Sqlite { writer, .. } => {
+                let mut m = sqlx::migrate!("./migrations/sqlite");
+                m.set_locking(self.migration_locking);
+                let before = applied_count_sqlite(writer).await;
+                m.run(writer).await?;
+                Ok(applied_count_sqlite(writer).await - before)
+            }
+            Pools::Postgres(pool) => {
+                let mut m = sqlx::migrate!("./migrations/postgres");
+                m.set_locking(self.migration_locking);
+                let before = applied_count_pg(pool).await;
+                m.run(pool).await?;
+                Ok(applied_count_pg(pool).await - before)
+            }
+        }
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        match &*self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The lifecycle policy in force.
+    pub fn policy(&self) -> LifecyclePolicy {
+        self.cfg.policy
+    }
+
+    /// Closes all connections.
+    pub async fn close(&self) {
+        match &*self.pools {
+            Pools::Sqlite { writer, reader } => {
+                writer.close().await;
+                reader.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    // ---- registrations ----
+
+    /// Registers a person, or updates the registration of a known one (name, employer,
+    /// workshop, department, phone, insured city).
+    pub async fn register_person(
+        &self,
+        ctx: &Ctx,
+        person: &PersonInput,
+    ) -> Result<PersonView, StoreError> {
+        dispatch!(self, write, register_person(ctx, person))?;
+        self.person(&person.id).await
+    }
+
+    /// Registers an employer by its unified social credit code (updates the name if known).
+    pub async fn register_employer(
+        &self,
+        ctx: &Ctx,
+        credit_code: &sscard_ids::CreditCode,
+        name: &str,
+        region: RegionCode,
+    ) -> Result<Employer, StoreError> {
+        dispatch!(
+            self,
+            write,
+            register_employer(ctx, credit_code, name, region)
+        )
+    }
+
+    // ---- applications ----
+
+    /// Applies for a card (new, reissue, exchange); with `instant` the card is produced at once.
+    pub async fn apply(&self, ctx: &Ctx, req: &ApplyRequest) -> Result<ApplyOutcome, StoreError> {
+        dispatch!(self, write, apply(ctx, req))
+    }
+
+    // ---- the card lifecycle ----
+
+    /// 发放: the card reaches its holder.
+    pub async fn hand_over(&self, ctx: &Ctx, card: &CardNumber) -> Result<CardView, StoreError> {
+        dispatch!(self, write, card_event(ctx, card, CardEvent::HandOver))
+    }
+
+    /// 启用社保功能; supersedes the holder's other cards.
+    pub async fn activate_ss(&self, ctx: &Ctx, card: &CardNumber) -> Result<CardView, StoreError> {
+        dispatch!(self, write, card_event(ctx, card, CardEvent::ActivateSs))
+    }
+
+    /// The bank reports the account opened.
+    pub async fn record_bank_account(
+        &self,
+        ctx: &Ctx,
+        card: &CardNumber,
+    ) -> Result<CardView, StoreError> {
+        dispatch!(
+            self,
+            write,
+            card_event(ctx, card, CardEvent::BankAccountOpened)
+        )
+    }
+
+    /// 激活金融功能, as reported by the bank.
+    pub async fn activate_bank(
+        &self,
+        ctx: &Ctx,
+        card: &CardNumber,
+    ) -> Result<CardView, StoreError> {
+        dispatch!(self, write, card_event(ctx, card, CardEvent::ActivateBank))
+    }
+
+    /// 临时挂失.
+    pub async fn report_temporary_loss(
+        &self,
+        ctx: &Ctx,
+        card: &CardNumber,
+    ) -> Result<CardView, StoreError> {
+        dispatch!(
+            self,
+            write,
+            card_event(ctx, card, CardEvent::TemporaryLoss { at: ctx.at })
+        )
+    }
+
+    /// 正式挂失 (shared with the bank).
+    pub async fn report_formal_loss(
+        &self,
+        ctx: &Ctx,
+        card: &CardNumber,
+    ) -> Result<CardView, StoreError> {
+        dispatch!(self, write, card_event(ctx, card, CardEvent::FormalLoss))
+    }
+
+    /// 解挂.
+    pub async fn unfreeze(&self, ctx: &Ctx, card: &CardNumber) -> Result<CardView, StoreError> {
+        dispatch!(self, write, card_event(ctx, card, CardEvent::Unfreeze))
+    }
+
+    /// 注销.
+    pub async fn cancel_card(&self, ctx: &Ctx, card: &CardNumber) -> Result<CardView, StoreError> {
+        dispatch!(self, write, card_event(ctx, card, CardEvent::Cancel))
+    }
+
+    /// A use of the card at a terminal. The first use of a new card enables it if needed and
+    /// supersedes the holder's other cards in the same transaction; a superseded, lost or
+    /// locked card is refused.
+    pub async fn record_use(&self, ctx: &Ctx, card: &CardNumber) -> Result<CardView, StoreError> {
+        dispatch!(self, write, card_event(ctx, card, CardEvent::FirstUse))
+    }
+
+    /// 补卡: after a formal loss, a new card is produced at once and the old one cancelled.
+    pub async fn reissue(&self, ctx: &Ctx, card: &CardNumber) -> Result<ApplyOutcome, StoreError> {
+        dispatch!(
+            self,
+            write,
+            replace_card(ctx, card, sscard_core::BusinessType::Reissue)
+        )
+    }
+
+    /// 换卡: a new card is produced at once; the old one works until the new one is used.
+    pub async fn exchange(&self, ctx: &Ctx, card: &CardNumber) -> Result<ApplyOutcome, StoreError> {
+        dispatch!(
+            self,
+            write,
+            replace_card(ctx, card, sscard_core::BusinessType::Exchange)
+        )
+    }
+
+    /// Lapses every temporary loss older than the policy's period at `ctx.at`; returns the
+    /// cards that returned to their previous status.
+    pub async fn lapse_overdue_temporary_losses(
+        &self,
+        ctx: &Ctx,
+    ) -> Result<Vec<CardNumber>, StoreError> {
+        let due = dispatch!(self, read, overdue_temporary_losses(ctx))?;
+        let mut lapsed = Vec::with_capacity(due.len());
+        let event = CardEvent::LapseTemporaryLoss {
+            now: ctx.at,
+            period: self.cfg.policy.temporary_loss_lapse,
+        };
+        for card in due {
+            match dispatch!(self, write, card_event(ctx, &card, event.clone())) {
+                Ok(_) => lapsed.push(card),
+                // Lifted or changed meanwhile: nothing to lapse any more.
+                Err(StoreError::Refused { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(lapsed)
+    }
+
+    // ---- reads ----
+
+    /// One card.
+    pub async fn card(&self, card: &CardNumber) -> Result<CardView, StoreError> {
+        dispatch!(self, read, card_view(card))
+    }
+
+    /// One person with cards and applications.
+    pub async fn person(&self, id: &ResidentId) -> Result<PersonView, StoreError> {
+        dispatch!(self, read, person_view(id))
+    }
+
+    /// The partner banks.
+    pub async fn banks(&self) -> Result<Vec<Bank>, StoreError> {
+        dispatch!(self, read, banks())
+    }
+
+    /// Walks the audit chain and names the first event that was altered, deleted or moved.
+    pub async fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        dispatch!(self, read, verify_audit())
+    }
+
+    /// The most recent audit events, newest first.
+    pub async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
+        dispatch!(self, read, audit_tail(limit))
+    }
+}
+
+async fn applied_count_sqlite(pool: &sqlx::SqlitePool) -> usize {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map_or(0, |n| n as usize)
+}
+
+async fn applied_count_pg(pool: &sqlx::PgPool) -> usize {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map_or(0, |n| n as usize)
+}

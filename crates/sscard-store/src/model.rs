@@ -1,0 +1,224 @@
+//! What goes into and comes out of the store's operations.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sscard_core::{ApplicationSource, ApplicationStatus, BusinessType, FinancialStatus, SsStatus};
+use sscard_ids::{CardNumber, CreditCode, PersonName, RegionCode, ResidentId};
+use uuid::Uuid;
+
+/// Who does something, when, and why. Every state change records all three.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ctx {
+    /// The staff account, terminal or job acting (`clerk:wang`, `system:lapse`).
+    pub actor: String,
+    /// When it happens. Injected, so tests and replays control time.
+    pub at: DateTime<Utc>,
+    /// Why, in the actor's words (may be empty).
+    pub reason: String,
+}
+
+impl Ctx {
+    /// An actor acting now.
+    pub fn now(actor: impl Into<String>) -> Self {
+        Self {
+            actor: actor.into(),
+            at: Utc::now(),
+            reason: String::new(),
+        }
+    }
+
+    /// An actor acting at a given time.
+    pub fn at(actor: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self {
+            actor: actor.into(),
+            at,
+            reason: String::new(),
+        }
+    }
+
+    /// The same context with a reason.
+    #[must_use]
+    pub fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = reason.into();
+        self
+    }
+}
+
+/// A partner bank.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bank {
+    /// PBoC bank category code, e.g. `105`.
+    pub code: String,
+    /// Short name, e.g. `CCB`.
+    pub short_name: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Customer service number.
+    pub service_phone: String,
+    /// A legacy partner takes no new applications.
+    pub legacy: bool,
+}
+
+/// A person's registration data.
+#[derive(Debug, Clone)]
+pub struct PersonInput {
+    /// Resident ID number = social security number.
+    pub id: ResidentId,
+    /// Name as on the ID card.
+    pub name: PersonName,
+    /// Employer, when known.
+    pub employer: Option<CreditCode>,
+    /// Workshop (车间) at the employer.
+    pub workshop: Option<String>,
+    /// Department (部门) at the employer.
+    pub department: Option<String>,
+    /// Mobile phone.
+    pub phone: Option<String>,
+    /// Insured city (one of Jiangsu's 13).
+    pub insured_city: Option<RegionCode>,
+}
+
+impl PersonInput {
+    /// Just the two required fields.
+    pub fn new(id: ResidentId, name: PersonName) -> Self {
+        Self {
+            id,
+            name,
+            employer: None,
+            workshop: None,
+            department: None,
+            phone: None,
+            insured_city: None,
+        }
+    }
+}
+
+/// An application for a card.
+#[derive(Debug, Clone)]
+pub struct ApplyRequest {
+    /// The applicant; registered on the fly if new.
+    pub person: PersonInput,
+    /// Bank code (`105`) or short name (`CCB`).
+    pub bank: String,
+    /// New, reissue, exchange, warranty exchange.
+    pub kind: BusinessType,
+    /// Individual or employer.
+    pub source: ApplicationSource,
+    /// 即时制卡: produce the card at once.
+    pub instant: bool,
+    /// The outlet taking the application.
+    pub outlet: Option<String>,
+}
+
+/// What an application produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplyOutcome {
+    /// The new application.
+    pub application_id: Uuid,
+    /// The new card, when produced instantly.
+    pub card_number: Option<CardNumber>,
+    /// The card it replaces (reissue, exchange).
+    pub replaces: Option<CardNumber>,
+}
+
+/// A card as shown to staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardView {
+    /// Card number.
+    pub card_number: CardNumber,
+    /// Card identification code.
+    pub card_id_code: Option<String>,
+    /// Holder's ID number, masked.
+    pub holder_id: String,
+    /// Holder's name, masked.
+    pub holder_name: String,
+    /// `sealed`, `normal`, …
+    pub ss_status: SsStatus,
+    /// 0, 1, 2, 3, 4, 9.
+    pub ss_status_code: u8,
+    /// Bank-side status.
+    pub financial_status: FinancialStatus,
+    /// The newer card that took over the social-security function.
+    pub superseded_by: Option<CardNumber>,
+    /// Whether the card reached its holder.
+    pub handed_over: bool,
+    /// Whether it was used at a terminal.
+    pub first_used: bool,
+    /// Partner bank code.
+    pub bank_code: String,
+    /// Issue date.
+    pub issue_date: NaiveDate,
+    /// Expiry date.
+    pub expiry_date: NaiveDate,
+    /// When a temporary loss was reported.
+    pub temporary_loss_since: Option<DateTime<Utc>>,
+    /// When that temporary loss lapses by itself.
+    pub temporary_loss_lapses_at: Option<DateTime<Utc>>,
+    /// The application that produced it.
+    pub application_id: Option<Uuid>,
+}
+
+/// An application as shown to staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplicationView {
+    /// Application id.
+    pub id: Uuid,
+    /// Business type.
+    pub business_type: BusinessType,
+    /// Source.
+    pub source: String,
+    /// Status.
+    pub status: ApplicationStatus,
+    /// Partner bank code.
+    pub bank_code: String,
+    /// The card produced, if any.
+    pub card_number: Option<String>,
+    /// The card replaced, if any.
+    pub replaces_card: Option<String>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person as shown to staff: personal data masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonView {
+    /// Internal id.
+    pub id: Uuid,
+    /// ID number, masked.
+    pub ssn: String,
+    /// Name, masked.
+    pub name: String,
+    /// `male` / `female`.
+    pub sex: String,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// Household region code.
+    pub household_region: String,
+    /// Workshop.
+    pub workshop: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Employer credit code.
+    pub employer: Option<String>,
+    /// The card whose social-security function is live.
+    pub live_card: Option<CardNumber>,
+    /// All cards, newest first.
+    pub cards: Vec<CardView>,
+    /// All applications, newest first.
+    pub applications: Vec<ApplicationView>,
+}
+
+/// An employer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Employer {
+    /// Internal id.
+    pub id: Uuid,
+    /// Unified social credit code.
+    pub credit_code: String,
+    /// Name.
+    pub name: String,
+    /// Region code.
+    pub region: String,
+}

@@ -1,0 +1,858 @@
+// The store's operations, written once and compiled per backend: `lib.rs` includes this file in
+// `sqlite_ops` (with `DB = sqlx::Sqlite`) and in `postgres_ops` (with `DB = sqlx::Postgres`).
+// The SQL text is shared; `$n` placeholders work on both.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::Row;
+use sscard_core::{
+    ApplicationEvent, ApplicationSource, ApplicationStatus, BusinessType, CardEvent, CardState,
+    Effect, FinancialStatus, Holder, HolderEvent, SsStatus,
+};
+use sscard_ids::{CardIdCode, CardNumber, CreditCode, RegionCode, ResidentId, mask_middle};
+use uuid::Uuid;
+
+use crate::audit::{AuditEvent, AuditReport, chain_hash};
+use crate::{
+    ApplicationView, ApplyOutcome, ApplyRequest, Bank, CardView, Config, Ctx, Employer,
+    PersonInput, PersonView, StoreError,
+};
+
+type Pool = sqlx::Pool<DB>;
+type Tx<'a> = sqlx::Transaction<'a, DB>;
+type DbRow = <DB as sqlx::Database>::Row;
+
+/// Audit entries gathered during a transaction and chained in one go at its end, so the chain
+/// head is held only for the last moment of the transaction.
+#[derive(Default)]
+struct Audit(Vec<(String, String, serde_json::Value)>);
+
+impl Audit {
+    fn push(&mut self, action: impl Into<String>, subject: impl Into<String>, payload: serde_json::Value) {
+        self.0.push((action.into(), subject.into(), payload));
+    }
+}
+
+async fn flush_audit(tx: &mut Tx<'_>, ctx: &Ctx, audit: Audit) -> Result<(), StoreError> {
+    if audit.0.is_empty() {
+        return Ok(());
+    }
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await?;
+    let head_seq: i64 = head.try_get("seq")?;
+    let mut prev: String = head.try_get("hash")?;
+    let mut events = Vec::with_capacity(audit.0.len());
+    for (i, (action, subject, payload)) in audit.0.into_iter().enumerate() {
+        let mut e = AuditEvent {
+            seq: head_seq + 1 + i as i64,
+            id: Uuid::now_v7(),
+            at_us: ctx.at.timestamp_micros(),
+            actor: ctx.actor.clone(),
+            action,
+            subject,
+            reason: ctx.reason.clone(),
+            payload: payload.to_string(),
+            prev_hash: prev.clone(),
+            hash: String::new(),
+        };
+        e.hash = chain_hash(&e.prev_hash, &e);
+        prev.clone_from(&e.hash);
+        events.push(e);
+    }
+    let last = events.last().expect("not empty");
+    // Compare-and-set on the head: a concurrent append makes this touch no row, and the whole
+    // transaction is retried on top of the new head.
+    let moved = sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3")
+        .bind(last.seq)
+        .bind(&last.hash)
+        .bind(head_seq)
+        .execute(&mut **tx)
+        .await?;
+    if moved.rows_affected() != 1 {
+        return Err(StoreError::Retry);
+    }
+    for e in &events {
+        sqlx::query(
+            "INSERT INTO audit_events (seq, id, at_us, actor, action, subject, reason, payload, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(e.seq)
+        .bind(e.id)
+        .bind(e.at_us)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.subject)
+        .bind(&e.reason)
+        .bind(&e.payload)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Database { detail: format!("stored value not understood: {what}") }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+struct PersonRow {
+    id: Uuid,
+    ssn: String,
+    name: String,
+    sex: i16,
+    birth_date: NaiveDate,
+    household_region: String,
+    workshop: Option<String>,
+    department: Option<String>,
+    employer: Option<String>,
+}
+
+const PERSON_SELECT: &str = "SELECT p.id, p.ssn, p.name, p.sex, p.birth_date, p.household_region, \
+     p.workshop, p.department, e.credit_code AS employer \
+     FROM persons p LEFT JOIN employers e ON e.id = p.employer_id";
+
+fn person_from_row(row: &DbRow) -> Result<PersonRow, StoreError> {
+    Ok(PersonRow {
+        id: row.try_get("id")?,
+        ssn: row.try_get("ssn")?,
+        name: row.try_get("name")?,
+        sex: row.try_get("sex")?,
+        birth_date: row.try_get("birth_date")?,
+        household_region: row.try_get("household_region")?,
+        workshop: row.try_get("workshop")?,
+        department: row.try_get("department")?,
+        employer: row.try_get("employer")?,
+    })
+}
+
+async fn person_by_ssn<'e, E>(exec: E, ssn: &str) -> Result<Option<PersonRow>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+{
+    let sql = format!("{PERSON_SELECT} WHERE p.ssn = $1");
+    let row = sqlx::query(&sql).bind(ssn).fetch_optional(exec).await?;
+    row.as_ref().map(person_from_row).transpose()
+}
+
+struct CardRow {
+    id: Uuid,
+    number: CardNumber,
+    card_id_code: Option<String>,
+    person_id: Uuid,
+    application_id: Option<Uuid>,
+    bank_code: String,
+    issue_date: NaiveDate,
+    expiry_date: NaiveDate,
+    state: CardState,
+    version: i64,
+}
+
+const CARD_COLUMNS: &str = "id, card_number, card_id_code, person_id, application_id, bank_code, \
+     issue_date, expiry_date, ss_status, financial_status, handed_over, first_used, superseded_by, \
+     temporary_loss_since, ss_before_loss, financial_before_loss, version";
+
+fn ss_from_code(code: i16) -> Result<SsStatus, StoreError> {
+    u8::try_from(code)
+        .ok()
+        .and_then(SsStatus::from_code)
+        .ok_or_else(|| corrupt("ss_status"))
+}
+
+fn card_from_row(row: &DbRow) -> Result<CardRow, StoreError> {
+    let number: String = row.try_get("card_number")?;
+    let superseded_by: Option<String> = row.try_get("superseded_by")?;
+    let financial: String = row.try_get("financial_status")?;
+    let ss_before: Option<i16> = row.try_get("ss_before_loss")?;
+    let fin_before: Option<String> = row.try_get("financial_before_loss")?;
+    let state = CardState {
+        ss: ss_from_code(row.try_get("ss_status")?)?,
+        financial: FinancialStatus::from_name(&financial).ok_or_else(|| corrupt("financial_status"))?,
+        handed_over: row.try_get("handed_over")?,
+        first_used: row.try_get("first_used")?,
+        superseded_by: superseded_by
+            .map(|s| CardNumber::parse(&s).map_err(|_| corrupt("superseded_by")))
+            .transpose()?,
+        temporary_loss_since: row.try_get("temporary_loss_since")?,
+        ss_before_loss: ss_before.map(ss_from_code).transpose()?,
+        financial_before_loss: fin_before
+            .map(|f| FinancialStatus::from_name(&f).ok_or_else(|| corrupt("financial_before_loss")))
+            .transpose()?,
+    };
+    Ok(CardRow {
+        id: row.try_get("id")?,
+        number: CardNumber::parse(&number).map_err(|_| corrupt("card_number"))?,
+        card_id_code: row.try_get("card_id_code")?,
+        person_id: row.try_get("person_id")?,
+        application_id: row.try_get("application_id")?,
+        bank_code: row.try_get("bank_code")?,
+        issue_date: row.try_get("issue_date")?,
+        expiry_date: row.try_get("expiry_date")?,
+        state,
+        version: row.try_get("version")?,
+    })
+}
+
+async fn cards_of<'e, E>(exec: E, person_id: Uuid) -> Result<Vec<CardRow>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+{
+    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1 ORDER BY created_at, card_number");
+    let rows = sqlx::query(&sql).bind(person_id).fetch_all(exec).await?;
+    rows.iter().map(card_from_row).collect()
+}
+
+async fn card_by_number<'e, E>(exec: E, number: &CardNumber) -> Result<CardRow, StoreError>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+{
+    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE card_number = $1");
+    let row = sqlx::query(&sql).bind(number.as_str()).fetch_optional(exec).await?;
+    match row {
+        Some(row) => card_from_row(&row),
+        None => Err(StoreError::NotFound { what: "card", key: number.to_string() }),
+    }
+}
+
+fn holder_of(cards: &[CardRow]) -> Holder {
+    Holder::from_cards(cards.iter().map(|c| (c.number, c.state.clone())))
+}
+
+async fn find_bank(tx: &mut Tx<'_>, key: &str) -> Result<Bank, StoreError> {
+    let row = sqlx::query(
+        "SELECT code, short_name, name_zh, name_en, service_phone, legacy FROM banks \
+         WHERE code = $1 OR upper(short_name) = upper($1)",
+    )
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref()
+        .map(bank_from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound { what: "bank", key: key.to_owned() })
+}
+
+fn bank_from_row(row: &DbRow) -> Result<Bank, StoreError> {
+    Ok(Bank {
+        code: row.try_get("code")?,
+        short_name: row.try_get("short_name")?,
+        name_zh: row.try_get("name_zh")?,
+        name_en: row.try_get("name_en")?,
+        service_phone: row.try_get("service_phone")?,
+        legacy: row.try_get("legacy")?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes shared by the operations
+
+/// Inserts the person if new (a concurrent insert of the same person is waited for and then
+/// read), or updates the given fields if known. Returns the person's id.
+async fn upsert_person(tx: &mut Tx<'_>, ctx: &Ctx, p: &PersonInput, audit: &mut Audit) -> Result<Uuid, StoreError> {
+    let employer_id: Option<Uuid> = match &p.employer {
+        Some(code) => Some(
+            sqlx::query_scalar("SELECT id FROM employers WHERE credit_code = $1")
+                .bind(code.as_str())
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound { what: "employer", key: code.to_string() })?,
+        ),
+        None => None,
+    };
+    let ssn = p.id.expose();
+    if let Some(existing) = person_by_ssn(&mut **tx, ssn).await? {
+        let changed = existing.name != p.name.expose()
+            || p.workshop.is_some() && p.workshop != existing.workshop
+            || p.department.is_some() && p.department != existing.department
+            || employer_id.is_some();
+        if changed {
+            sqlx::query(
+                "UPDATE persons SET name = $1, employer_id = COALESCE($2, employer_id), \
+                 workshop = COALESCE($3, workshop), department = COALESCE($4, department), \
+                 phone = COALESCE($5, phone), insured_city = COALESCE($6, insured_city), \
+                 updated_at = $7, version = version + 1 WHERE id = $8",
+            )
+            .bind(p.name.expose())
+            .bind(employer_id)
+            .bind(&p.workshop)
+            .bind(&p.department)
+            .bind(&p.phone)
+            .bind(p.insured_city.map(|r| r.to_string()))
+            .bind(ctx.at)
+            .bind(existing.id)
+            .execute(&mut **tx)
+            .await?;
+            audit.push(
+                "person.update",
+                p.id.masked(),
+                json!({ "name_changed": existing.name != p.name.expose(), "name": p.name.masked() }),
+            );
+        }
+        return Ok(existing.id);
+    }
+    let id = Uuid::now_v7();
+    let inserted = sqlx::query(
+        "INSERT INTO persons (id, ssn, name, sex, birth_date, household_region, employer_id, \
+         workshop, department, phone, insured_city, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (ssn) DO NOTHING",
+    )
+    .bind(id)
+    .bind(ssn)
+    .bind(p.name.expose())
+    .bind(if p.id.sex() == sscard_ids::Sex::Male { 1i16 } else { 2i16 })
+    .bind(p.id.birth_date())
+    .bind(p.id.region().to_string())
+    .bind(employer_id)
+    .bind(&p.workshop)
+    .bind(&p.department)
+    .bind(&p.phone)
+    .bind(p.insured_city.map(|r| r.to_string()))
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // Registered concurrently by another transaction: start over and take it from there.
+        return Err(StoreError::Retry);
+    }
+    audit.push(
+        "person.register",
+        p.id.masked(),
+        json!({ "name": p.name.masked(), "region": p.id.region().to_string() }),
+    );
+    Ok(id)
+}
+
+async fn allocate_card_number(tx: &mut Tx<'_>, cfg: &Config) -> Result<CardNumber, StoreError> {
+    let value: i64 = sqlx::query_scalar(
+        "UPDATE counters SET value = value + 1 WHERE name = 'card_number' RETURNING value",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    cfg.card_numbers
+        .number(u64::try_from(value).unwrap_or_default())
+        .map_err(|e| StoreError::refused(&e))
+}
+
+/// What a new card row needs besides its state.
+struct NewCard<'a> {
+    person_id: Uuid,
+    application_id: Option<Uuid>,
+    bank_code: &'a str,
+}
+
+/// Writes the difference between the loaded cards and the holder after an event: changed cards
+/// are updated under their version, produced cards inserted. `touched` cards are updated (and
+/// their version bumped) even if their state did not change, so concurrent uses serialise.
+#[allow(clippy::too_many_arguments)]
+async fn persist(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    cfg: &Config,
+    before: &[CardRow],
+    after: &Holder,
+    effects: &[Effect],
+    touched: Option<&CardNumber>,
+    new_card: &NewCard<'_>,
+    audit: &mut Audit,
+) -> Result<(), StoreError> {
+    for (number, state) in after.cards() {
+        match before.iter().find(|c| &c.number == number) {
+            Some(row) if &row.state != state || touched == Some(number) => {
+                let updated = sqlx::query(
+                    "UPDATE cards SET ss_status = $1, financial_status = $2, handed_over = $3, \
+                     first_used = $4, superseded_by = $5, temporary_loss_since = $6, \
+                     ss_before_loss = $7, financial_before_loss = $8, updated_at = $9, \
+                     last_used_at = CASE WHEN $10 THEN $9 ELSE last_used_at END, \
+                     version = version + 1 WHERE id = $11 AND version = $12",
+                )
+                .bind(i16::from(state.ss.code()))
+                .bind(state.financial.as_str())
+                .bind(state.handed_over)
+                .bind(state.first_used)
+                .bind(state.superseded_by.map(|n| n.as_str().to_owned()))
+                .bind(state.temporary_loss_since)
+                .bind(state.ss_before_loss.map(|s| i16::from(s.code())))
+                .bind(state.financial_before_loss.map(FinancialStatus::as_str))
+                .bind(ctx.at)
+                .bind(touched == Some(number))
+                .bind(row.id)
+                .bind(row.version)
+                .execute(&mut **tx)
+                .await?;
+                if updated.rows_affected() != 1 {
+                    return Err(StoreError::Retry);
+                }
+            }
+            Some(_) => {}
+            None => insert_card(tx, ctx, cfg, *number, state, new_card).await?,
+        }
+    }
+    for effect in effects {
+        match effect {
+            Effect::Produced { card } => {
+                audit.push("card.produce", card.as_str(), json!({ "bank": new_card.bank_code }));
+            }
+            Effect::Changed { card, event } => {
+                let s = after.card(card).expect("changed card exists");
+                audit.push(
+                    format!("card.{event}"),
+                    card.as_str(),
+                    json!({ "ss_status": s.ss.as_str(), "financial_status": s.financial.as_str() }),
+                );
+            }
+            Effect::Superseded { card, by } => {
+                let s = after.card(card).expect("superseded card exists");
+                audit.push(
+                    "card.supersede",
+                    card.as_str(),
+                    json!({ "by": by.as_str(), "financial_status": s.financial.as_str() }),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn insert_card(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    cfg: &Config,
+    number: CardNumber,
+    state: &CardState,
+    new_card: &NewCard<'_>,
+) -> Result<(), StoreError> {
+    let chip: [u8; 8] = rand::random();
+    let code = CardIdCode::new(cfg.issuer_region, chip);
+    let issue = china_date(ctx.at);
+    // Cards are valid for ten years (issue 2021-12-03 → expiry 2031-12-02 in the field).
+    let expiry = issue
+        .with_year(issue.year() + 10)
+        .unwrap_or(issue)
+        .pred_opt()
+        .unwrap_or(issue);
+    sqlx::query(
+        "INSERT INTO cards (id, card_number, card_id_code, person_id, application_id, bank_code, \
+         generation, issue_date, expiry_date, ss_status, financial_status, handed_over, first_used, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'second', $7, $8, $9, $10, $11, $12, $13, $13)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(number.as_str())
+    .bind(code.as_str())
+    .bind(new_card.person_id)
+    .bind(new_card.application_id)
+    .bind(new_card.bank_code)
+    .bind(issue)
+    .bind(expiry)
+    .bind(i16::from(state.ss.code()))
+    .bind(state.financial.as_str())
+    .bind(state.handed_over)
+    .bind(state.first_used)
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn china_date(at: DateTime<Utc>) -> NaiveDate {
+    (at + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Moves the application that produced `card` along with the card's event.
+async fn follow_application(tx: &mut Tx<'_>, application_id: Option<Uuid>, event: &CardEvent, ctx: &Ctx, audit: &mut Audit) -> Result<(), StoreError> {
+    let Some(id) = application_id else { return Ok(()) };
+    let app_event = match event {
+        CardEvent::HandOver => ApplicationEvent::HandOver,
+        CardEvent::ActivateSs | CardEvent::FirstUse => ApplicationEvent::Activate,
+        CardEvent::Cancel => ApplicationEvent::Cancel,
+        _ => return Ok(()),
+    };
+    let row = sqlx::query("SELECT status, version FROM applications WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let status: String = row.try_get("status")?;
+    let version: i64 = row.try_get("version")?;
+    let status = ApplicationStatus::parse(&status).ok_or_else(|| corrupt("application status"))?;
+    // An application that is already further along (or final) simply stays where it is.
+    let Ok(next) = status.apply(app_event) else { return Ok(()) };
+    let updated = sqlx::query(
+        "UPDATE applications SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+    )
+    .bind(next.code())
+    .bind(ctx.at)
+    .bind(id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::Retry);
+    }
+    audit.push(format!("application.{}", app_event.as_str()), id.to_string(), json!({ "status": next.as_str() }));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+pub(crate) async fn register_person(pool: &Pool, _cfg: &Config, ctx: &Ctx, person: &PersonInput) -> Result<Uuid, StoreError> {
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let id = upsert_person(&mut tx, ctx, person, &mut audit).await?;
+        flush_audit(&mut tx, ctx, audit).await?;
+        id
+    })
+}
+
+pub(crate) async fn register_employer(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    credit_code: &CreditCode,
+    name: &str,
+    region: RegionCode,
+) -> Result<Employer, StoreError> {
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let existing: Option<Uuid> = sqlx::query_scalar("SELECT id FROM employers WHERE credit_code = $1")
+            .bind(credit_code.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let id = if let Some(id) = existing {
+            sqlx::query("UPDATE employers SET name = $1, region = $2 WHERE id = $3")
+                .bind(name)
+                .bind(region.to_string())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            audit.push("employer.update", credit_code.as_str(), json!({ "name": name }));
+            id
+        } else {
+            let id = Uuid::now_v7();
+            sqlx::query("INSERT INTO employers (id, credit_code, name, region, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(credit_code.as_str())
+                .bind(name)
+                .bind(region.to_string())
+                .bind(ctx.at)
+                .execute(&mut *tx)
+                .await?;
+            audit.push("employer.register", credit_code.as_str(), json!({ "name": name, "region": region.to_string() }));
+            id
+        };
+        flush_audit(&mut tx, ctx, audit).await?;
+        Employer { id, credit_code: credit_code.to_string(), name: name.to_owned(), region: region.to_string() }
+    })
+}
+
+pub(crate) async fn apply(pool: &Pool, cfg: &Config, ctx: &Ctx, req: &ApplyRequest) -> Result<ApplyOutcome, StoreError> {
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let bank = find_bank(&mut tx, &req.bank).await?;
+        if bank.legacy {
+            return Err(StoreError::Refused {
+                code: "bank.legacy",
+                zh: format!("{}（{}）已不再受理新的社保卡申领，请选择其他合作银行", bank.name_zh, bank.code),
+                en: format!("{} ({}) no longer takes new card applications; choose another partner bank", bank.name_en, bank.code),
+            });
+        }
+        let person_id = upsert_person(&mut tx, ctx, &req.person, &mut audit).await?;
+        let cards = cards_of(&mut *tx, person_id).await?;
+        let holder = holder_of(&cards);
+        let replaces = holder.check_application(req.kind).map_err(|e| StoreError::refused(&e))?;
+        create_application(&mut tx, cfg, ctx, req, &bank, person_id, &cards, &holder, replaces, &mut audit).await?
+    })
+}
+
+/// Records an application and, when instant, produces its card. Shared by `apply` and the
+/// card-number based reissue/exchange.
+#[allow(clippy::too_many_arguments)]
+async fn create_application(
+    tx: &mut Tx<'_>,
+    cfg: &Config,
+    ctx: &Ctx,
+    req: &ApplyRequest,
+    bank: &Bank,
+    person_id: Uuid,
+    cards: &[CardRow],
+    holder: &Holder,
+    replaces: Option<CardNumber>,
+    audit: &mut Audit,
+) -> Result<ApplyOutcome, StoreError> {
+    let application_id = Uuid::now_v7();
+    let status = if req.instant {
+        ApplicationStatus::Initial
+            .apply(ApplicationEvent::IssueInstantly)
+            .map_err(|e| StoreError::refused(&e))?
+    } else {
+        ApplicationStatus::Initial
+    };
+    sqlx::query(
+        "INSERT INTO applications (id, person_id, business_type, source, bank_code, status, \
+         replaces_card, outlet, reason, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(application_id)
+    .bind(person_id)
+    .bind(req.kind.code())
+    .bind(match req.source {
+        ApplicationSource::Individual => "individual",
+        ApplicationSource::Employer => "employer",
+    })
+    .bind(&bank.code)
+    .bind(status.code())
+    .bind(replaces.map(|c| c.as_str().to_owned()))
+    .bind(&req.outlet)
+    .bind(&ctx.reason)
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    audit.push(
+        "application.create",
+        application_id.to_string(),
+        json!({
+            "person": req.person.id.masked(),
+            "business_type": req.kind.code(),
+            "bank": bank.code,
+            "instant": req.instant,
+            "replaces": replaces.map(|c| c.as_str().to_owned()),
+        }),
+    );
+    let mut card_number = None;
+    if req.instant {
+        let new = allocate_card_number(tx, cfg).await?;
+        let event = match (req.kind, replaces) {
+            (BusinessType::Reissue, Some(old)) => HolderEvent::Reissue { old, new },
+            (BusinessType::Exchange | BusinessType::WarrantyExchange, Some(old)) => HolderEvent::Exchange { old, new },
+            _ => HolderEvent::IssueNew { card: new },
+        };
+        let (after, effects) = holder.apply(&event).map_err(|e| StoreError::refused(&e))?;
+        let new_card = NewCard { person_id, application_id: Some(application_id), bank_code: &bank.code };
+        persist(tx, ctx, cfg, cards, &after, &effects, None, &new_card, audit).await?;
+        sqlx::query("UPDATE applications SET card_number = $1 WHERE id = $2")
+            .bind(new.as_str())
+            .bind(application_id)
+            .execute(&mut **tx)
+            .await?;
+        card_number = Some(new);
+    }
+    flush_audit(tx, ctx, std::mem::take(audit)).await?;
+    Ok(ApplyOutcome { application_id, card_number, replaces })
+}
+
+pub(crate) async fn card_event(pool: &Pool, cfg: &Config, ctx: &Ctx, number: &CardNumber, event: CardEvent) -> Result<CardView, StoreError> {
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let card = card_by_number(&mut *tx, number).await?;
+        let cards = cards_of(&mut *tx, card.person_id).await?;
+        let holder = holder_of(&cards);
+        let (after, effects) = holder
+            .apply(&HolderEvent::Card { card: *number, event: event.clone() })
+            .map_err(|e| StoreError::refused(&e))?;
+        let touched = matches!(event, CardEvent::FirstUse).then_some(number);
+        let new_card = NewCard { person_id: card.person_id, application_id: None, bank_code: &card.bank_code };
+        persist(&mut tx, ctx, cfg, &cards, &after, &effects, touched, &new_card, &mut audit).await?;
+        follow_application(&mut tx, card.application_id, &event, ctx, &mut audit).await?;
+        flush_audit(&mut tx, ctx, audit).await?;
+        let card = card_by_number(&mut *tx, number).await?;
+        view_card(&mut tx, cfg, card).await?
+    })
+}
+
+pub(crate) async fn replace_card(pool: &Pool, cfg: &Config, ctx: &Ctx, number: &CardNumber, kind: BusinessType) -> Result<ApplyOutcome, StoreError> {
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let card = card_by_number(&mut *tx, number).await?;
+        let cards = cards_of(&mut *tx, card.person_id).await?;
+        let holder = holder_of(&cards);
+        let replaces = holder.check_application(kind).map_err(|e| StoreError::refused(&e))?;
+        if replaces != Some(*number) {
+            return Err(StoreError::refused(&sscard_core::HolderError::Card {
+                card: *number,
+                error: if kind == BusinessType::Reissue {
+                    sscard_core::CardRuleError::NotFormalLoss
+                } else {
+                    sscard_core::CardRuleError::AlreadySuperseded
+                },
+            }));
+        }
+        let person: PersonRow = sqlx::query(&format!("{PERSON_SELECT} WHERE p.id = $1"))
+            .bind(card.person_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)
+            .and_then(|r| person_from_row(&r))?;
+        let bank = find_bank(&mut tx, &card.bank_code).await?;
+        let id = ResidentId::parse_on(&person.ssn, NaiveDate::MAX).map_err(|_| corrupt("ssn"))?;
+        let name = sscard_ids::PersonName::parse(&person.name).map_err(|_| corrupt("name"))?;
+        let req = ApplyRequest {
+            person: PersonInput::new(id, name),
+            bank: bank.code.clone(),
+            kind,
+            source: ApplicationSource::Individual,
+            instant: true,
+            outlet: None,
+        };
+        create_application(&mut tx, cfg, ctx, &req, &bank, card.person_id, &cards, &holder, replaces, &mut audit).await?
+    })
+}
+
+pub(crate) async fn overdue_temporary_losses(pool: &Pool, cfg: &Config, ctx: &Ctx) -> Result<Vec<CardNumber>, StoreError> {
+    // Filtered here rather than in SQL so the comparison is exact on both backends.
+    let rows = sqlx::query("SELECT card_number, temporary_loss_since FROM cards WHERE ss_status = 4")
+        .fetch_all(pool)
+        .await?;
+    let mut due = Vec::new();
+    for row in rows {
+        let since: Option<DateTime<Utc>> = row.try_get("temporary_loss_since")?;
+        if since.is_some_and(|s| s + cfg.policy.temporary_loss_lapse <= ctx.at) {
+            let number: String = row.try_get("card_number")?;
+            due.push(CardNumber::parse(&number).map_err(|_| corrupt("card_number"))?);
+        }
+    }
+    Ok(due)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+async fn view_card(
+    conn: &mut <DB as sqlx::Database>::Connection,
+    cfg: &Config,
+    card: CardRow,
+) -> Result<CardView, StoreError> {
+    let row = sqlx::query("SELECT ssn, name FROM persons WHERE id = $1")
+        .bind(card.person_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let ssn: String = row.try_get("ssn")?;
+    let name: String = row.try_get("name")?;
+    Ok(card_view_of(cfg, card, &ssn, &name))
+}
+
+fn mask_name(name: &str) -> String {
+    sscard_ids::PersonName::parse(name).map_or_else(|_| mask_middle(name, 1, 0), |n| n.masked())
+}
+
+fn card_view_of(cfg: &Config, card: CardRow, ssn: &str, name: &str) -> CardView {
+    CardView {
+        card_number: card.number,
+        card_id_code: card.card_id_code,
+        holder_id: mask_middle(ssn, 4, 4),
+        holder_name: mask_name(name),
+        ss_status: card.state.ss,
+        ss_status_code: card.state.ss.code(),
+        financial_status: card.state.financial,
+        superseded_by: card.state.superseded_by,
+        handed_over: card.state.handed_over,
+        first_used: card.state.first_used,
+        bank_code: card.bank_code,
+        issue_date: card.issue_date,
+        expiry_date: card.expiry_date,
+        temporary_loss_since: card.state.temporary_loss_since,
+        temporary_loss_lapses_at: card.state.lapse_due(&cfg.policy),
+        application_id: card.application_id,
+    }
+}
+
+pub(crate) async fn card_view(pool: &Pool, cfg: &Config, number: &CardNumber) -> Result<CardView, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let card = card_by_number(&mut *conn, number).await?;
+    view_card(&mut conn, cfg, card).await
+}
+
+pub(crate) async fn person_view(pool: &Pool, cfg: &Config, id: &ResidentId) -> Result<PersonView, StoreError> {
+    let person = person_by_ssn(pool, id.expose())
+        .await?
+        .ok_or_else(|| StoreError::NotFound { what: "person", key: id.masked() })?;
+    let cards = cards_of(pool, person.id).await?;
+    let holder = holder_of(&cards);
+    let live_card = holder.live_card().copied();
+    let mut card_views: Vec<CardView> = cards
+        .into_iter()
+        .map(|c| card_view_of(cfg, c, &person.ssn, &person.name))
+        .collect();
+    card_views.reverse();
+    let rows = sqlx::query(
+        "SELECT id, business_type, source, status, bank_code, card_number, replaces_card, created_at \
+         FROM applications WHERE person_id = $1 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(person.id)
+    .fetch_all(pool)
+    .await?;
+    let mut applications = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let kind: String = row.try_get("business_type")?;
+        let status: String = row.try_get("status")?;
+        applications.push(ApplicationView {
+            id: row.try_get("id")?,
+            business_type: BusinessType::parse(&kind).ok_or_else(|| corrupt("business_type"))?,
+            source: row.try_get("source")?,
+            status: ApplicationStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+            bank_code: row.try_get("bank_code")?,
+            card_number: row.try_get("card_number")?,
+            replaces_card: row.try_get("replaces_card")?,
+            created_at: row.try_get("created_at")?,
+        });
+    }
+    Ok(PersonView {
+        id: person.id,
+        ssn: mask_middle(&person.ssn, 4, 4),
+        name: mask_name(&person.name),
+        sex: if person.sex == 1 { "male".into() } else { "female".into() },
+        birth_date: person.birth_date,
+        household_region: person.household_region,
+        workshop: person.workshop,
+        department: person.department,
+        employer: person.employer,
+        live_card,
+        cards: card_views,
+        applications,
+    })
+}
+
+pub(crate) async fn banks(pool: &Pool, _cfg: &Config) -> Result<Vec<Bank>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT code, short_name, name_zh, name_en, service_phone, legacy FROM banks ORDER BY legacy, code",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(bank_from_row).collect()
+}
+
+fn audit_from_row(row: &DbRow) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        at_us: row.try_get("at_us")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        subject: row.try_get("subject")?,
+        reason: row.try_get("reason")?,
+        payload: row.try_get("payload")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "seq, id, at_us, actor, action, subject, reason, payload, prev_hash, hash";
+
+pub(crate) async fn verify_audit(pool: &Pool, _cfg: &Config) -> Result<AuditReport, StoreError> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+    let head_seq: i64 = head.try_get("seq")?;
+    let head_hash: String = head.try_get("hash")?;
+    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY seq");
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
+    let events = rows.iter().map(audit_from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::audit::verify(&events, (head_seq, &head_hash)))
+}
+
+pub(crate) async fn audit_tail(pool: &Pool, _cfg: &Config, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
+    let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT $1");
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(pool).await?;
+    rows.iter().map(audit_from_row).collect()
+}
