@@ -40,6 +40,15 @@ impl Rule {
 
     /// Identifies the rule from a PostgreSQL constraint name or a SQLite error message.
     fn identify(constraint: Option<&str>, message: &str) -> Option<Rule> {
+        // SQLite names the columns of the violated unique index, not the index.
+        const BY_COLUMNS: [(&str, Rule); 6] = [
+            ("cards.person_id", Rule::LiveCardPerPerson),
+            ("applications.person_id", Rule::OpenApplicationPerPerson),
+            ("cards.card_number", Rule::CardNumberUnique),
+            ("cards.card_id_code", Rule::CardIdCodeUnique),
+            ("persons.ssn", Rule::PersonSsnUnique),
+            ("employers.credit_code", Rule::EmployerCreditCodeUnique),
+        ];
         const BY_NAME: [(&str, Rule); 6] = [
             ("card_live_per_person", Rule::LiveCardPerPerson),
             (
@@ -65,15 +74,6 @@ impl Rule {
                 return Some(Rule::Reference);
             }
         }
-        // SQLite names the columns of the violated unique index, not the index.
-        const BY_COLUMNS: [(&str, Rule); 6] = [
-            ("cards.person_id", Rule::LiveCardPerPerson),
-            ("applications.person_id", Rule::OpenApplicationPerPerson),
-            ("cards.card_number", Rule::CardNumberUnique),
-            ("cards.card_id_code", Rule::CardIdCodeUnique),
-            ("persons.ssn", Rule::PersonSsnUnique),
-            ("employers.credit_code", Rule::EmployerCreditCodeUnique),
-        ];
         if message.contains("UNIQUE constraint failed") {
             return BY_COLUMNS
                 .iter()
@@ -142,7 +142,10 @@ impl StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let code = db
+                .code()
+                .map(std::borrow::Cow::into_owned)
+                .unwrap_or_default();
             // PostgreSQL: serialization failure / deadlock (CockroachDB and YugabyteDB report
             // 40001 for their transaction conflicts). SQLite: SQLITE_BUSY (5) / SQLITE_LOCKED (6)
             // and their extended codes.

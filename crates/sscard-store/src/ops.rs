@@ -28,7 +28,12 @@ type DbRow = <DB as sqlx::Database>::Row;
 struct Audit(Vec<(String, String, serde_json::Value)>);
 
 impl Audit {
-    fn push(&mut self, action: impl Into<String>, subject: impl Into<String>, payload: serde_json::Value) {
+    fn push(
+        &mut self,
+        action: impl Into<String>,
+        subject: impl Into<String>,
+        payload: serde_json::Value,
+    ) {
         self.0.push((action.into(), subject.into(), payload));
     }
 }
@@ -94,7 +99,9 @@ async fn flush_audit(tx: &mut Tx<'_>, ctx: &Ctx, audit: Audit) -> Result<(), Sto
 }
 
 fn corrupt(what: &str) -> StoreError {
-    StoreError::Database { detail: format!("stored value not understood: {what}") }
+    StoreError::Database {
+        detail: format!("stored value not understood: {what}"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,7 +178,8 @@ fn card_from_row(row: &DbRow) -> Result<CardRow, StoreError> {
     let fin_before: Option<String> = row.try_get("financial_before_loss")?;
     let state = CardState {
         ss: ss_from_code(row.try_get("ss_status")?)?,
-        financial: FinancialStatus::from_name(&financial).ok_or_else(|| corrupt("financial_status"))?,
+        financial: FinancialStatus::from_name(&financial)
+            .ok_or_else(|| corrupt("financial_status"))?,
         handed_over: row.try_get("handed_over")?,
         first_used: row.try_get("first_used")?,
         superseded_by: superseded_by
@@ -201,7 +209,9 @@ async fn cards_of<'e, E>(exec: E, person_id: Uuid) -> Result<Vec<CardRow>, Store
 where
     E: sqlx::Executor<'e, Database = DB>,
 {
-    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1 ORDER BY created_at, card_number");
+    let sql = format!(
+        "SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1 ORDER BY created_at, card_number"
+    );
     let rows = sqlx::query(&sql).bind(person_id).fetch_all(exec).await?;
     rows.iter().map(card_from_row).collect()
 }
@@ -211,10 +221,16 @@ where
     E: sqlx::Executor<'e, Database = DB>,
 {
     let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE card_number = $1");
-    let row = sqlx::query(&sql).bind(number.as_str()).fetch_optional(exec).await?;
+    let row = sqlx::query(&sql)
+        .bind(number.as_str())
+        .fetch_optional(exec)
+        .await?;
     match row {
         Some(row) => card_from_row(&row),
-        None => Err(StoreError::NotFound { what: "card", key: number.to_string() }),
+        None => Err(StoreError::NotFound {
+            what: "card",
+            key: number.to_string(),
+        }),
     }
 }
 
@@ -233,7 +249,10 @@ async fn find_bank(tx: &mut Tx<'_>, key: &str) -> Result<Bank, StoreError> {
     row.as_ref()
         .map(bank_from_row)
         .transpose()?
-        .ok_or_else(|| StoreError::NotFound { what: "bank", key: key.to_owned() })
+        .ok_or_else(|| StoreError::NotFound {
+            what: "bank",
+            key: key.to_owned(),
+        })
 }
 
 fn bank_from_row(row: &DbRow) -> Result<Bank, StoreError> {
@@ -252,14 +271,22 @@ fn bank_from_row(row: &DbRow) -> Result<Bank, StoreError> {
 
 /// Inserts the person if new (a concurrent insert of the same person is waited for and then
 /// read), or updates the given fields if known. Returns the person's id.
-async fn upsert_person(tx: &mut Tx<'_>, ctx: &Ctx, p: &PersonInput, audit: &mut Audit) -> Result<Uuid, StoreError> {
+async fn upsert_person(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    p: &PersonInput,
+    audit: &mut Audit,
+) -> Result<Uuid, StoreError> {
     let employer_id: Option<Uuid> = match &p.employer {
         Some(code) => Some(
             sqlx::query_scalar("SELECT id FROM employers WHERE credit_code = $1")
                 .bind(code.as_str())
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or_else(|| StoreError::NotFound { what: "employer", key: code.to_string() })?,
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "employer",
+                    key: code.to_string(),
+                })?,
         ),
         None => None,
     };
@@ -394,7 +421,11 @@ async fn persist(
     for effect in effects {
         match effect {
             Effect::Produced { card } => {
-                audit.push("card.produce", card.as_str(), json!({ "bank": new_card.bank_code }));
+                audit.push(
+                    "card.produce",
+                    card.as_str(),
+                    json!({ "bank": new_card.bank_code }),
+                );
             }
             Effect::Changed { card, event } => {
                 let s = after.card(card).expect("changed card exists");
@@ -463,8 +494,16 @@ fn china_date(at: DateTime<Utc>) -> NaiveDate {
 }
 
 /// Moves the application that produced `card` along with the card's event.
-async fn follow_application(tx: &mut Tx<'_>, application_id: Option<Uuid>, event: &CardEvent, ctx: &Ctx, audit: &mut Audit) -> Result<(), StoreError> {
-    let Some(id) = application_id else { return Ok(()) };
+async fn follow_application(
+    tx: &mut Tx<'_>,
+    application_id: Option<Uuid>,
+    event: &CardEvent,
+    ctx: &Ctx,
+    audit: &mut Audit,
+) -> Result<(), StoreError> {
+    let Some(id) = application_id else {
+        return Ok(());
+    };
     let app_event = match event {
         CardEvent::HandOver => ApplicationEvent::HandOver,
         CardEvent::ActivateSs | CardEvent::FirstUse => ApplicationEvent::Activate,
@@ -479,7 +518,9 @@ async fn follow_application(tx: &mut Tx<'_>, application_id: Option<Uuid>, event
     let version: i64 = row.try_get("version")?;
     let status = ApplicationStatus::parse(&status).ok_or_else(|| corrupt("application status"))?;
     // An application that is already further along (or final) simply stays where it is.
-    let Ok(next) = status.apply(app_event) else { return Ok(()) };
+    let Ok(next) = status.apply(app_event) else {
+        return Ok(());
+    };
     let updated = sqlx::query(
         "UPDATE applications SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
     )
@@ -492,14 +533,23 @@ async fn follow_application(tx: &mut Tx<'_>, application_id: Option<Uuid>, event
     if updated.rows_affected() != 1 {
         return Err(StoreError::Retry);
     }
-    audit.push(format!("application.{}", app_event.as_str()), id.to_string(), json!({ "status": next.as_str() }));
+    audit.push(
+        format!("application.{}", app_event.as_str()),
+        id.to_string(),
+        json!({ "status": next.as_str() }),
+    );
     Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-pub(crate) async fn register_person(pool: &Pool, _cfg: &Config, ctx: &Ctx, person: &PersonInput) -> Result<Uuid, StoreError> {
+pub(crate) async fn register_person(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    person: &PersonInput,
+) -> Result<Uuid, StoreError> {
     transaction!(pool, |tx| {
         let mut audit = Audit::default();
         let id = upsert_person(&mut tx, ctx, person, &mut audit).await?;
@@ -518,10 +568,11 @@ pub(crate) async fn register_employer(
 ) -> Result<Employer, StoreError> {
     transaction!(pool, |tx| {
         let mut audit = Audit::default();
-        let existing: Option<Uuid> = sqlx::query_scalar("SELECT id FROM employers WHERE credit_code = $1")
-            .bind(credit_code.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM employers WHERE credit_code = $1")
+                .bind(credit_code.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
         let id = if let Some(id) = existing {
             sqlx::query("UPDATE employers SET name = $1, region = $2 WHERE id = $3")
                 .bind(name)
@@ -529,7 +580,11 @@ pub(crate) async fn register_employer(
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            audit.push("employer.update", credit_code.as_str(), json!({ "name": name }));
+            audit.push(
+                "employer.update",
+                credit_code.as_str(),
+                json!({ "name": name }),
+            );
             id
         } else {
             let id = Uuid::now_v7();
@@ -541,30 +596,55 @@ pub(crate) async fn register_employer(
                 .bind(ctx.at)
                 .execute(&mut *tx)
                 .await?;
-            audit.push("employer.register", credit_code.as_str(), json!({ "name": name, "region": region.to_string() }));
+            audit.push(
+                "employer.register",
+                credit_code.as_str(),
+                json!({ "name": name, "region": region.to_string() }),
+            );
             id
         };
         flush_audit(&mut tx, ctx, audit).await?;
-        Employer { id, credit_code: credit_code.to_string(), name: name.to_owned(), region: region.to_string() }
+        Employer {
+            id,
+            credit_code: credit_code.to_string(),
+            name: name.to_owned(),
+            region: region.to_string(),
+        }
     })
 }
 
-pub(crate) async fn apply(pool: &Pool, cfg: &Config, ctx: &Ctx, req: &ApplyRequest) -> Result<ApplyOutcome, StoreError> {
+pub(crate) async fn apply(
+    pool: &Pool,
+    cfg: &Config,
+    ctx: &Ctx,
+    req: &ApplyRequest,
+) -> Result<ApplyOutcome, StoreError> {
     transaction!(pool, |tx| {
         let mut audit = Audit::default();
         let bank = find_bank(&mut tx, &req.bank).await?;
         if bank.legacy {
             return Err(StoreError::Refused {
                 code: "bank.legacy",
-                zh: format!("{}（{}）已不再受理新的社保卡申领，请选择其他合作银行", bank.name_zh, bank.code),
-                en: format!("{} ({}) no longer takes new card applications; choose another partner bank", bank.name_en, bank.code),
+                zh: format!(
+                    "{}（{}）已不再受理新的社保卡申领，请选择其他合作银行",
+                    bank.name_zh, bank.code
+                ),
+                en: format!(
+                    "{} ({}) no longer takes new card applications; choose another partner bank",
+                    bank.name_en, bank.code
+                ),
             });
         }
         let person_id = upsert_person(&mut tx, ctx, &req.person, &mut audit).await?;
         let cards = cards_of(&mut *tx, person_id).await?;
         let holder = holder_of(&cards);
-        let replaces = holder.check_application(req.kind).map_err(|e| StoreError::refused(&e))?;
-        create_application(&mut tx, cfg, ctx, req, &bank, person_id, &cards, &holder, replaces, &mut audit).await?
+        let replaces = holder
+            .check_application(req.kind)
+            .map_err(|e| StoreError::refused(&e))?;
+        create_application(
+            &mut tx, cfg, ctx, req, &bank, person_id, &cards, &holder, replaces, &mut audit,
+        )
+        .await?
     })
 }
 
@@ -627,12 +707,21 @@ async fn create_application(
         let new = allocate_card_number(tx, cfg).await?;
         let event = match (req.kind, replaces) {
             (BusinessType::Reissue, Some(old)) => HolderEvent::Reissue { old, new },
-            (BusinessType::Exchange | BusinessType::WarrantyExchange, Some(old)) => HolderEvent::Exchange { old, new },
+            (BusinessType::Exchange | BusinessType::WarrantyExchange, Some(old)) => {
+                HolderEvent::Exchange { old, new }
+            }
             _ => HolderEvent::IssueNew { card: new },
         };
         let (after, effects) = holder.apply(&event).map_err(|e| StoreError::refused(&e))?;
-        let new_card = NewCard { person_id, application_id: Some(application_id), bank_code: &bank.code };
-        persist(tx, ctx, cfg, cards, &after, &effects, None, &new_card, audit).await?;
+        let new_card = NewCard {
+            person_id,
+            application_id: Some(application_id),
+            bank_code: &bank.code,
+        };
+        persist(
+            tx, ctx, cfg, cards, &after, &effects, None, &new_card, audit,
+        )
+        .await?;
         sqlx::query("UPDATE applications SET card_number = $1 WHERE id = $2")
             .bind(new.as_str())
             .bind(application_id)
@@ -641,21 +730,41 @@ async fn create_application(
         card_number = Some(new);
     }
     flush_audit(tx, ctx, std::mem::take(audit)).await?;
-    Ok(ApplyOutcome { application_id, card_number, replaces })
+    Ok(ApplyOutcome {
+        application_id,
+        card_number,
+        replaces,
+    })
 }
 
-pub(crate) async fn card_event(pool: &Pool, cfg: &Config, ctx: &Ctx, number: &CardNumber, event: CardEvent) -> Result<CardView, StoreError> {
+pub(crate) async fn card_event(
+    pool: &Pool,
+    cfg: &Config,
+    ctx: &Ctx,
+    number: &CardNumber,
+    event: CardEvent,
+) -> Result<CardView, StoreError> {
     transaction!(pool, |tx| {
         let mut audit = Audit::default();
         let card = card_by_number(&mut *tx, number).await?;
         let cards = cards_of(&mut *tx, card.person_id).await?;
         let holder = holder_of(&cards);
         let (after, effects) = holder
-            .apply(&HolderEvent::Card { card: *number, event: event.clone() })
+            .apply(&HolderEvent::Card {
+                card: *number,
+                event: event.clone(),
+            })
             .map_err(|e| StoreError::refused(&e))?;
         let touched = matches!(event, CardEvent::FirstUse).then_some(number);
-        let new_card = NewCard { person_id: card.person_id, application_id: None, bank_code: &card.bank_code };
-        persist(&mut tx, ctx, cfg, &cards, &after, &effects, touched, &new_card, &mut audit).await?;
+        let new_card = NewCard {
+            person_id: card.person_id,
+            application_id: None,
+            bank_code: &card.bank_code,
+        };
+        persist(
+            &mut tx, ctx, cfg, &cards, &after, &effects, touched, &new_card, &mut audit,
+        )
+        .await?;
         follow_application(&mut tx, card.application_id, &event, ctx, &mut audit).await?;
         flush_audit(&mut tx, ctx, audit).await?;
         let card = card_by_number(&mut *tx, number).await?;
@@ -663,13 +772,21 @@ pub(crate) async fn card_event(pool: &Pool, cfg: &Config, ctx: &Ctx, number: &Ca
     })
 }
 
-pub(crate) async fn replace_card(pool: &Pool, cfg: &Config, ctx: &Ctx, number: &CardNumber, kind: BusinessType) -> Result<ApplyOutcome, StoreError> {
+pub(crate) async fn replace_card(
+    pool: &Pool,
+    cfg: &Config,
+    ctx: &Ctx,
+    number: &CardNumber,
+    kind: BusinessType,
+) -> Result<ApplyOutcome, StoreError> {
     transaction!(pool, |tx| {
         let mut audit = Audit::default();
         let card = card_by_number(&mut *tx, number).await?;
         let cards = cards_of(&mut *tx, card.person_id).await?;
         let holder = holder_of(&cards);
-        let replaces = holder.check_application(kind).map_err(|e| StoreError::refused(&e))?;
+        let replaces = holder
+            .check_application(kind)
+            .map_err(|e| StoreError::refused(&e))?;
         if replaces != Some(*number) {
             return Err(StoreError::refused(&sscard_core::HolderError::Card {
                 card: *number,
@@ -697,15 +814,32 @@ pub(crate) async fn replace_card(pool: &Pool, cfg: &Config, ctx: &Ctx, number: &
             instant: true,
             outlet: None,
         };
-        create_application(&mut tx, cfg, ctx, &req, &bank, card.person_id, &cards, &holder, replaces, &mut audit).await?
+        create_application(
+            &mut tx,
+            cfg,
+            ctx,
+            &req,
+            &bank,
+            card.person_id,
+            &cards,
+            &holder,
+            replaces,
+            &mut audit,
+        )
+        .await?
     })
 }
 
-pub(crate) async fn overdue_temporary_losses(pool: &Pool, cfg: &Config, ctx: &Ctx) -> Result<Vec<CardNumber>, StoreError> {
+pub(crate) async fn overdue_temporary_losses(
+    pool: &Pool,
+    cfg: &Config,
+    ctx: &Ctx,
+) -> Result<Vec<CardNumber>, StoreError> {
     // Filtered here rather than in SQL so the comparison is exact on both backends.
-    let rows = sqlx::query("SELECT card_number, temporary_loss_since FROM cards WHERE ss_status = 4")
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT card_number, temporary_loss_since FROM cards WHERE ss_status = 4")
+            .fetch_all(pool)
+            .await?;
     let mut due = Vec::new();
     for row in rows {
         let since: Option<DateTime<Utc>> = row.try_get("temporary_loss_since")?;
@@ -759,16 +893,27 @@ fn card_view_of(cfg: &Config, card: CardRow, ssn: &str, name: &str) -> CardView 
     }
 }
 
-pub(crate) async fn card_view(pool: &Pool, cfg: &Config, number: &CardNumber) -> Result<CardView, StoreError> {
+pub(crate) async fn card_view(
+    pool: &Pool,
+    cfg: &Config,
+    number: &CardNumber,
+) -> Result<CardView, StoreError> {
     let mut conn = pool.acquire().await?;
     let card = card_by_number(&mut *conn, number).await?;
     view_card(&mut conn, cfg, card).await
 }
 
-pub(crate) async fn person_view(pool: &Pool, cfg: &Config, id: &ResidentId) -> Result<PersonView, StoreError> {
+pub(crate) async fn person_view(
+    pool: &Pool,
+    cfg: &Config,
+    id: &ResidentId,
+) -> Result<PersonView, StoreError> {
     let person = person_by_ssn(pool, id.expose())
         .await?
-        .ok_or_else(|| StoreError::NotFound { what: "person", key: id.masked() })?;
+        .ok_or_else(|| StoreError::NotFound {
+            what: "person",
+            key: id.masked(),
+        })?;
     let cards = cards_of(pool, person.id).await?;
     let holder = holder_of(&cards);
     let live_card = holder.live_card().copied();
@@ -803,7 +948,11 @@ pub(crate) async fn person_view(pool: &Pool, cfg: &Config, id: &ResidentId) -> R
         id: person.id,
         ssn: mask_middle(&person.ssn, 4, 4),
         name: mask_name(&person.name),
-        sex: if person.sex == 1 { "male".into() } else { "female".into() },
+        sex: if person.sex == 1 {
+            "male".into()
+        } else {
+            "female".into()
+        },
         birth_date: person.birth_date,
         household_region: person.household_region,
         workshop: person.workshop,
@@ -839,19 +988,29 @@ fn audit_from_row(row: &DbRow) -> Result<AuditEvent, StoreError> {
     })
 }
 
-const AUDIT_COLUMNS: &str = "seq, id, at_us, actor, action, subject, reason, payload, prev_hash, hash";
+const AUDIT_COLUMNS: &str =
+    "seq, id, at_us, actor, action, subject, reason, payload, prev_hash, hash";
 
 pub(crate) async fn verify_audit(pool: &Pool, _cfg: &Config) -> Result<AuditReport, StoreError> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
     let head_seq: i64 = head.try_get("seq")?;
     let head_hash: String = head.try_get("hash")?;
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY seq");
     let rows = sqlx::query(&sql).fetch_all(pool).await?;
-    let events = rows.iter().map(audit_from_row).collect::<Result<Vec<_>, _>>()?;
+    let events = rows
+        .iter()
+        .map(audit_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(crate::audit::verify(&events, (head_seq, &head_hash)))
 }
 
-pub(crate) async fn audit_tail(pool: &Pool, _cfg: &Config, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
+pub(crate) async fn audit_tail(
+    pool: &Pool,
+    _cfg: &Config,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, StoreError> {
     let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT $1");
     let rows = sqlx::query(&sql).bind(limit).fetch_all(pool).await?;
     rows.iter().map(audit_from_row).collect()

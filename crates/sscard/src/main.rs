@@ -1,13 +1,17 @@
 //! The `sscard` command: raw arguments → a validated plan (clap) → execution.
 //!
-//! Exit status: 0 success, 1 when a value is invalid or a request is refused by a rule,
-//! 2 on a usage error (clap's own exit code for bad arguments).
+//! Exit status: 0 success; 1 when a value is invalid or a request is refused by a rule (the
+//! message says which); 2 on a usage error (clap's own code for bad arguments); 3 when the
+//! system failed (database unreachable, …).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod check;
+mod output;
+mod store_cmds;
 
 /// sscard — 社会保障卡平台 / the social security card platform.
 #[derive(Debug, Parser)]
@@ -16,6 +20,15 @@ struct Cli {
     /// Print data as JSON (one object per line where there are several).
     #[arg(long, global = true)]
     json: bool,
+    /// Database URL: `sqlite://PATH` or `postgres://…`
+    #[arg(long, global = true, env = "SSCARD_DB", default_value = sscard_store::DEFAULT_URL)]
+    db: String,
+    /// Who is acting, recorded in the audit trail.
+    #[arg(long, global = true, env = "SSCARD_ACTOR", default_value = "cli")]
+    actor: String,
+    /// Why, recorded in the audit trail.
+    #[arg(long, global = true, default_value = "")]
+    reason: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,18 +37,67 @@ struct Cli {
 enum Command {
     /// 校验标识符 / check identifiers: resident ID numbers, card numbers, credit codes.
     Check(check::CheckArgs),
+    /// 建库或升级 / create or migrate the database (idempotent).
+    Init(store_cmds::InitArgs),
+    /// 申领 / apply for a card.
+    Apply(store_cmds::ApplyArgs),
+    /// 卡片业务 / card operations.
+    #[command(subcommand)]
+    Card(store_cmds::CardCommand),
+    /// 人员 / persons.
+    #[command(subcommand)]
+    Person(store_cmds::PersonCommand),
+    /// 审计 / the audit trail.
+    #[command(subcommand)]
+    Audit(store_cmds::AuditCommand),
+    /// 合作银行 / partner banks.
+    #[command(subcommand)]
+    Bank(store_cmds::BankCommand),
+    /// 性能测试 / benchmarks (figures, not tests).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let global = store_cmds::Global {
+        json: cli.json,
+        db: cli.db.clone(),
+        actor: cli.actor.clone(),
+        reason: cli.reason.clone(),
+    };
     let result = match cli.command {
         Command::Check(args) => check::run(&args, cli.json),
+        other => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("错误（error）: 无法启动运行时（cannot start the runtime）: {e}");
+                    return ExitCode::from(3);
+                }
+            };
+            runtime.block_on(async move {
+                match other {
+                    Command::Init(a) => store_cmds::init(&global, &a).await,
+                    Command::Apply(a) => store_cmds::apply(&global, &a).await,
+                    Command::Card(c) => store_cmds::card(&global, c).await,
+                    Command::Person(c) => store_cmds::person(&global, c).await,
+                    Command::Audit(c) => store_cmds::audit(&global, c).await,
+                    Command::Bank(c) => store_cmds::bank(&global, c).await,
+                    Command::Bench(c) => bench::run(&global, c).await,
+                    Command::Check(_) => unreachable!("handled above"),
+                }
+            })
+        }
     };
     match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("错误（error）: {err:#}");
-            ExitCode::from(2)
+            ExitCode::from(3)
         }
     }
 }

@@ -1,0 +1,501 @@
+//! Commands that work on the database: init, apply, card, person, audit, bank.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use sscard_core::{ApplicationSource, BusinessType};
+use sscard_ids::{CardNumber, PersonName, ResidentId};
+use sscard_store::{ApplyRequest, CardView, Ctx, PersonInput, Store, StoreOptions};
+
+use crate::output::{invalid_argument, json_line, store_error};
+
+/// Options every database command shares.
+#[derive(Debug, Clone)]
+pub(crate) struct Global {
+    pub(crate) json: bool,
+    pub(crate) db: String,
+    pub(crate) actor: String,
+    pub(crate) reason: String,
+}
+
+impl Global {
+    fn ctx(&self) -> Ctx {
+        Ctx::now(self.actor.clone()).because(self.reason.clone())
+    }
+}
+
+/// Opens the store and migrates it (every command works on an up-to-date schema).
+async fn open(g: &Global) -> Result<Store, ExitCode> {
+    match Store::open(&g.db, &StoreOptions::default()).await {
+        Ok(s) => Ok(s),
+        Err(e) => Err(store_error(&e, g.json)),
+    }
+}
+
+macro_rules! try_store {
+    ($g:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Ok(store_error(&e, $g.json)),
+        }
+    };
+}
+
+macro_rules! try_open {
+    ($g:expr) => {
+        match open($g).await {
+            Ok(s) => s,
+            Err(code) => return Ok(code),
+        }
+    };
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Do not take the database's migration lock (for distributed SQL without advisory locks;
+    /// run `init` from one place only).
+    #[arg(long)]
+    no_migration_lock: bool,
+}
+
+pub(crate) async fn init(g: &Global, a: &InitArgs) -> anyhow::Result<ExitCode> {
+    let options = StoreOptions {
+        migration_locking: !a.no_migration_lock,
+        ..StoreOptions::default()
+    };
+    let store = try_store!(g, Store::connect(&g.db, &options).await);
+    let applied = try_store!(g, store.migrate().await);
+    let banks = try_store!(g, store.banks().await);
+    if g.json {
+        json_line(&serde_json::json!({
+            "database": redact_url(&g.db),
+            "backend": store.backend().as_str(),
+            "migrations_applied": applied,
+            "banks": banks.len(),
+        }));
+    } else {
+        println!(
+            "✓ 数据库已就绪（database ready）: {} [{}] · 本次执行迁移 {applied} 个（migrations applied now）· 合作银行 {} 家（partner banks）",
+            redact_url(&g.db),
+            store.backend().as_str(),
+            banks.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Hides a password in a database URL.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***{}", &url[..s], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ApplyType {
+    New,
+    Reissue,
+    Exchange,
+    WarrantyExchange,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// Resident ID number of the applicant.
+    #[arg(long)]
+    id: String,
+    /// Name as on the ID card.
+    #[arg(long)]
+    name: String,
+    /// Partner bank: code (105) or short name (CCB); see `sscard bank list`.
+    #[arg(long)]
+    bank: String,
+    /// Business type.
+    #[arg(long = "type", value_enum, default_value = "new")]
+    kind: ApplyType,
+    /// 即时制卡: produce the card at once.
+    #[arg(long)]
+    instant: bool,
+    /// The outlet taking the application.
+    #[arg(long)]
+    outlet: Option<String>,
+}
+
+pub(crate) async fn apply(g: &Global, a: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    let id = match ResidentId::parse(&a.id) {
+        Ok(id) => id,
+        Err(e) => return Ok(invalid_argument("--id", &e, g.json)),
+    };
+    let name = match PersonName::parse(&a.name) {
+        Ok(n) => n,
+        Err(e) => return Ok(invalid_argument("--name", &e, g.json)),
+    };
+    // The chip must be able to carry the name; say so now, not at the card factory.
+    if let Err(e) = name.chip_name() {
+        return Ok(invalid_argument("--name", &e, g.json));
+    }
+    let store = try_open!(g);
+    let req = ApplyRequest {
+        person: PersonInput::new(id, name),
+        bank: a.bank.clone(),
+        kind: match a.kind {
+            ApplyType::New => BusinessType::New,
+            ApplyType::Reissue => BusinessType::Reissue,
+            ApplyType::Exchange => BusinessType::Exchange,
+            ApplyType::WarrantyExchange => BusinessType::WarrantyExchange,
+        },
+        source: ApplicationSource::Individual,
+        instant: a.instant,
+        outlet: a.outlet.clone(),
+    };
+    let out = try_store!(g, store.apply(&g.ctx(), &req).await);
+    if g.json {
+        json_line(&out);
+    } else {
+        println!(
+            "✓ 申领已受理（application accepted）: {}",
+            out.application_id
+        );
+        if let Some(card) = out.card_number {
+            println!("  新卡号（new card number）: {card}");
+        }
+        if let Some(old) = out.replaces {
+            println!("  替换原卡（replaces card）: {old}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CardCommand {
+    /// 查询 / show a card.
+    Show(CardArg),
+    /// 发放 / hand the card over to its holder.
+    HandOver(CardArg),
+    /// 启用社保功能 / enable the social-security function (supersedes older cards).
+    Activate(CardArg),
+    /// 挂失 / report a loss: --temporary (lapses after 7 days) or --formal (shared with the bank).
+    Loss(LossArgs),
+    /// 解挂 / lift a temporary or formal loss.
+    Unfreeze(CardArg),
+    /// 注销 / cancel the card.
+    Cancel(CardArg),
+    /// 补卡 / after a formal loss: a new card at once, the old one cancelled.
+    Reissue(CardArg),
+    /// 换卡 / a new card at once; the old one works until the new one is used.
+    Exchange(CardArg),
+    /// 用卡 / record a use at a terminal (the first use of a new card supersedes the old one).
+    Use(CardArg),
+    /// 临时挂失到期解除 / lapse every temporary loss older than the configured period.
+    LapseOverdue,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CardArg {
+    /// The 9-character card number.
+    card_number: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["temporary", "formal"])))]
+pub(crate) struct LossArgs {
+    /// The 9-character card number.
+    card_number: String,
+    /// 临时挂失: the social-security side only; lapses by itself.
+    #[arg(long)]
+    temporary: bool,
+    /// 正式挂失: both functions, until unfrozen or reissued.
+    #[arg(long)]
+    formal: bool,
+}
+
+fn parse_card(s: &str, json: bool) -> Result<CardNumber, ExitCode> {
+    CardNumber::parse(s).map_err(|e| invalid_argument("CARD_NUMBER", &e, json))
+}
+
+fn print_card(g: &Global, v: &CardView, headline: &str) {
+    if g.json {
+        json_line(v);
+        return;
+    }
+    println!("✓ {headline}");
+    println!("  卡号（card number）       {}", v.card_number);
+    println!(
+        "  持卡人（holder）          {} {}",
+        v.holder_id, v.holder_name
+    );
+    println!(
+        "  社保状态（SS status）     {} {} ({})",
+        v.ss_status.zh(),
+        v.ss_status.as_str(),
+        v.ss_status_code
+    );
+    println!(
+        "  金融状态（financial）     {} {}",
+        v.financial_status.zh(),
+        v.financial_status.as_str()
+    );
+    println!(
+        "  已发放（handed over）     {}",
+        if v.handed_over { "是 yes" } else { "否 no" }
+    );
+    if let Some(by) = v.superseded_by {
+        println!("  已被新卡取代（superseded by） {by}");
+    }
+    if let Some(at) = v.temporary_loss_lapses_at {
+        println!(
+            "  临时挂失到期（lapses at） {}",
+            at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    println!("  银行（bank）              {}", v.bank_code);
+    println!(
+        "  有效期（valid）           {} – {}",
+        v.issue_date, v.expiry_date
+    );
+    if let Some(code) = &v.card_id_code {
+        println!("  卡识别码（card id code）  {code}");
+    }
+}
+
+pub(crate) async fn card(g: &Global, c: CardCommand) -> anyhow::Result<ExitCode> {
+    let (number, loss_kind) = match &c {
+        CardCommand::LapseOverdue => {
+            let store = try_open!(g);
+            let lapsed = try_store!(g, store.lapse_overdue_temporary_losses(&g.ctx()).await);
+            if g.json {
+                json_line(&serde_json::json!({ "lapsed": lapsed }));
+            } else {
+                println!(
+                    "✓ 到期解除临时挂失 {} 张（temporary losses lapsed）",
+                    lapsed.len()
+                );
+                for n in lapsed {
+                    println!("  {n}");
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        CardCommand::Loss(l) => (&l.card_number, Some(l.formal)),
+        CardCommand::Show(a)
+        | CardCommand::HandOver(a)
+        | CardCommand::Activate(a)
+        | CardCommand::Unfreeze(a)
+        | CardCommand::Cancel(a)
+        | CardCommand::Reissue(a)
+        | CardCommand::Exchange(a)
+        | CardCommand::Use(a) => (&a.card_number, None),
+    };
+    let number = match parse_card(number, g.json) {
+        Ok(n) => n,
+        Err(code) => return Ok(code),
+    };
+    let store = try_open!(g);
+    let ctx = g.ctx();
+    let (result, headline) = match c {
+        CardCommand::Show(_) => (
+            store.card(&number).await,
+            "社会保障卡（social security card）",
+        ),
+        CardCommand::HandOver(_) => (
+            store.hand_over(&ctx, &number).await,
+            "已发放（handed over）",
+        ),
+        CardCommand::Activate(_) => (
+            store.activate_ss(&ctx, &number).await,
+            "社保功能已启用（SS function enabled）",
+        ),
+        CardCommand::Loss(_) if loss_kind == Some(true) => (
+            store.report_formal_loss(&ctx, &number).await,
+            "已正式挂失（formally reported lost）",
+        ),
+        CardCommand::Loss(_) => (
+            store.report_temporary_loss(&ctx, &number).await,
+            "已临时挂失（temporarily reported lost）",
+        ),
+        CardCommand::Unfreeze(_) => (store.unfreeze(&ctx, &number).await, "已解挂（loss lifted）"),
+        CardCommand::Cancel(_) => (
+            store.cancel_card(&ctx, &number).await,
+            "已注销（cancelled）",
+        ),
+        CardCommand::Use(_) => (
+            store.record_use(&ctx, &number).await,
+            "用卡已记录（use recorded）",
+        ),
+        CardCommand::Reissue(_) | CardCommand::Exchange(_) => {
+            let reissue = matches!(c, CardCommand::Reissue(_));
+            let out = if reissue {
+                store.reissue(&ctx, &number).await
+            } else {
+                store.exchange(&ctx, &number).await
+            };
+            let out = try_store!(g, out);
+            if g.json {
+                json_line(&out);
+            } else {
+                let what = if reissue {
+                    "补卡已办理（reissued）"
+                } else {
+                    "换卡已办理（exchanged）"
+                };
+                println!("✓ {what}: {}", out.application_id);
+                if let Some(card) = out.card_number {
+                    println!("  新卡号（new card number）: {card}");
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        CardCommand::LapseOverdue => unreachable!("handled above"),
+    };
+    let view = try_store!(g, result);
+    print_card(g, &view, headline);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PersonCommand {
+    /// 查询人员 / show a person with cards and applications (masked).
+    Show {
+        /// Resident ID number.
+        id: String,
+    },
+}
+
+pub(crate) async fn person(g: &Global, c: PersonCommand) -> anyhow::Result<ExitCode> {
+    let PersonCommand::Show { id } = c;
+    let id = match ResidentId::parse(&id) {
+        Ok(id) => id,
+        Err(e) => return Ok(invalid_argument("ID", &e, g.json)),
+    };
+    let store = try_open!(g);
+    let p = try_store!(g, store.person(&id).await);
+    if g.json {
+        json_line(&p);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "✓ {} {} · {} · {} · {}",
+        p.ssn, p.name, p.sex, p.birth_date, p.household_region
+    );
+    match p.live_card {
+        Some(c) => println!("  社保功能有效的卡（live card）: {c}"),
+        None => println!("  无社保功能有效的卡（no live card）"),
+    }
+    for c in &p.cards {
+        let sup = c
+            .superseded_by
+            .map(|b| format!(" → {b}"))
+            .unwrap_or_default();
+        println!(
+            "  卡（card） {} · {} {} · {} {}{sup}",
+            c.card_number,
+            c.ss_status.zh(),
+            c.ss_status.as_str(),
+            c.financial_status.zh(),
+            c.financial_status.as_str()
+        );
+    }
+    for a in &p.applications {
+        println!(
+            "  申领（application） {} · {} · {} {} · {}",
+            a.id,
+            a.business_type.zh(),
+            a.status.zh(),
+            a.status.as_str(),
+            a.created_at.format("%Y-%m-%d %H:%M")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// 校验审计链 / walk the hash chain and name the first altered, deleted or moved event.
+    Verify,
+    /// 最近的审计事件 / the latest events.
+    Tail {
+        /// How many.
+        #[arg(short = 'n', default_value_t = 20)]
+        n: i64,
+    },
+}
+
+pub(crate) async fn audit(g: &Global, c: AuditCommand) -> anyhow::Result<ExitCode> {
+    let store = try_open!(g);
+    match c {
+        AuditCommand::Verify => {
+            let report = try_store!(g, store.verify_audit().await);
+            let (zh, en) = report.message();
+            if g.json {
+                json_line(&serde_json::json!({
+                    "ok": report.ok(), "events": report.events, "problem": report.problem,
+                    "message": zh, "message_en": en,
+                }));
+            } else if report.ok() {
+                println!("✓ {zh}（{en}）");
+            } else {
+                println!("✗ {zh}（{en}）");
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        AuditCommand::Tail { n } => {
+            let events = try_store!(g, store.audit_tail(n).await);
+            for e in events.iter().rev() {
+                if g.json {
+                    json_line(e);
+                } else {
+                    let at = chrono::DateTime::from_timestamp_micros(e.at_us).unwrap_or_default();
+                    println!(
+                        "#{:<6} {} {:<24} {:<28} {} {}",
+                        e.seq,
+                        at.format("%Y-%m-%d %H:%M:%S"),
+                        e.actor,
+                        e.action,
+                        e.subject,
+                        e.payload
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BankCommand {
+    /// 合作银行列表 / list the partner banks.
+    List,
+}
+
+pub(crate) async fn bank(g: &Global, c: BankCommand) -> anyhow::Result<ExitCode> {
+    let BankCommand::List = c;
+    let store = try_open!(g);
+    let banks = try_store!(g, store.banks().await);
+    if g.json {
+        json_line(&banks);
+    } else {
+        for b in banks {
+            let legacy = if b.legacy {
+                " （存量，不再受理新申领 legacy: no new applications）"
+            } else {
+                ""
+            };
+            println!(
+                "{}  {:<6} {} / {} · {}{legacy}",
+                b.code, b.short_name, b.name_zh, b.name_en, b.service_phone
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

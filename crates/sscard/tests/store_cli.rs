@@ -1,0 +1,187 @@
+//! Black-box tests of the database commands on a temporary SQLite file.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Cli {
+    _dir: tempfile::TempDir,
+    db: String,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+        Cli { _dir: dir, db }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sscard"))
+            .args(args)
+            .env("SSCARD_DB", &self.db)
+            .env("SSCARD_ACTOR", "clerk:cli-test")
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().last().unwrap_or_else(|| {
+            panic!(
+                "no output; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (
+            out.status.code().unwrap(),
+            serde_json::from_str(line).unwrap(),
+        )
+    }
+}
+
+const ID: &str = "321202199003071235";
+
+#[test]
+fn init_is_idempotent() {
+    let cli = Cli::new();
+    let (code, first) = cli.json(&["init"]);
+    assert_eq!(code, 0);
+    assert_eq!(first["migrations_applied"], 1);
+    assert_eq!(first["banks"], 5);
+    let (code, second) = cli.json(&["init"]);
+    assert_eq!(code, 0);
+    assert_eq!(second["migrations_applied"], 0);
+}
+
+#[test]
+fn a_card_from_application_to_reissue() {
+    let cli = Cli::new();
+    let (code, applied) = cli.json(&[
+        "apply",
+        "--id",
+        ID,
+        "--name",
+        "王小明",
+        "--bank",
+        "CCB",
+        "--instant",
+    ]);
+    assert_eq!(code, 0, "{applied}");
+    assert!(applied["application_id"].as_str().unwrap().len() == 36);
+    let card = applied["card_number"].as_str().unwrap().to_owned();
+
+    let (code, shown) = cli.json(&["card", "show", &card]);
+    assert_eq!(code, 0);
+    assert_eq!(shown["card_number"], card.as_str());
+    assert_eq!(shown["holder_id"], "3212**********1235");
+    assert_eq!(shown["ss_status"], "sealed");
+    assert_eq!(shown["ss_status_code"], 0);
+    assert_eq!(shown["financial_status"], "not_opened");
+    assert_eq!(shown["superseded_by"], Value::Null);
+
+    // One person, one card: the second application names the card, masked, in both languages.
+    let out = cli.run(&[
+        "apply",
+        "--id",
+        ID,
+        "--name",
+        "王小明",
+        "--bank",
+        "CCB",
+        "--instant",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let masked = format!("{}*****{}", &card[..2], &card[7..]);
+    assert!(
+        err.contains(&masked) && err.contains("一人一卡") && err.contains("one person, one card"),
+        "{err}"
+    );
+    assert!(!err.contains(&card), "{err}");
+
+    assert_eq!(cli.json(&["card", "hand-over", &card]).0, 0);
+    let (_, active) = cli.json(&["card", "activate", &card]);
+    assert_eq!(active["ss_status"], "normal");
+    let (_, temp) = cli.json(&["card", "loss", "--temporary", &card]);
+    assert_eq!(
+        (temp["ss_status"].as_str(), temp["ss_status_code"].as_u64()),
+        (Some("temporary_loss"), Some(4))
+    );
+    let (_, back) = cli.json(&["card", "unfreeze", &card]);
+    assert_eq!(back["ss_status"], "normal");
+    // Reissue needs a formal loss first: refused by a rule, exit 1.
+    let (code, refused) = cli.json(&["card", "reissue", &card]);
+    assert_eq!(code, 1);
+    assert_eq!(refused["error"]["code"], "holder.no_lost_card");
+    let (_, lost) = cli.json(&["card", "loss", "--formal", &card]);
+    assert_eq!(lost["ss_status"], "formal_loss");
+    let (code, reissued) = cli.json(&["card", "reissue", &card]);
+    assert_eq!(code, 0);
+    let new = reissued["card_number"].as_str().unwrap();
+    assert_ne!(new, card);
+    assert_eq!(
+        cli.json(&["card", "show", &card]).1["ss_status"],
+        "cancelled"
+    );
+
+    let (code, person) = cli.json(&["person", "show", ID]);
+    assert_eq!(code, 0);
+    assert_eq!(person["ssn"], "3212**********1235");
+    assert_eq!(person["cards"].as_array().unwrap().len(), 2);
+
+    let (code, verified) = cli.json(&["audit", "verify"]);
+    assert_eq!(code, 0);
+    assert_eq!(verified["ok"], true);
+    assert!(verified["events"].as_i64().unwrap() >= 10);
+}
+
+#[test]
+fn banks_are_seeded() {
+    let cli = Cli::new();
+    let (code, banks) = cli.json(&["bank", "list"]);
+    assert_eq!(code, 0);
+    let names: Vec<&str> = banks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["short_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ABC", "CCB", "BOCOM", "TZRCB", "PSBC"]);
+}
+
+#[test]
+fn refusals_and_usage_errors() {
+    let cli = Cli::new();
+    // Bad input is refused before anything is written.
+    let (code, bad) = cli.json(&[
+        "apply",
+        "--id",
+        "321202199003071230",
+        "--name",
+        "王小明",
+        "--bank",
+        "CCB",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(bad["error"]["code"], "resident_id.check_character");
+    assert_eq!(bad["error"]["field"], "--id");
+    let (code, missing) = cli.json(&["card", "show", "X00000019"]);
+    assert_eq!(code, 1);
+    assert_eq!(missing["error"]["code"], "not_found.card");
+    let (code, legacy) = cli.json(&["apply", "--id", ID, "--name", "王小明", "--bank", "PSBC"]);
+    assert_eq!(code, 1);
+    assert_eq!(legacy["error"]["code"], "bank.legacy");
+    assert_eq!(
+        cli.run(&["card", "loss", "X00000019"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(cli.run(&["apply", "--id", ID]).status.code(), Some(2));
+    assert_eq!(
+        cli.run(&["card", "frobnicate", "X00000019"]).status.code(),
+        Some(2)
+    );
+}
