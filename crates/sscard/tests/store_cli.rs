@@ -185,3 +185,87 @@ fn refusals_and_usage_errors() {
         Some(2)
     );
 }
+
+/// Runs raw SQL on the test database, as someone with direct database access would.
+fn tamper(db: &str, sql: &str) {
+    use sqlx::Connection;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut c = sqlx::SqliteConnection::connect(db).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    });
+}
+
+#[test]
+fn audit_verify_names_the_tampered_event() {
+    let cli = Cli::new();
+    let (_, applied) = cli.json(&[
+        "apply",
+        "--id",
+        ID,
+        "--name",
+        "王小明",
+        "--bank",
+        "CCB",
+        "--instant",
+    ]);
+    let card = applied["card_number"].as_str().unwrap().to_owned();
+    for step in [
+        &["card", "hand-over"][..],
+        &["card", "activate"],
+        &["card", "use"],
+    ] {
+        let mut args = step.to_vec();
+        args.push(&card);
+        assert_eq!(cli.run(&args).status.code(), Some(0));
+    }
+    let verify = |cli: &Cli| {
+        let out = cli.run(&["audit", "verify"]);
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(verify(&cli).0, 0);
+
+    tamper(
+        &cli.db,
+        "UPDATE audit_events SET actor = 'nobody' WHERE seq = 4",
+    );
+    let (code, text) = verify(&cli);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains("#4") && text.contains("altered") && text.contains("改动"),
+        "{text}"
+    );
+    tamper(
+        &cli.db,
+        "UPDATE audit_events SET actor = 'clerk:cli-test' WHERE seq = 4",
+    );
+    assert_eq!(verify(&cli).0, 0);
+
+    tamper(&cli.db, "UPDATE audit_events SET seq = -5 WHERE seq = 5");
+    tamper(&cli.db, "UPDATE audit_events SET seq = 5 WHERE seq = 6");
+    tamper(&cli.db, "UPDATE audit_events SET seq = 6 WHERE seq = -5");
+    let (code, text) = verify(&cli);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains("#5") && text.contains("out of order"),
+        "{text}"
+    );
+    tamper(&cli.db, "UPDATE audit_events SET seq = -5 WHERE seq = 5");
+    tamper(&cli.db, "UPDATE audit_events SET seq = 5 WHERE seq = 6");
+    tamper(&cli.db, "UPDATE audit_events SET seq = 6 WHERE seq = -5");
+    assert_eq!(verify(&cli).0, 0);
+
+    tamper(&cli.db, "DELETE FROM audit_events WHERE seq = 2");
+    let (code, text) = verify(&cli);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains("#2") && text.contains("deleted") && text.contains("删除"),
+        "{text}"
+    );
+}
