@@ -14,6 +14,7 @@ pub mod application;
 pub mod batch;
 pub mod card;
 pub mod holder;
+pub mod roles;
 pub mod strokes;
 
 pub use application::{
@@ -23,6 +24,7 @@ pub use application::{
 pub use batch::{BatchEvent, BatchStatus, BatchTransitionError, Stage, StepState};
 pub use card::{CardEvent, CardRuleError, CardState, FinancialStatus, LifecyclePolicy, SsStatus};
 pub use holder::{Effect, Holder, HolderError, HolderEvent};
+pub use roles::{Permission, Role};
 
 /// Implements `Display` as `zh（en）` and `Error` for a type that implements `Bilingual`.
 macro_rules! display_bilingual {

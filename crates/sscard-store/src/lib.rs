@@ -28,8 +28,8 @@ use sscard_ids::{CardNumber, CardNumberGenerator, RegionCode, ResidentId};
 pub use audit::{AuditEvent, AuditProblem, AuditReport, GENESIS};
 pub use error::{Rule, StoreError};
 pub use model::{
-    ApplicationView, ApplyOutcome, ApplyRequest, Bank, CardView, Ctx, Employer, PersonInput,
-    PersonView,
+    ApplicationView, ApplyOutcome, ApplyRequest, Bank, CardView, Ctx, Employer, IdempotentResponse,
+    NewStaff, Outlet, PersonInput, PersonView, StaffAccount,
 };
 
 /// The URL used when none is given.
@@ -458,6 +458,151 @@ impl Store {
     /// Walks the audit chain and names the first event that was altered, deleted or moved.
     pub async fn verify_audit(&self) -> Result<AuditReport, StoreError> {
         dispatch!(self, read, verify_audit())
+    }
+
+    // ---- staff, sessions, tokens ----
+
+    /// Creates a staff account.
+    pub async fn create_staff(
+        &self,
+        ctx: &Ctx,
+        staff: &NewStaff,
+    ) -> Result<StaffAccount, StoreError> {
+        dispatch!(self, write, create_staff(ctx, staff))
+    }
+
+    /// A staff account and its password hash, by login name.
+    pub async fn staff_for_login(
+        &self,
+        username: &str,
+    ) -> Result<Option<(StaffAccount, String)>, StoreError> {
+        dispatch!(self, read, staff_for_login(username))
+    }
+
+    /// All staff accounts.
+    pub async fn staff_list(&self) -> Result<Vec<StaffAccount>, StoreError> {
+        dispatch!(self, read, staff_list())
+    }
+
+    /// Starts a session; only the token's hash is stored.
+    pub async fn create_session(
+        &self,
+        ctx: &Ctx,
+        staff: &StaffAccount,
+        token_hash: &str,
+        csrf: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(
+            self,
+            write,
+            create_session(ctx, staff, token_hash, csrf, expires_at)
+        )
+    }
+
+    /// The account and CSRF token of a live session.
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<(StaffAccount, String)>, StoreError> {
+        dispatch!(self, read, session(token_hash, now))
+    }
+
+    /// Ends a session.
+    pub async fn end_session(&self, ctx: &Ctx, token_hash: &str) -> Result<(), StoreError> {
+        dispatch!(self, write, end_session(ctx, token_hash))
+    }
+
+    /// Creates an API token for a staff account; only its hash is stored.
+    pub async fn create_api_token(
+        &self,
+        ctx: &Ctx,
+        username: &str,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<StaffAccount, StoreError> {
+        dispatch!(
+            self,
+            write,
+            create_api_token(ctx, username, name, token_hash)
+        )
+    }
+
+    /// The account behind an API token.
+    pub async fn token_staff(&self, token_hash: &str) -> Result<Option<StaffAccount>, StoreError> {
+        dispatch!(self, read, token_staff(token_hash))
+    }
+
+    /// The stored first response for an idempotency key.
+    pub async fn idempotent_response(
+        &self,
+        staff: uuid::Uuid,
+        key: &str,
+    ) -> Result<Option<IdempotentResponse>, StoreError> {
+        dispatch!(self, read, idempotent_response(staff, key))
+    }
+
+    /// Stores the first response for an idempotency key (a concurrent duplicate keeps the first).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn save_idempotent_response(
+        &self,
+        ctx: &Ctx,
+        staff: uuid::Uuid,
+        key: &str,
+        method: &str,
+        path: &str,
+        response: &IdempotentResponse,
+    ) -> Result<(), StoreError> {
+        dispatch!(
+            self,
+            write,
+            save_idempotent_response(ctx, staff, key, method, path, response)
+        )
+    }
+
+    /// Appends an audit event that records an action without changing state (a login, the
+    /// reveal of a full ID number).
+    pub async fn record_audit(
+        &self,
+        ctx: &Ctx,
+        action: &str,
+        subject: &str,
+        payload: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, write, record_audit(ctx, action, subject, payload))
+    }
+
+    // ---- outlets, bulk registration ----
+
+    /// Creates or updates a service point.
+    pub async fn upsert_outlet(&self, ctx: &Ctx, outlet: &Outlet) -> Result<(), StoreError> {
+        dispatch!(self, write, upsert_outlet(ctx, outlet))
+    }
+
+    /// All service points.
+    pub async fn outlets(&self) -> Result<Vec<Outlet>, StoreError> {
+        dispatch!(self, read, outlets())
+    }
+
+    /// Registers many people in one transaction (one audit event each); for imports and demo
+    /// data. Known people are updated.
+    pub async fn register_people(
+        &self,
+        ctx: &Ctx,
+        people: &[PersonInput],
+    ) -> Result<usize, StoreError> {
+        dispatch!(self, write, register_people(ctx, people))
+    }
+
+    /// A person by internal id.
+    pub async fn person_by_id(&self, id: uuid::Uuid) -> Result<PersonView, StoreError> {
+        dispatch!(self, read, person_view_by_id(id))
+    }
+
+    /// The full ID number of a person (for an audited reveal; the caller records it).
+    pub async fn person_ssn(&self, id: uuid::Uuid) -> Result<ResidentId, StoreError> {
+        dispatch!(self, read, person_ssn(id))
     }
 
     /// The most recent audit events, newest first.

@@ -222,3 +222,71 @@ pub struct Employer {
     /// Region code.
     pub region: String,
 }
+
+/// A staff account (without its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaffAccount {
+    /// Internal id.
+    pub id: Uuid,
+    /// Login name.
+    pub username: String,
+    /// Name shown on screen.
+    pub display_name: String,
+    /// Role.
+    pub role: sscard_core::Role,
+    /// The outlet a clerk acts for.
+    pub outlet: Option<String>,
+    /// The employer an employer agent acts for.
+    pub employer_id: Option<Uuid>,
+    /// That employer's credit code.
+    pub employer_credit_code: Option<String>,
+    /// The bank a bank account acts for.
+    pub bank_code: Option<String>,
+}
+
+/// A new staff account.
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    /// Login name.
+    pub username: String,
+    /// Name shown on screen.
+    pub display_name: String,
+    /// Role.
+    pub role: sscard_core::Role,
+    /// Outlet code (clerks).
+    pub outlet: Option<String>,
+    /// Employer credit code (employer agents).
+    pub employer: Option<CreditCode>,
+    /// Bank code (bank accounts).
+    pub bank_code: Option<String>,
+    /// The argon2 PHC string.
+    pub password_hash: String,
+}
+
+/// A service point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outlet {
+    /// Code.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Region code.
+    pub region: String,
+    /// `outlet` or `employer_site`.
+    pub kind: String,
+    /// The employer hosting an on-site point.
+    pub employer_id: Option<Uuid>,
+}
+
+/// A stored first response to an idempotent POST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResponse {
+    /// Hash of the original request (method, path, body).
+    pub request_hash: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Response body.
+    pub body: String,
+}

@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod check;
+mod demo;
 mod output;
+mod server_cmds;
 mod store_cmds;
 
 /// sscard — 社会保障卡平台 / the social security card platform.
@@ -20,9 +22,9 @@ struct Cli {
     /// Print data as JSON (one object per line where there are several).
     #[arg(long, global = true)]
     json: bool,
-    /// Database URL: `sqlite://PATH` or `postgres://…`
-    #[arg(long, global = true, env = "SSCARD_DB", default_value = sscard_store::DEFAULT_URL)]
-    db: String,
+    /// Database URL: `sqlite://PATH` or `postgres://…` (default `sqlite://sscard.db`).
+    #[arg(long, global = true, env = "SSCARD_DB")]
+    db: Option<String>,
     /// Who is acting, recorded in the audit trail.
     #[arg(long, global = true, env = "SSCARD_ACTOR", default_value = "cli")]
     actor: String,
@@ -53,6 +55,16 @@ enum Command {
     /// 合作银行 / partner banks.
     #[command(subcommand)]
     Bank(store_cmds::BankCommand),
+    /// 启动服务 / serve the API and the console.
+    Serve(server_cmds::ServeArgs),
+    /// 演示 / a fresh demo database of Taizhou, then serve it.
+    Demo(server_cmds::DemoArgs),
+    /// 工作人员账号 / staff accounts.
+    #[command(subcommand)]
+    User(server_cmds::UserCommand),
+    /// API 令牌 / API tokens.
+    #[command(subcommand)]
+    Token(server_cmds::TokenCommand),
     /// 性能测试 / benchmarks (figures, not tests).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -62,7 +74,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let global = store_cmds::Global {
         json: cli.json,
-        db: cli.db.clone(),
+        db_flag: cli.db.clone(),
         actor: cli.actor.clone(),
         reason: cli.reason.clone(),
     };
@@ -88,6 +100,10 @@ fn main() -> ExitCode {
                     Command::Audit(c) => store_cmds::audit(&global, c).await,
                     Command::Bank(c) => store_cmds::bank(&global, c).await,
                     Command::Bench(c) => bench::run(&global, c).await,
+                    Command::Serve(a) => server_cmds::serve(&global, &a).await,
+                    Command::Demo(a) => server_cmds::demo(&global, &a).await,
+                    Command::User(c) => server_cmds::user(&global, c).await,
+                    Command::Token(c) => server_cmds::token(&global, c).await,
                     Command::Check(_) => unreachable!("handled above"),
                 }
             })

@@ -13,12 +13,20 @@ use crate::output::{invalid_argument, json_line, store_error};
 #[derive(Debug, Clone)]
 pub(crate) struct Global {
     pub(crate) json: bool,
-    pub(crate) db: String,
+    /// `--db` or `SSCARD_DB`, if given.
+    pub(crate) db_flag: Option<String>,
     pub(crate) actor: String,
     pub(crate) reason: String,
 }
 
 impl Global {
+    /// The database URL: the flag, else the default.
+    pub(crate) fn db(&self) -> String {
+        self.db_flag
+            .clone()
+            .unwrap_or_else(|| sscard_store::DEFAULT_URL.to_owned())
+    }
+
     fn ctx(&self) -> Ctx {
         Ctx::now(self.actor.clone()).because(self.reason.clone())
     }
@@ -26,7 +34,7 @@ impl Global {
 
 /// Opens the store and migrates it (every command works on an up-to-date schema).
 async fn open(g: &Global) -> Result<Store, ExitCode> {
-    match Store::open(&g.db, &StoreOptions::default()).await {
+    match Store::open(&g.db(), &StoreOptions::default()).await {
         Ok(s) => Ok(s),
         Err(e) => Err(store_error(&e, g.json)),
     }
@@ -63,12 +71,12 @@ pub(crate) async fn init(g: &Global, a: &InitArgs) -> anyhow::Result<ExitCode> {
         migration_locking: !a.no_migration_lock,
         ..StoreOptions::default()
     };
-    let store = try_store!(g, Store::connect(&g.db, &options).await);
+    let store = try_store!(g, Store::connect(&g.db(), &options).await);
     let applied = try_store!(g, store.migrate().await);
     let banks = try_store!(g, store.banks().await);
     if g.json {
         json_line(&serde_json::json!({
-            "database": redact_url(&g.db),
+            "database": redact_url(&g.db()),
             "backend": store.backend().as_str(),
             "migrations_applied": applied,
             "banks": banks.len(),
@@ -76,7 +84,7 @@ pub(crate) async fn init(g: &Global, a: &InitArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "✓ 数据库已就绪（database ready）: {} [{}] · 本次执行迁移 {applied} 个（migrations applied now）· 合作银行 {} 家（partner banks）",
-            redact_url(&g.db),
+            redact_url(&g.db()),
             store.backend().as_str(),
             banks.len()
         );

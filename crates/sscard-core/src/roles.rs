@@ -1,0 +1,167 @@
+//! Staff roles (DESIGN.md §2) and what each may do. The one table every interface (API,
+//! console, CLI) authorises against.
+
+use serde::Serialize;
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 中心管理员: configures everything, sees everything.
+    Admin,
+    /// 柜员: applications, pickup, loss/unfreeze/activation, exchange.
+    Clerk,
+    /// 单位经办人: its own employer's people only.
+    EmployerAgent,
+    /// 制卡操作员: production batches.
+    ProductionOperator,
+    /// 医院/药店终端: card checks and uses.
+    Terminal,
+    /// 合作银行: accounts, the financial function, formal loss at its outlets.
+    Bank,
+    /// 审计员: reads everything, changes nothing.
+    Auditor,
+}
+
+/// Something a role may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Read persons (masked).
+    ReadPersons,
+    /// Register or update persons.
+    RegisterPersons,
+    /// Reveal a full ID number on screen (audited).
+    RevealId,
+    /// Apply for cards.
+    Apply,
+    /// Read cards.
+    ReadCards,
+    /// Hand over, enable, cancel, reissue, exchange.
+    CardService,
+    /// Report temporary/formal loss, unfreeze.
+    CardLoss,
+    /// Record a use at a terminal.
+    RecordUse,
+    /// Bank-side events: account opened, financial function activated.
+    BankOps,
+    /// Read the partner-bank list.
+    ReadBanks,
+    /// Register employers.
+    ManageEmployers,
+    /// Read and verify the audit trail.
+    ReadAudit,
+    /// Run scheduled jobs (lapse of temporary losses).
+    RunJobs,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Clerk,
+        Role::EmployerAgent,
+        Role::ProductionOperator,
+        Role::Terminal,
+        Role::Bank,
+        Role::Auditor,
+    ];
+
+    /// Snake-case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Clerk => "clerk",
+            Role::EmployerAgent => "employer_agent",
+            Role::ProductionOperator => "production_operator",
+            Role::Terminal => "terminal",
+            Role::Bank => "bank",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// The role for a name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.replace('-', "_"))
+    }
+
+    /// The Chinese name.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Role::Admin => "中心管理员",
+            Role::Clerk => "柜员",
+            Role::EmployerAgent => "单位经办人",
+            Role::ProductionOperator => "制卡操作员",
+            Role::Terminal => "医药机构终端",
+            Role::Bank => "合作银行",
+            Role::Auditor => "审计员",
+        }
+    }
+
+    /// Whether the role may do `p`. An employer agent's permissions hold for its own
+    /// employer's people only; the caller applies that scope.
+    pub fn can(self, p: Permission) -> bool {
+        use Permission as P;
+        match self {
+            Role::Admin => true,
+            Role::Clerk => matches!(
+                p,
+                P::ReadPersons
+                    | P::RegisterPersons
+                    | P::RevealId
+                    | P::Apply
+                    | P::ReadCards
+                    | P::CardService
+                    | P::CardLoss
+                    | P::ReadBanks
+            ),
+            Role::EmployerAgent => {
+                matches!(
+                    p,
+                    P::ReadPersons | P::RegisterPersons | P::Apply | P::ReadBanks
+                )
+            }
+            Role::ProductionOperator => matches!(p, P::ReadCards | P::ReadBanks),
+            Role::Terminal => matches!(p, P::ReadCards | P::RecordUse),
+            Role::Bank => matches!(p, P::ReadCards | P::BankOps | P::CardLoss | P::ReadBanks),
+            Role::Auditor => {
+                matches!(
+                    p,
+                    P::ReadPersons | P::ReadCards | P::ReadBanks | P::ReadAudit
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auditors_change_nothing_and_only_some_roles_reveal() {
+        use Permission as P;
+        let changes = [
+            P::RegisterPersons,
+            P::Apply,
+            P::CardService,
+            P::CardLoss,
+            P::RecordUse,
+            P::BankOps,
+            P::ManageEmployers,
+            P::RunJobs,
+            P::RevealId,
+        ];
+        assert!(changes.iter().all(|p| !Role::Auditor.can(*p)));
+        let revealers: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.can(P::RevealId))
+            .collect();
+        assert_eq!(revealers, [Role::Admin, Role::Clerk]);
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+}

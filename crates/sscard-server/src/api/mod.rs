@@ -1,0 +1,644 @@
+//! The REST API under `/api/v1`. Every route has one access rule in [`RULES`]; the guard
+//! middleware authenticates the caller, applies the rule for the matched route, and handles
+//! `Idempotency-Key`. Handlers are thin: parse, call one store operation, render.
+
+pub mod dto;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use sscard_core::{ApplicationSource, BusinessType, Permission, Role};
+use sscard_ids::{CardNumber, CreditCode, PersonName, RegionCode, ResidentId};
+use sscard_store::{ApplyRequest, Ctx, PersonInput, PersonView};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use dto::{
+    ApplyBody, ApplyDto, AuditEventDto, AuditVerifyDto, BankDto, CardDto, EmployerBody,
+    EmployerDto, LapseDto, LookupBody, MeDto, PersonBody, PersonDto, ReasonBody, RevealDto,
+};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Any authenticated staff member.
+    AnyStaff,
+    /// Staff whose role has this permission.
+    Needs(Permission),
+}
+
+/// The access rule of every API route: (method, path as in the router, rule). A route missing
+/// here is refused for everyone, and the RBAC test fails on it.
+pub const RULES: &[(&str, &str, Access)] = &[
+    ("GET", "/api/v1/me", Access::AnyStaff),
+    ("GET", "/api/v1/banks", Access::Needs(Permission::ReadBanks)),
+    (
+        "POST",
+        "/api/v1/persons",
+        Access::Needs(Permission::RegisterPersons),
+    ),
+    (
+        "POST",
+        "/api/v1/persons/lookup",
+        Access::Needs(Permission::ReadPersons),
+    ),
+    (
+        "GET",
+        "/api/v1/persons/{person_id}",
+        Access::Needs(Permission::ReadPersons),
+    ),
+    (
+        "POST",
+        "/api/v1/persons/{person_id}/reveal",
+        Access::Needs(Permission::RevealId),
+    ),
+    (
+        "POST",
+        "/api/v1/employers",
+        Access::Needs(Permission::ManageEmployers),
+    ),
+    (
+        "POST",
+        "/api/v1/applications",
+        Access::Needs(Permission::Apply),
+    ),
+    (
+        "GET",
+        "/api/v1/cards/{card_number}",
+        Access::Needs(Permission::ReadCards),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/hand-over",
+        Access::Needs(Permission::CardService),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/activate",
+        Access::Needs(Permission::CardService),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/temporary-loss",
+        Access::Needs(Permission::CardLoss),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/formal-loss",
+        Access::Needs(Permission::CardLoss),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/unfreeze",
+        Access::Needs(Permission::CardLoss),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/cancel",
+        Access::Needs(Permission::CardService),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/reissue",
+        Access::Needs(Permission::CardService),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/exchange",
+        Access::Needs(Permission::CardService),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/uses",
+        Access::Needs(Permission::RecordUse),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/bank-account",
+        Access::Needs(Permission::BankOps),
+    ),
+    (
+        "POST",
+        "/api/v1/cards/{card_number}/bank-activation",
+        Access::Needs(Permission::BankOps),
+    ),
+    (
+        "POST",
+        "/api/v1/jobs/lapse-temporary-losses",
+        Access::Needs(Permission::RunJobs),
+    ),
+    (
+        "GET",
+        "/api/v1/audit/events",
+        Access::Needs(Permission::ReadAudit),
+    ),
+    (
+        "GET",
+        "/api/v1/audit/verify",
+        Access::Needs(Permission::ReadAudit),
+    ),
+];
+
+/// The rule for a route, if it has one.
+pub fn rule(method: &str, path: &str) -> Option<Access> {
+    RULES
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, a)| *a)
+}
+
+/// Whether a role passes a rule.
+pub fn allows(access: Access, role: Role) -> bool {
+    match access {
+        Access::AnyStaff => true,
+        Access::Needs(p) => role.can(p),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sscard API",
+        description = "社会保障卡平台接口 / The social security card platform API. Errors are one shape \
+                       `{code, message, field?}`; messages are zh-CN unless `Accept-Language: en`. \
+                       POSTs accept `Idempotency-Key`.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "persons", description = "人员 / persons"),
+        (name = "applications", description = "申领 / applications"),
+        (name = "cards", description = "卡片 / cards"),
+        (name = "audit", description = "审计 / audit trail"),
+        (name = "reference", description = "参考数据 / reference data"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("API token from `sscard token create`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+        openapi.security = Some(vec![
+            SecurityRequirement::new("bearer", Vec::<String>::new()),
+            SecurityRequirement::new("session", Vec::<String>::new()),
+        ]);
+    }
+}
+
+/// The API router and its OpenAPI document, built from the same route list.
+pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me))
+        .routes(routes!(banks))
+        .routes(routes!(register_person))
+        .routes(routes!(lookup_person))
+        .routes(routes!(get_person))
+        .routes(routes!(reveal_person))
+        .routes(routes!(register_employer))
+        .routes(routes!(apply))
+        .routes(routes!(get_card))
+        .routes(routes!(hand_over))
+        .routes(routes!(activate))
+        .routes(routes!(temporary_loss))
+        .routes(routes!(formal_loss))
+        .routes(routes!(unfreeze))
+        .routes(routes!(cancel))
+        .routes(routes!(reissue))
+        .routes(routes!(exchange))
+        .routes(routes!(record_use))
+        .routes(routes!(bank_account))
+        .routes(routes!(bank_activation))
+        .routes(routes!(lapse_temporary_losses))
+        .routes(routes!(audit_events))
+        .routes(routes!(audit_verify))
+        .split_for_parts()
+}
+
+fn ctx_of(caller: &Caller, reason: Option<&str>) -> Ctx {
+    Ctx::now(caller.actor()).because(reason.unwrap_or_default())
+}
+
+fn parse_card(s: &str) -> Result<CardNumber, ApiError> {
+    CardNumber::parse(s).map_err(|e| ApiError::invalid("card_number", &e))
+}
+
+fn parse_id(s: &str) -> Result<ResidentId, ApiError> {
+    ResidentId::parse(s).map_err(|e| ApiError::invalid("id_number", &e))
+}
+
+fn parse_name(s: &str) -> Result<PersonName, ApiError> {
+    let name = PersonName::parse(s).map_err(|e| ApiError::invalid("name", &e))?;
+    name.chip_name()
+        .map_err(|e| ApiError::invalid("name", &e))?;
+    Ok(name)
+}
+
+fn parse_uuid(s: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(s).map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found.person",
+            format!("未找到{what}：{s}"),
+            format!("no {what} {s}"),
+        )
+    })
+}
+
+/// An employer agent sees only its own employer's people.
+pub(crate) fn check_scope(caller: &Caller, person: &PersonView) -> Result<(), ApiError> {
+    if caller.staff.role == Role::EmployerAgent
+        && person.employer != caller.staff.employer_credit_code
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "auth.other_employer",
+            "该人员不属于您所在的单位，单位经办人只能办理本单位职工的业务",
+            "this person does not belong to your employer; an employer agent acts for its own employees only",
+        ));
+    }
+    Ok(())
+}
+
+const E401: &str = "未登录 / not authenticated";
+const E403: &str = "角色无权限 / role not allowed";
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "reference",
+    responses((status = 200, body = MeDto), (status = 401, description = E401, body = ErrorBody)))]
+async fn me(Extension(caller): Extension<Caller>) -> Json<MeDto> {
+    Json(MeDto::from(&caller.staff))
+}
+
+/// The partner banks.
+#[utoipa::path(get, path = "/api/v1/banks", tag = "reference",
+    responses((status = 200, body = Vec<BankDto>), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody)))]
+async fn banks(State(st): State<AppState>) -> Result<Json<Vec<BankDto>>, ApiError> {
+    Ok(Json(
+        st.store
+            .banks()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Registers a person, or updates a known one.
+#[utoipa::path(post, path = "/api/v1/persons", tag = "persons", request_body = PersonBody,
+    responses((status = 200, body = PersonDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+async fn register_person(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(body): Json<PersonBody>,
+) -> Result<Json<PersonDto>, ApiError> {
+    let mut input = PersonInput::new(parse_id(&body.id_number)?, parse_name(&body.name)?);
+    input.workshop = body.workshop;
+    input.department = body.department;
+    input.phone = body.phone;
+    input.employer = match (&caller.staff.role, body.employer_credit_code) {
+        (Role::EmployerAgent, _) => caller
+            .staff
+            .employer_credit_code
+            .as_deref()
+            .map(CreditCode::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid("employer_credit_code", &e))?,
+        (_, Some(code)) => Some(
+            CreditCode::parse(&code).map_err(|e| ApiError::invalid("employer_credit_code", &e))?,
+        ),
+        (_, None) => None,
+    };
+    if caller.staff.role == Role::EmployerAgent {
+        if let Ok(existing) = st.store.person(&input.id).await {
+            check_scope(&caller, &existing)?;
+        }
+    }
+    let view = st
+        .store
+        .register_person(&ctx_of(&caller, None), &input)
+        .await?;
+    Ok(Json(view.into()))
+}
+
+/// Finds a person by ID number.
+#[utoipa::path(post, path = "/api/v1/persons/lookup", tag = "persons", request_body = LookupBody,
+    responses((status = 200, body = PersonDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn lookup_person(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(body): Json<LookupBody>,
+) -> Result<Json<PersonDto>, ApiError> {
+    let view = st.store.person(&parse_id(&body.id_number)?).await?;
+    check_scope(&caller, &view)?;
+    Ok(Json(view.into()))
+}
+
+/// A person by internal id.
+#[utoipa::path(get, path = "/api/v1/persons/{person_id}", tag = "persons",
+    params(("person_id" = String, Path, description = "internal id")),
+    responses((status = 200, body = PersonDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_person(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(person_id): Path<String>,
+) -> Result<Json<PersonDto>, ApiError> {
+    let view = st
+        .store
+        .person_by_id(parse_uuid(&person_id, "person")?)
+        .await?;
+    check_scope(&caller, &view)?;
+    Ok(Json(view.into()))
+}
+
+/// Reveals a person's full ID number; the reveal is audited.
+#[utoipa::path(post, path = "/api/v1/persons/{person_id}/reveal", tag = "persons",
+    params(("person_id" = String, Path, description = "internal id")),
+    request_body(content = Option<ReasonBody>, description = "why the full number is needed"),
+    responses((status = 200, body = RevealDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn reveal_person(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(person_id): Path<String>,
+    body: Option<Json<ReasonBody>>,
+) -> Result<Json<RevealDto>, ApiError> {
+    let id = parse_uuid(&person_id, "person")?;
+    let reason = body.and_then(|b| b.0.reason);
+    let ssn = crate::reveal(&st, &caller, id, reason.as_deref()).await?;
+    Ok(Json(RevealDto {
+        id_number: ssn.expose().to_owned(),
+    }))
+}
+
+/// Registers an employer.
+#[utoipa::path(post, path = "/api/v1/employers", tag = "reference", request_body = EmployerBody,
+    responses((status = 200, body = EmployerDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn register_employer(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(body): Json<EmployerBody>,
+) -> Result<Json<EmployerDto>, ApiError> {
+    let code =
+        CreditCode::parse(&body.credit_code).map_err(|e| ApiError::invalid("credit_code", &e))?;
+    let region = RegionCode::parse(&body.region).map_err(|e| ApiError::invalid("region", &e))?;
+    let e = st
+        .store
+        .register_employer(&ctx_of(&caller, None), &code, &body.name, region)
+        .await?;
+    Ok(Json(EmployerDto {
+        id: e.id.to_string(),
+        credit_code: e.credit_code,
+        name: e.name,
+        region: e.region,
+    }))
+}
+
+/// Applies for a card (new, reissue, exchange); `instant` produces it at once.
+#[utoipa::path(post, path = "/api/v1/applications", tag = "applications", request_body = ApplyBody,
+    responses((status = 200, body = ApplyDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "refused by a rule, e.g. one person one card", body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn apply(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(body): Json<ApplyBody>,
+) -> Result<Json<ApplyDto>, ApiError> {
+    let id = parse_id(&body.id_number)?;
+    let name = parse_name(&body.name)?;
+    let kind = match body.business_type.as_deref() {
+        None => BusinessType::New,
+        Some(t) => BusinessType::parse(t).ok_or_else(|| {
+            let mut e = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "application.business_type",
+                format!("业务类型“{t}”无效：可选 new、reissue、exchange、warranty_exchange"),
+                format!("business type \"{t}\" is not valid: use new, reissue, exchange or warranty_exchange"),
+            );
+            e.field = Some("business_type".into());
+            e
+        })?,
+    };
+    let mut person = PersonInput::new(id, name);
+    person.workshop = body.workshop;
+    person.department = body.department;
+    let source = if caller.staff.role == Role::EmployerAgent {
+        if let Ok(existing) = st.store.person(&id).await {
+            check_scope(&caller, &existing)?;
+        }
+        person.employer = caller
+            .staff
+            .employer_credit_code
+            .as_deref()
+            .and_then(|c| CreditCode::parse(c).ok());
+        ApplicationSource::Employer
+    } else {
+        ApplicationSource::Individual
+    };
+    let req = ApplyRequest {
+        person,
+        bank: body.bank,
+        kind,
+        source,
+        instant: body.instant,
+        outlet: caller.staff.outlet.clone(),
+    };
+    Ok(Json(
+        st.store.apply(&ctx_of(&caller, None), &req).await?.into(),
+    ))
+}
+
+/// One card.
+#[utoipa::path(get, path = "/api/v1/cards/{card_number}", tag = "cards",
+    params(("card_number" = String, Path, description = "9-character card number")),
+    responses((status = 200, body = CardDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn get_card(
+    State(st): State<AppState>,
+    Path(card_number): Path<String>,
+) -> Result<Json<CardDto>, ApiError> {
+    Ok(Json(
+        st.store.card(&parse_card(&card_number)?).await?.into(),
+    ))
+}
+
+/// Generates a card lifecycle endpoint: parse the number, call one store operation, render.
+macro_rules! card_action {
+    ($name:ident, $path:literal, $summary:literal, $op:ident) => {
+        #[doc = $summary]
+        #[utoipa::path(post, path = $path, tag = "cards",
+            params(("card_number" = String, Path, description = "9-character card number")),
+            request_body(content = Option<ReasonBody>, description = "why (recorded in the audit trail)"),
+            responses((status = 200, body = CardDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "refused by a lifecycle rule", body = ErrorBody), (status = 422, body = ErrorBody)))]
+        async fn $name(
+            State(st): State<AppState>,
+            Extension(caller): Extension<Caller>,
+            Path(card_number): Path<String>,
+            body: Option<Json<ReasonBody>>,
+        ) -> Result<Json<CardDto>, ApiError> {
+            let number = parse_card(&card_number)?;
+            let reason = body.and_then(|b| b.0.reason);
+            let ctx = ctx_of(&caller, reason.as_deref());
+            Ok(Json(st.store.$op(&ctx, &number).await?.into()))
+        }
+    };
+}
+
+card_action!(
+    hand_over,
+    "/api/v1/cards/{card_number}/hand-over",
+    "发放 / hand the card over to its holder.",
+    hand_over
+);
+card_action!(
+    activate,
+    "/api/v1/cards/{card_number}/activate",
+    "启用社保功能 / enable the social-security function; supersedes older cards.",
+    activate_ss
+);
+card_action!(
+    temporary_loss,
+    "/api/v1/cards/{card_number}/temporary-loss",
+    "临时挂失 / temporary loss (lapses after the configured period).",
+    report_temporary_loss
+);
+card_action!(
+    formal_loss,
+    "/api/v1/cards/{card_number}/formal-loss",
+    "正式挂失 / formal loss (shared with the bank).",
+    report_formal_loss
+);
+card_action!(
+    unfreeze,
+    "/api/v1/cards/{card_number}/unfreeze",
+    "解挂 / lift a loss.",
+    unfreeze
+);
+card_action!(
+    cancel,
+    "/api/v1/cards/{card_number}/cancel",
+    "注销 / cancel the card.",
+    cancel_card
+);
+card_action!(
+    record_use,
+    "/api/v1/cards/{card_number}/uses",
+    "用卡 / a use at a terminal; the first use of a new card supersedes the old one.",
+    record_use
+);
+card_action!(
+    bank_account,
+    "/api/v1/cards/{card_number}/bank-account",
+    "The bank reports the account opened.",
+    record_bank_account
+);
+card_action!(
+    bank_activation,
+    "/api/v1/cards/{card_number}/bank-activation",
+    "The bank reports the financial function activated.",
+    activate_bank
+);
+
+/// Generates a card replacement endpoint (reissue / exchange).
+macro_rules! replace_action {
+    ($name:ident, $path:literal, $summary:literal, $op:ident) => {
+        #[doc = $summary]
+        #[utoipa::path(post, path = $path, tag = "cards",
+            params(("card_number" = String, Path, description = "9-character card number")),
+            request_body(content = Option<ReasonBody>, description = "why (recorded in the audit trail)"),
+            responses((status = 200, body = ApplyDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "refused by a rule", body = ErrorBody), (status = 422, body = ErrorBody)))]
+        async fn $name(
+            State(st): State<AppState>,
+            Extension(caller): Extension<Caller>,
+            Path(card_number): Path<String>,
+            body: Option<Json<ReasonBody>>,
+        ) -> Result<Json<ApplyDto>, ApiError> {
+            let number = parse_card(&card_number)?;
+            let reason = body.and_then(|b| b.0.reason);
+            Ok(Json(st.store.$op(&ctx_of(&caller, reason.as_deref()), &number).await?.into()))
+        }
+    };
+}
+
+replace_action!(
+    reissue,
+    "/api/v1/cards/{card_number}/reissue",
+    "补卡 / after a formal loss: a new card at once, the old one cancelled.",
+    reissue
+);
+replace_action!(
+    exchange,
+    "/api/v1/cards/{card_number}/exchange",
+    "换卡 / a new card at once; the old one works until the new one is used.",
+    exchange
+);
+
+/// Lapses temporary losses older than the configured period (the daily job).
+#[utoipa::path(post, path = "/api/v1/jobs/lapse-temporary-losses", tag = "cards",
+    responses((status = 200, body = LapseDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody)))]
+async fn lapse_temporary_losses(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<LapseDto>, ApiError> {
+    let lapsed = st
+        .store
+        .lapse_overdue_temporary_losses(&ctx_of(&caller, None))
+        .await?;
+    Ok(Json(LapseDto {
+        lapsed: lapsed.into_iter().map(|c| c.to_string()).collect(),
+    }))
+}
+
+/// The latest audit events, newest first.
+#[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit",
+    responses((status = 200, body = Vec<AuditEventDto>), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody)))]
+async fn audit_events(State(st): State<AppState>) -> Result<Json<Vec<AuditEventDto>>, ApiError> {
+    Ok(Json(
+        st.store
+            .audit_tail(200)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Walks the audit chain and names the first altered, deleted or moved event.
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+    responses((status = 200, body = AuditVerifyDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody)))]
+async fn audit_verify(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<AuditVerifyDto>, ApiError> {
+    let report = st.store.verify_audit().await?;
+    let (zh, en) = report.message();
+    let message = if crate::i18n::Lang::from_headers(&headers) == crate::i18n::Lang::En {
+        en
+    } else {
+        zh
+    };
+    Ok(Json(AuditVerifyDto {
+        ok: report.ok(),
+        events: report.events,
+        message,
+    }))
+}

@@ -1,0 +1,323 @@
+//! The sscard HTTP server: the REST API under `/api/v1` (OpenAPI at `/openapi.json`, Swagger UI
+//! at `/docs`), the console under `/console`, `/healthz` and `/metrics`.
+//!
+//! Layers, outermost first: request id → trace span (path masked) → metrics → timeout → body
+//! limit → routes. API routes sit behind [`guard`], which authenticates, authorises against
+//! [`api::RULES`] and replays `Idempotency-Key` requests.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+mod console;
+pub mod error;
+pub mod i18n;
+pub mod logging;
+mod metrics;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use sm3::Digest;
+use sscard_store::{Ctx, IdempotentResponse, Store};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use auth::Caller;
+pub use config::ServerConfig;
+use error::ApiError;
+use i18n::Lang;
+
+/// Serialises requests that carry the same idempotency key.
+type KeyLock = Arc<tokio::sync::Mutex<()>>;
+
+/// Shared state of the server.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    limiter: Arc<auth::LoginLimiter>,
+    metrics: Arc<metrics::Metrics>,
+    idempotency_locks: Arc<std::sync::Mutex<HashMap<(uuid::Uuid, String), KeyLock>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State for a store and settings.
+    pub fn new(store: Store, config: ServerConfig) -> Self {
+        let limiter = auth::LoginLimiter::new(
+            config.login_max_failures,
+            Duration::from_secs(config.login_window_secs),
+        );
+        Self {
+            store,
+            config: Arc::new(config),
+            limiter: Arc::new(limiter),
+            metrics: Arc::new(metrics::Metrics::default()),
+            idempotency_locks: Arc::default(),
+        }
+    }
+}
+
+/// Reveals a person's full ID number for a caller allowed to, recording the reveal.
+pub(crate) async fn reveal(
+    st: &AppState,
+    caller: &Caller,
+    person: uuid::Uuid,
+    reason: Option<&str>,
+) -> Result<sscard_ids::ResidentId, ApiError> {
+    let view = st.store.person_by_id(person).await?;
+    api::check_scope(caller, &view)?;
+    let ssn = st.store.person_ssn(person).await?;
+    let ctx = Ctx::now(caller.actor()).because(reason.unwrap_or_default());
+    st.store
+        .record_audit(
+            &ctx,
+            "person.reveal_id",
+            &ssn.masked(),
+            serde_json::json!({ "person": person.to_string() }),
+        )
+        .await?;
+    tracing::info!(person = %person, actor = %caller.actor(), "full ID number revealed");
+    Ok(ssn)
+}
+
+/// The whole application: API, console, docs, health and metrics.
+pub fn app(state: AppState) -> Router {
+    let (api_router, openapi) = api::router();
+    let openapi_json = Arc::new(openapi.clone());
+    let api_router = api_router.route_layer(middleware::from_fn_with_state(state.clone(), guard));
+    let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .url("/openapi-ui.json", openapi)
+        .into();
+    Router::new()
+        .merge(api_router)
+        .merge(console::router())
+        .merge(docs)
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = openapi_json.clone();
+                async move { Json((*doc).clone()) }
+            }),
+        )
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/console") }),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.config.request_timeout_secs),
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.body_limit_bytes,
+        ))
+        .layer(logging::trace_layer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The OpenAPI document (for tests and `sscard serve --print-openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().1
+}
+
+async fn healthz(State(st): State<AppState>) -> Response {
+    match st.store.banks().await {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ok", "backend": st.store.backend().as_str() })),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "database unavailable" })),
+        )
+            .into_response(),
+    }
+}
+
+/// Authenticates and authorises every API request, then handles `Idempotency-Key`.
+async fn guard(State(st): State<AppState>, request: Request, next: Next) -> Response {
+    let lang = Lang::from_headers(request.headers());
+    let method = request.method().as_str().to_owned();
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let caller = match auth::authenticate(&st.store, request.headers()).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return ApiError::unauthenticated().in_lang(lang).into_response(),
+        Err(e) => return ApiError::from(e).in_lang(lang).into_response(),
+    };
+    let Some(access) = api::rule(&method, &path) else {
+        tracing::error!(method = %method, path = %path, "API route without an access rule");
+        return ApiError::forbidden(&format!("{method} {path}"))
+            .in_lang(lang)
+            .into_response();
+    };
+    if !api::allows(access, caller.staff.role) {
+        return ApiError::forbidden(&format!("{method} {path}"))
+            .in_lang(lang)
+            .into_response();
+    }
+    // A console session calling the API from the browser must carry its CSRF token.
+    if let auth::Via::Session { csrf, .. } = &caller.via {
+        if method != "GET" {
+            let sent = request
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
+            if sent != Some(csrf.as_str()) {
+                return ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "auth.csrf",
+                    "缺少或错误的 CSRF 令牌",
+                    "missing or wrong CSRF token",
+                )
+                .in_lang(lang)
+                .into_response();
+            }
+        }
+    }
+    let key = request
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let staff_id = caller.staff.id;
+    let mut request = request;
+    request.extensions_mut().insert(caller);
+    let response = match key {
+        Some(key) if method == "POST" => {
+            idempotent(&st, staff_id, key, &method, &path, request, next).await
+        }
+        _ => next.run(request).await,
+    };
+    localise(response, lang)
+}
+
+/// Re-renders an error response in the caller's language.
+fn localise(response: Response, lang: Lang) -> Response {
+    match (lang, response.extensions().get::<ApiError>()) {
+        (Lang::En, Some(e)) => e.clone().in_lang(Lang::En).into_response(),
+        _ => response,
+    }
+}
+
+/// Runs a POST at most once per (caller, key): a retry with the same request gets the first
+/// response; the same key with a different request is refused.
+async fn idempotent(
+    st: &AppState,
+    staff: uuid::Uuid,
+    key: String,
+    method: &str,
+    path: &str,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, st.config.body_limit_bytes).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.too_large",
+            "请求体过大",
+            "request body too large",
+        )
+        .into_response();
+    };
+    let mut h = sm3::Sm3::new();
+    h.update(method.as_bytes());
+    h.update(parts.uri.path().as_bytes());
+    h.update(&bytes);
+    let request_hash = hex::encode(h.finalize());
+    // Serialise requests with the same key in this process, so a retry racing the first
+    // attempt waits for it instead of running twice.
+    let lock = {
+        let mut locks = st.idempotency_locks.lock().expect("not poisoned");
+        locks.entry((staff, key.clone())).or_default().clone()
+    };
+    let _held = lock.lock().await;
+    match st.store.idempotent_response(staff, &key).await {
+        Ok(Some(stored)) if stored.request_hash == request_hash => {
+            let mut r = Response::new(Body::from(stored.body));
+            *r.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            r.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return r;
+        }
+        Ok(Some(_)) => {
+            return ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request.idempotency_key_reused",
+                "该 Idempotency-Key 已用于另一个请求，请为新请求使用新的键",
+                "this Idempotency-Key was used for a different request; use a new key for a new request",
+            )
+            .into_response();
+        }
+        Ok(None) => {}
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = response.status();
+    // Server-side failures are not stored: a retry should run again.
+    if status.is_server_error() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let stored = IdempotentResponse {
+        request_hash,
+        status: status.as_u16(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let ctx = Ctx::now(format!("staff:{staff}"));
+    if let Err(e) = st
+        .store
+        .save_idempotent_response(&ctx, staff, &key, method, path, &stored)
+        .await
+    {
+        tracing::warn!(error = %e, "idempotency record not saved");
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,388 @@
+//! `sscard demo`: a believable Taizhou in seconds — outlets, partner banks, a 13,000-staff
+//! electronics factory with 5,000 synthetic employees (realistic surnames, valid ID numbers
+//! from many provinces, workshops and departments), staff accounts for every role, a few
+//! hundred cards in varied states — then the server. Deterministic: the same seed gives the
+//! same people.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sscard_core::{ApplicationSource, BusinessType, Role};
+use sscard_ids::{CreditCode, PersonName, RegionCode, ResidentId};
+use sscard_store::{ApplyRequest, Ctx, NewStaff, Outlet, PersonInput, Store};
+
+/// Surnames with their approximate share (per mille) in China; compound ones included.
+const SURNAMES: &[(&str, u32)] = &[
+    ("王", 71),
+    ("李", 70),
+    ("张", 67),
+    ("刘", 54),
+    ("陈", 45),
+    ("杨", 31),
+    ("黄", 22),
+    ("赵", 20),
+    ("吴", 19),
+    ("周", 19),
+    ("徐", 15),
+    ("孙", 14),
+    ("马", 13),
+    ("朱", 13),
+    ("胡", 12),
+    ("郭", 11),
+    ("何", 10),
+    ("林", 10),
+    ("高", 10),
+    ("罗", 9),
+    ("郑", 8),
+    ("梁", 8),
+    ("谢", 7),
+    ("宋", 7),
+    ("唐", 7),
+    ("许", 7),
+    ("韩", 6),
+    ("邓", 6),
+    ("冯", 6),
+    ("曹", 6),
+    ("彭", 6),
+    ("曾", 6),
+    ("肖", 6),
+    ("田", 5),
+    ("董", 5),
+    ("潘", 5),
+    ("袁", 5),
+    ("蔡", 5),
+    ("蒋", 5),
+    ("余", 5),
+    ("于", 5),
+    ("杜", 5),
+    ("叶", 4),
+    ("程", 4),
+    ("魏", 4),
+    ("苏", 4),
+    ("吕", 4),
+    ("丁", 4),
+    ("任", 4),
+    ("卢", 4),
+    ("姚", 4),
+    ("沈", 4),
+    ("钟", 3),
+    ("姜", 3),
+    ("崔", 3),
+    ("谭", 3),
+    ("陆", 3),
+    ("范", 3),
+    ("汪", 3),
+    ("廖", 3),
+    ("石", 3),
+    ("金", 3),
+    ("韦", 3),
+    ("贾", 3),
+    ("夏", 3),
+    ("付", 3),
+    ("方", 3),
+    ("邹", 2),
+    ("熊", 2),
+    ("白", 2),
+    ("孟", 2),
+    ("秦", 2),
+    ("邱", 2),
+    ("侯", 2),
+    ("江", 2),
+    ("尹", 2),
+    ("薛", 2),
+    ("段", 2),
+    ("雷", 2),
+    ("龙", 2),
+    ("史", 2),
+    ("陶", 2),
+    ("贺", 2),
+    ("毛", 2),
+    ("顾", 2),
+    ("龚", 2),
+    ("邵", 2),
+    ("万", 2),
+    ("钱", 2),
+    ("戴", 2),
+    ("严", 2),
+    ("孔", 1),
+    ("欧阳", 1),
+    ("司马", 1),
+    ("诸葛", 1),
+    ("上官", 1),
+];
+
+const MALE: &[&str] = &[
+    "伟", "强", "磊", "军", "洋", "勇", "杰", "涛", "明", "超", "刚", "平", "辉", "鹏", "华", "飞",
+    "鑫", "波", "斌", "宇", "浩", "凯", "健", "俊", "帆", "旭", "宁", "龙", "林", "峰",
+];
+const FEMALE: &[&str] = &[
+    "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "秀", "玲", "桂", "燕", "红", "婷", "雪", "琳",
+    "晶", "颖", "倩", "慧", "洁", "萍", "佳", "欣", "悦", "璐", "瑶", "怡", "梦", "丹",
+];
+
+/// Household counties of the factory's staff, with weights: most come from other provinces.
+const ORIGINS: &[(u32, u32)] = &[
+    (321_202, 6),
+    (321_203, 5),
+    (321_204, 4),
+    (321_281, 6),
+    (321_282, 3),
+    (321_283, 5),
+    (320_830, 2),
+    (341_221, 8),
+    (341_222, 7),
+    (340_822, 4),
+    (341_523, 3),
+    (341_322, 4),
+    (411_526, 6),
+    (412_726, 5),
+    (411_722, 4),
+    (410_522, 3),
+    (511_621, 4),
+    (511_923, 3),
+    (520_221, 3),
+    (522_422, 3),
+    (430_524, 3),
+    (431_021, 2),
+    (360_726, 2),
+    (361_121, 2),
+    (420_922, 2),
+    (421_123, 2),
+    (371_522, 2),
+    (371_324, 2),
+    (620_421, 1),
+    (530_321, 1),
+    (450_881, 1),
+    (500_236, 2),
+    (610_526, 1),
+    (230_621, 1),
+    (130_528, 1),
+];
+
+const WORKSHOPS: &[(&str, &[&str])] = &[
+    ("SMT一车间", &["贴片一组", "贴片二组", "品质保证组"]),
+    ("SMT二车间", &["贴片三组", "贴片四组", "设备维护组"]),
+    ("组装一车间", &["总装线A", "总装线B", "物料组"]),
+    ("组装二车间", &["总装线C", "总装线D", "返修组"]),
+    ("测试车间", &["功能测试组", "老化测试组"]),
+    ("注塑车间", &["注塑一组", "模具组"]),
+    ("包装车间", &["包装一组", "包装二组", "出货组"]),
+];
+
+/// The demo's logins: (user, password, role, display name).
+pub(crate) const LOGINS: &[(&str, &str, Role, &str)] = &[
+    ("admin", "admin-demo", Role::Admin, "管理员 陈主任"),
+    ("clerk", "clerk-demo", Role::Clerk, "柜员 王敏"),
+    (
+        "agent",
+        "agent-demo",
+        Role::EmployerAgent,
+        "单位经办人 李娜",
+    ),
+    (
+        "operator",
+        "operator-demo",
+        Role::ProductionOperator,
+        "制卡操作员 周强",
+    ),
+    (
+        "terminal",
+        "terminal-demo",
+        Role::Terminal,
+        "泰州市人民医院 收费终端01",
+    ),
+    ("bank", "bank-demo", Role::Bank, "建设银行 海陵支行"),
+    ("auditor", "auditor-demo", Role::Auditor, "审计员 徐静"),
+];
+
+/// The factory's credit code (fictional; valid check character).
+pub(crate) fn factory_code() -> CreditCode {
+    CreditCode::from_body("91321200MA1MXK8P0").expect("valid body")
+}
+
+fn pick<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random_range(0..total);
+    for (item, w) in items {
+        if x < *w {
+            return item;
+        }
+        x -= w;
+    }
+    &items[0].0
+}
+
+/// One synthetic employee.
+fn employee(rng: &mut StdRng, employer: &CreditCode) -> PersonInput {
+    let origin = *pick(rng, ORIGINS);
+    let region = RegionCode::from_u32(origin).expect("valid region");
+    let age_days = rng.random_range(18 * 365..58 * 365);
+    let birth = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date")
+        - chrono::Duration::days(age_days);
+    let sequence: u16 = rng.random_range(0..1000);
+    let id = ResidentId::from_parts(region, birth, sequence).expect("valid parts");
+    let surname = pick(rng, SURNAMES);
+    let pool = if id.sex() == sscard_ids::Sex::Male {
+        MALE
+    } else {
+        FEMALE
+    };
+    let mut name = (*surname).to_owned();
+    for _ in 0..rng.random_range(1..=2) {
+        name.push_str(pool[rng.random_range(0..pool.len())]);
+    }
+    let (workshop, departments) = WORKSHOPS[rng.random_range(0..WORKSHOPS.len())];
+    let department = departments[rng.random_range(0..departments.len())];
+    let mut p = PersonInput::new(id, PersonName::parse(&name).expect("valid name"));
+    p.employer = Some(*employer);
+    p.workshop = Some(workshop.to_owned());
+    p.department = Some(department.to_owned());
+    p.insured_city = RegionCode::from_u32(321_200);
+    p
+}
+
+/// What was seeded.
+#[derive(Debug)]
+pub(crate) struct Seeded {
+    pub(crate) people: usize,
+    pub(crate) cards: usize,
+    pub(crate) sample_ids: Vec<ResidentId>,
+}
+
+/// Seeds the demo data into a fresh store.
+pub(crate) async fn seed(
+    store: &Store,
+    people: usize,
+    cards: usize,
+    seed: u64,
+) -> Result<Seeded, sscard_store::StoreError> {
+    let ctx = Ctx::now("system:demo").because("演示数据 / demo data");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let factory = factory_code();
+    let employer = store
+        .register_employer(
+            &ctx,
+            &factory,
+            "泰州可胜电子科技有限公司（演示）",
+            RegionCode::from_u32(321_203).expect("valid"),
+        )
+        .await?;
+    for (code, zh, en, region, kind, employer_id) in [
+        (
+            "TZ-HL-01",
+            "海陵区社会保障卡服务中心",
+            "Hailing Social Security Card Service Centre",
+            321_202,
+            "outlet",
+            None,
+        ),
+        (
+            "TZ-GG-01",
+            "医药高新区（高港区）社保服务网点",
+            "Medical High-tech Zone (Gaogang) Service Point",
+            321_203,
+            "outlet",
+            None,
+        ),
+        (
+            "TZ-KS-ONSITE",
+            "可胜电子厂区现场发卡点",
+            "On-site pickup point at the factory",
+            321_203,
+            "employer_site",
+            Some(employer.id),
+        ),
+    ] {
+        let outlet = Outlet {
+            code: code.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            region: RegionCode::from_u32(region).expect("valid").to_string(),
+            kind: kind.into(),
+            employer_id,
+        };
+        store.upsert_outlet(&ctx, &outlet).await?;
+    }
+    for (user, password, role, display) in LOGINS {
+        let staff = NewStaff {
+            username: (*user).into(),
+            display_name: (*display).into(),
+            role: *role,
+            outlet: (*role == Role::Clerk).then(|| "TZ-HL-01".into()),
+            employer: (*role == Role::EmployerAgent).then_some(factory),
+            bank_code: (*role == Role::Bank).then(|| "105".into()),
+            password_hash: sscard_server::auth::hash_password(password),
+        };
+        store.create_staff(&ctx, &staff).await?;
+    }
+    // Employees: generated until `people` distinct ID numbers exist.
+    let mut seen = std::collections::HashSet::new();
+    let mut staff = Vec::with_capacity(people);
+    while staff.len() < people {
+        let e = employee(&mut rng, &factory);
+        if seen.insert(e.id) {
+            staff.push(e);
+        }
+    }
+    for chunk in staff.chunks(1000) {
+        store.register_people(&ctx, chunk).await?;
+    }
+    // Cards in varied states for the first `cards` employees.
+    let banks = [("CCB", 4), ("ABC", 3), ("BOCOM", 2), ("TZRCB", 2)];
+    let mut made = 0;
+    for (i, e) in staff.iter().take(cards).enumerate() {
+        let req = ApplyRequest {
+            person: PersonInput::new(e.id, e.name.clone()),
+            bank: (*pick(&mut rng, &banks)).to_owned(),
+            kind: BusinessType::New,
+            source: ApplicationSource::Employer,
+            instant: true,
+            outlet: Some("TZ-HL-01".into()),
+        };
+        let out = store.apply(&ctx, &req).await?;
+        let card = out.card_number.expect("instant");
+        made += 1;
+        if i % 10 == 0 {
+            continue; // awaiting pickup
+        }
+        store.record_bank_account(&ctx, &card).await?;
+        store.hand_over(&ctx, &card).await?;
+        if i % 10 == 1 {
+            continue; // handed over, not yet enabled
+        }
+        store.activate_ss(&ctx, &card).await?;
+        if i % 3 == 0 {
+            store.activate_bank(&ctx, &card).await?;
+        }
+        match i % 10 {
+            6 => {
+                store.report_temporary_loss(&ctx, &card).await?;
+            }
+            7 => {
+                store.report_formal_loss(&ctx, &card).await?;
+            }
+            8 => {
+                store.report_formal_loss(&ctx, &card).await?;
+                store.reissue(&ctx, &card).await?;
+                made += 1;
+            }
+            9 => {
+                let new = store
+                    .exchange(&ctx, &card)
+                    .await?
+                    .card_number
+                    .expect("instant");
+                made += 1;
+                if i % 20 == 9 {
+                    store.hand_over(&ctx, &new).await?;
+                    store.record_use(&ctx, &new).await?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Seeded {
+        people: staff.len(),
+        cards: made,
+        sample_ids: vec![staff[2].id, staff[6].id, staff[cards + 1].id],
+    })
+}
