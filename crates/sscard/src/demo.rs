@@ -266,6 +266,97 @@ pub(crate) async fn seed(
             RegionCode::from_u32(321_203).expect("valid"),
         )
         .await?;
+    seed_reference(store, &ctx, employer.id, factory).await?;
+    // Employees: generated until `people` distinct ID numbers exist.
+    let mut distinct = std::collections::HashSet::new();
+    let mut employees = Vec::with_capacity(people);
+    while employees.len() < people {
+        let e = employee(&mut rng, &factory);
+        if distinct.insert(e.id) {
+            employees.push(e);
+        }
+    }
+    for chunk in employees.chunks(1000) {
+        store.register_people(&ctx, chunk).await?;
+    }
+    let made = seed_cards(store, &ctx, &mut rng, &employees[..cards]).await?;
+    Ok(Seeded {
+        people: employees.len(),
+        cards: made,
+        sample_ids: vec![employees[2].id, employees[6].id, employees[cards + 1].id],
+    })
+}
+
+/// Cards in varied states: awaiting pickup, handed over, in use, lost, reissued, exchanged.
+async fn seed_cards(
+    store: &Store,
+    ctx: &Ctx,
+    rng: &mut StdRng,
+    employees: &[PersonInput],
+) -> Result<usize, sscard_store::StoreError> {
+    let banks = [("CCB", 4), ("ABC", 3), ("BOCOM", 2), ("TZRCB", 2)];
+    let mut made = 0;
+    for (i, e) in employees.iter().enumerate() {
+        let req = ApplyRequest {
+            person: PersonInput::new(e.id, e.name.clone()),
+            bank: (*pick(rng, &banks)).to_owned(),
+            kind: BusinessType::New,
+            source: ApplicationSource::Employer,
+            instant: true,
+            outlet: Some("TZ-HL-01".into()),
+        };
+        let out = store.apply(ctx, &req).await?;
+        let card = out.card_number.expect("instant");
+        made += 1;
+        if i % 10 == 0 {
+            continue; // awaiting pickup
+        }
+        store.record_bank_account(ctx, &card).await?;
+        store.hand_over(ctx, &card).await?;
+        if i % 10 == 1 {
+            continue; // handed over, not yet enabled
+        }
+        store.activate_ss(ctx, &card).await?;
+        if i % 3 == 0 {
+            store.activate_bank(ctx, &card).await?;
+        }
+        match i % 10 {
+            6 => {
+                store.report_temporary_loss(ctx, &card).await?;
+            }
+            7 => {
+                store.report_formal_loss(ctx, &card).await?;
+            }
+            8 => {
+                store.report_formal_loss(ctx, &card).await?;
+                store.reissue(ctx, &card).await?;
+                made += 1;
+            }
+            9 => {
+                let new = store
+                    .exchange(ctx, &card)
+                    .await?
+                    .card_number
+                    .expect("instant");
+                made += 1;
+                if i % 20 == 9 {
+                    store.hand_over(ctx, &new).await?;
+                    store.record_use(ctx, &new).await?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(made)
+}
+
+/// Outlets (two ordinary ones and the factory's on-site point) and one login per role.
+async fn seed_reference(
+    store: &Store,
+    ctx: &Ctx,
+    employer_id: uuid::Uuid,
+    factory: CreditCode,
+) -> Result<(), sscard_store::StoreError> {
     for (code, zh, en, region, kind, employer_id) in [
         (
             "TZ-HL-01",
@@ -289,7 +380,7 @@ pub(crate) async fn seed(
             "On-site pickup point at the factory",
             321_203,
             "employer_site",
-            Some(employer.id),
+            Some(employer_id),
         ),
     ] {
         let outlet = Outlet {
@@ -300,7 +391,7 @@ pub(crate) async fn seed(
             kind: kind.into(),
             employer_id,
         };
-        store.upsert_outlet(&ctx, &outlet).await?;
+        store.upsert_outlet(ctx, &outlet).await?;
     }
     for (user, password, role, display) in LOGINS {
         let staff = NewStaff {
@@ -312,77 +403,7 @@ pub(crate) async fn seed(
             bank_code: (*role == Role::Bank).then(|| "105".into()),
             password_hash: sscard_server::auth::hash_password(password),
         };
-        store.create_staff(&ctx, &staff).await?;
+        store.create_staff(ctx, &staff).await?;
     }
-    // Employees: generated until `people` distinct ID numbers exist.
-    let mut seen = std::collections::HashSet::new();
-    let mut staff = Vec::with_capacity(people);
-    while staff.len() < people {
-        let e = employee(&mut rng, &factory);
-        if seen.insert(e.id) {
-            staff.push(e);
-        }
-    }
-    for chunk in staff.chunks(1000) {
-        store.register_people(&ctx, chunk).await?;
-    }
-    // Cards in varied states for the first `cards` employees.
-    let banks = [("CCB", 4), ("ABC", 3), ("BOCOM", 2), ("TZRCB", 2)];
-    let mut made = 0;
-    for (i, e) in staff.iter().take(cards).enumerate() {
-        let req = ApplyRequest {
-            person: PersonInput::new(e.id, e.name.clone()),
-            bank: (*pick(&mut rng, &banks)).to_owned(),
-            kind: BusinessType::New,
-            source: ApplicationSource::Employer,
-            instant: true,
-            outlet: Some("TZ-HL-01".into()),
-        };
-        let out = store.apply(&ctx, &req).await?;
-        let card = out.card_number.expect("instant");
-        made += 1;
-        if i % 10 == 0 {
-            continue; // awaiting pickup
-        }
-        store.record_bank_account(&ctx, &card).await?;
-        store.hand_over(&ctx, &card).await?;
-        if i % 10 == 1 {
-            continue; // handed over, not yet enabled
-        }
-        store.activate_ss(&ctx, &card).await?;
-        if i % 3 == 0 {
-            store.activate_bank(&ctx, &card).await?;
-        }
-        match i % 10 {
-            6 => {
-                store.report_temporary_loss(&ctx, &card).await?;
-            }
-            7 => {
-                store.report_formal_loss(&ctx, &card).await?;
-            }
-            8 => {
-                store.report_formal_loss(&ctx, &card).await?;
-                store.reissue(&ctx, &card).await?;
-                made += 1;
-            }
-            9 => {
-                let new = store
-                    .exchange(&ctx, &card)
-                    .await?
-                    .card_number
-                    .expect("instant");
-                made += 1;
-                if i % 20 == 9 {
-                    store.hand_over(&ctx, &new).await?;
-                    store.record_use(&ctx, &new).await?;
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(Seeded {
-        people: staff.len(),
-        cards: made,
-        sample_ids: vec![staff[2].id, staff[6].id, staff[cards + 1].id],
-    })
+    Ok(())
 }

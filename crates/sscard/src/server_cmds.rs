@@ -19,8 +19,8 @@ pub(crate) struct ServeArgs {
     /// `SSCARD_LISTEN`).
     #[arg(long)]
     listen: Option<String>,
-    /// A TOML config file (keys: listen, db, log_json, session_hours, body_limit_bytes,
-    /// request_timeout_secs, login_max_failures, login_window_secs).
+    /// A TOML config file (keys: `listen`, `db`, `log_json`, `session_hours`,
+    /// `body_limit_bytes`, `request_timeout_secs`, `login_max_failures`, `login_window_secs`).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Log JSON lines instead of text.
@@ -174,7 +174,8 @@ pub(crate) struct UserAdd {
     /// Login name.
     #[arg(long)]
     name: String,
-    /// admin, clerk, employer_agent, production_operator, terminal, bank, auditor.
+    /// Role: `admin`, `clerk`, `employer_agent`, `production_operator`, `terminal`, `bank`,
+    /// `auditor`.
     #[arg(long)]
     role: String,
     /// Name shown on screen (defaults to the login name).
