@@ -29,7 +29,15 @@ impl Lang {
         }
     }
 
-    /// The language a request asks for: the `lang` cookie, else Accept-Language, else zh-CN.
+    /// The console's language: zh-CN unless the `lang` cookie (set by the switch) says `en`.
+    pub fn for_console(headers: &HeaderMap) -> Lang {
+        match crate::auth::cookie(headers, "lang").as_deref() {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    /// The API's language: the `lang` cookie, else Accept-Language, else zh-CN.
     pub fn from_headers(headers: &HeaderMap) -> Lang {
         if let Some(v) = crate::auth::cookie(headers, "lang") {
             return if v == "en" { Lang::En } else { Lang::Zh };

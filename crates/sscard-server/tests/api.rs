@@ -27,11 +27,23 @@ fn spec_routes() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_has_a_rule_and_every_rule_a_route() {
     let routes = spec_routes();
-    let missing: Vec<_> = routes.iter().filter(|(m, p)| rule(m, p).is_none()).collect();
-    assert!(missing.is_empty(), "routes without an access rule in api::RULES: {missing:?}");
-    let rules: BTreeSet<(String, String)> = RULES.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
+    let missing: Vec<_> = routes
+        .iter()
+        .filter(|(m, p)| rule(m, p).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an access rule in api::RULES: {missing:?}"
+    );
+    let rules: BTreeSet<(String, String)> = RULES
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
     let stale: Vec<_> = rules.difference(&routes).collect();
-    assert!(stale.is_empty(), "rules for routes that do not exist: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "rules for routes that do not exist: {stale:?}"
+    );
 }
 
 #[test]
@@ -43,8 +55,12 @@ fn openapi_snapshot() {
     if std::env::var("UPDATE_GOLDEN").is_ok() {
         std::fs::write(&path, &text).unwrap();
     }
-    let golden = std::fs::read_to_string(&path).expect("golden file; run with UPDATE_GOLDEN=1 to create it");
-    assert!(golden == text, "the OpenAPI document changed; review and re-run with UPDATE_GOLDEN=1");
+    let golden =
+        std::fs::read_to_string(&path).expect("golden file; run with UPDATE_GOLDEN=1 to create it");
+    assert!(
+        golden == text,
+        "the OpenAPI document changed; review and re-run with UPDATE_GOLDEN=1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,25 +70,46 @@ async fn rbac_matrix_every_role_on_every_route() {
     let mut checked = 0;
     for (method, path) in spec_routes() {
         let access = rule(&method, &path).expect("checked above");
-        let concrete = path.replace("{card_number}", app.other_card.as_str()).replace("{person_id}", &app.person_uuid);
+        let concrete = path
+            .replace("{card_number}", app.other_card.as_str())
+            .replace("{person_id}", &app.person_uuid);
         let m = Method::from_bytes(method.as_bytes()).unwrap();
         // Anonymous.
-        let anon = app.request(None, m.clone(), &concrete).json(&json!({})).send().await.unwrap();
+        let anon = app
+            .request(None, m.clone(), &concrete)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
         if anon.status() != 401 {
-            failures.push(format!("anonymous {method} {path}: {} (want 401)", anon.status()));
+            failures.push(format!(
+                "anonymous {method} {path}: {} (want 401)",
+                anon.status()
+            ));
         }
         for role in Role::ALL {
-            let r = app.request(Some(role), m.clone(), &concrete).json(&json!({})).send().await.unwrap();
+            let r = app
+                .request(Some(role), m.clone(), &concrete)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
             let status = r.status().as_u16();
             let body: Value = r.json().await.unwrap_or(Value::Null);
             let code = body["code"].as_str().unwrap_or("");
             checked += 1;
             if allows(access, role) {
                 if status == 401 || code == "auth.forbidden" {
-                    failures.push(format!("{} {method} {path}: {status} {code} (want allowed)", role.as_str()));
+                    failures.push(format!(
+                        "{} {method} {path}: {status} {code} (want allowed)",
+                        role.as_str()
+                    ));
                 }
             } else if status != 403 || code != "auth.forbidden" {
-                failures.push(format!("{} {method} {path}: {status} {code} (want 403)", role.as_str()));
+                failures.push(format!(
+                    "{} {method} {path}: {status} {code} (want 403)",
+                    role.as_str()
+                ));
             }
         }
     }
@@ -91,12 +128,20 @@ async fn rbac_matrix_every_role_on_every_route() {
 async fn errors_have_one_shape_in_both_languages() {
     let app = TestApp::sqlite().await;
     let bad = json!({ "id_number": "110105194912310021", "name": "张三", "bank": "CCB" });
-    let r = app.request(Some(Role::Clerk), Method::POST, "/api/v1/applications").json(&bad).send().await.unwrap();
+    let r = app
+        .request(Some(Role::Clerk), Method::POST, "/api/v1/applications")
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "resident_id.check_character");
     assert_eq!(body["field"], "id_number");
-    assert!(body["message"].as_str().unwrap().contains("校验码"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("校验码"),
+        "{body}"
+    );
     let r = app
         .request(Some(Role::Clerk), Method::POST, "/api/v1/applications")
         .header("accept-language", "en-GB,en;q=0.9")
@@ -105,16 +150,36 @@ async fn errors_have_one_shape_in_both_languages() {
         .await
         .unwrap();
     let body: Value = r.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("check character"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("check character"),
+        "{body}"
+    );
     // A rule refusal: one person, one card — naming the card, masked.
     let again = json!({ "id_number": app.person_id.expose(), "name": "张三丰", "bank": "CCB", "instant": true });
-    let r = app.request(Some(Role::Clerk), Method::POST, "/api/v1/applications").json(&again).send().await.unwrap();
+    let r = app
+        .request(Some(Role::Clerk), Method::POST, "/api/v1/applications")
+        .json(&again)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "holder.already_holds_card");
-    assert!(body["message"].as_str().unwrap().contains(&app.card.masked()));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&app.card.masked())
+    );
     // Unknown card.
-    let r = app.request(Some(Role::Clerk), Method::GET, "/api/v1/cards/X00000019").send().await.unwrap();
+    let r = app
+        .request(Some(Role::Clerk), Method::GET, "/api/v1/cards/X00000019")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "not_found.card");
 }
@@ -142,7 +207,10 @@ async fn idempotency_key_replays_the_first_result() {
     let other = json!({ "id_number": common::id(304).expose(), "name": "王五", "bank": "ABC" });
     let r = send(&other).await.unwrap();
     assert_eq!(r.status(), 422);
-    assert_eq!(r.json::<Value>().await.unwrap()["code"], "request.idempotency_key_reused");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "request.idempotency_key_reused"
+    );
     // Concurrent retries with one key still apply once.
     let body = json!({ "id_number": common::id(305).expose(), "name": "赵六", "bank": "ABC", "instant": true });
     let tasks: Vec<_> = (0..8)
@@ -155,14 +223,26 @@ async fn idempotency_key_replays_the_first_result() {
         .collect();
     let results = futures::future::join_all(tasks).await;
     assert!(results.iter().all(|r| r.as_ref().unwrap().status() == 200));
-    assert_eq!(app.store.person(&common::id(305)).await.unwrap().applications.len(), 1);
+    assert_eq!(
+        app.store
+            .person(&common::id(305))
+            .await
+            .unwrap()
+            .applications
+            .len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn employer_agents_see_only_their_employees() {
     let app = TestApp::sqlite().await;
     let own = app
-        .request(Some(Role::EmployerAgent), Method::POST, "/api/v1/persons/lookup")
+        .request(
+            Some(Role::EmployerAgent),
+            Method::POST,
+            "/api/v1/persons/lookup",
+        )
         .json(&json!({ "id_number": app.person_id.expose() }))
         .send()
         .await
@@ -171,32 +251,69 @@ async fn employer_agents_see_only_their_employees() {
     let own: Value = own.json().await.unwrap();
     assert_eq!(own["id_number"], app.person_id.masked());
     let other = app
-        .request(Some(Role::EmployerAgent), Method::POST, "/api/v1/persons/lookup")
+        .request(
+            Some(Role::EmployerAgent),
+            Method::POST,
+            "/api/v1/persons/lookup",
+        )
         .json(&json!({ "id_number": app.other_id.expose() }))
         .send()
         .await
         .unwrap();
     assert_eq!(other.status(), 403);
-    assert_eq!(other.json::<Value>().await.unwrap()["code"], "auth.other_employer");
+    assert_eq!(
+        other.json::<Value>().await.unwrap()["code"],
+        "auth.other_employer"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reveal_is_audited_and_lifecycle_works_over_http() {
     let app = TestApp::sqlite().await;
     let path = format!("/api/v1/persons/{}/reveal", app.person_uuid);
-    let r = app.request(Some(Role::Clerk), Method::POST, &path).json(&json!({"reason": "核对"})).send().await.unwrap();
+    let r = app
+        .request(Some(Role::Clerk), Method::POST, &path)
+        .json(&json!({"reason": "核对"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["id_number"], app.person_id.expose());
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["id_number"],
+        app.person_id.expose()
+    );
     let tail = app.store.audit_tail(5).await.unwrap();
-    assert!(tail.iter().any(|e| e.action == "person.reveal_id" && e.actor == "clerk:clerk" && e.reason == "核对"));
+    assert!(
+        tail.iter().any(|e| e.action == "person.reveal_id"
+            && e.actor == "clerk:clerk"
+            && e.reason == "核对")
+    );
     let loss = format!("/api/v1/cards/{}/temporary-loss", app.card);
-    let r = app.request(Some(Role::Clerk), Method::POST, &loss).send().await.unwrap();
+    let r = app
+        .request(Some(Role::Clerk), Method::POST, &loss)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["ss_status"], "temporary_loss");
-    let r = app.request(Some(Role::Clerk), Method::POST, &loss).send().await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["ss_status"],
+        "temporary_loss"
+    );
+    let r = app
+        .request(Some(Role::Clerk), Method::POST, &loss)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
-    assert_eq!(r.json::<Value>().await.unwrap()["code"], "card.reported_lost");
-    let verify = app.request(Some(Role::Auditor), Method::GET, "/api/v1/audit/verify").send().await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "card.reported_lost"
+    );
+    let verify = app
+        .request(Some(Role::Auditor), Method::GET, "/api/v1/audit/verify")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(verify.json::<Value>().await.unwrap()["ok"], true);
 }
 
@@ -204,36 +321,99 @@ async fn reveal_is_audited_and_lifecycle_works_over_http() {
 async fn health_metrics_docs_and_login_limit() {
     let app = TestApp::sqlite().await;
     let client = TestApp::client();
-    let h: Value = client.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    let h: Value = client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(h["status"], "ok");
     let docs = client.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
-    let spec: Value = client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let spec: Value = client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
-    let metrics = client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("sscard_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"), "{metrics}");
+    let metrics = client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "sscard_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"
+        ),
+        "{metrics}"
+    );
     // Five wrong passwords, then the sixth attempt is refused even with the right one.
     for _ in 0..5 {
-        let r = client.post(app.url("/console/login")).form(&[("username", "clerk"), ("password", "wrong")]).send().await.unwrap();
+        let r = client
+            .post(app.url("/console/login"))
+            .form(&[("username", "clerk"), ("password", "wrong")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401);
     }
-    let r = client.post(app.url("/console/login")).form(&[("username", "clerk"), ("password", common::PASSWORD)]).send().await.unwrap();
+    let r = client
+        .post(app.url("/console/login"))
+        .form(&[("username", "clerk"), ("password", common::PASSWORD)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
-    let r = client.post(app.url("/console/login")).form(&[("username", "auditor"), ("password", common::PASSWORD)]).send().await.unwrap();
+    let r = client
+        .post(app.url("/console/login"))
+        .form(&[("username", "auditor"), ("password", common::PASSWORD)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auditor_console_post_is_forbidden() {
     let app = TestApp::sqlite().await;
-    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let r = client.post(app.url("/console/login")).form(&[("username", "auditor"), ("password", common::PASSWORD)]).send().await.unwrap();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(app.url("/console/login"))
+        .form(&[("username", "auditor"), ("password", common::PASSWORD)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
-    let page = client.get(app.url(&format!("/console/cards/{}", app.card))).send().await.unwrap().text().await.unwrap();
-    assert!(!page.contains("action-temporary-loss"), "the auditor sees no action buttons");
+    let page = client
+        .get(app.url(&format!("/console/cards/{}", app.card)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("action-temporary-loss"),
+        "the auditor sees no action buttons"
+    );
     let r = client
         .post(app.url(&format!("/console/cards/{}/temporary-loss", app.card)))
         .form(&[("csrf", "whatever"), ("reason", "")])
@@ -242,5 +422,8 @@ async fn auditor_console_post_is_forbidden() {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("auth.forbidden"));
-    assert_eq!(app.store.card(&app.card).await.unwrap().ss_status, sscard_core::SsStatus::Normal);
+    assert_eq!(
+        app.store.card(&app.card).await.unwrap().ss_status,
+        sscard_core::SsStatus::Normal
+    );
 }

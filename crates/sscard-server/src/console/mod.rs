@@ -78,7 +78,7 @@ async fn page(st: &AppState, headers: &HeaderMap) -> Page {
         _ => None,
     };
     Page {
-        lang: Lang::from_headers(headers),
+        lang: Lang::for_console(headers),
         caller,
     }
 }

@@ -52,7 +52,12 @@ impl TestApp {
     pub async fn start(store: Store, dir: Option<tempfile::TempDir>) -> TestApp {
         let ctx = Ctx::now("test:setup");
         store
-            .register_employer(&ctx, &employer_code(), "测试电子厂", RegionCode::parse("321203").unwrap())
+            .register_employer(
+                &ctx,
+                &employer_code(),
+                "测试电子厂",
+                RegionCode::parse("321203").unwrap(),
+            )
             .await
             .unwrap();
         store
@@ -84,7 +89,12 @@ impl TestApp {
             store.create_staff(&ctx, &staff).await.unwrap();
             let token = sscard_server::auth::new_token();
             store
-                .create_api_token(&ctx, role.as_str(), "test", &sscard_server::auth::token_hash(&token))
+                .create_api_token(
+                    &ctx,
+                    role.as_str(),
+                    "test",
+                    &sscard_server::auth::token_hash(&token),
+                )
                 .await
                 .unwrap();
             tokens.insert(role, token);
@@ -118,7 +128,11 @@ impl TestApp {
         }
     }
 
-    async fn card_in_use(store: &Store, id: ResidentId, employer: Option<CreditCode>) -> (ResidentId, CardNumber) {
+    async fn card_in_use(
+        store: &Store,
+        id: ResidentId,
+        employer: Option<CreditCode>,
+    ) -> (ResidentId, CardNumber) {
         let ctx = Ctx::now("test:setup");
         let mut person = PersonInput::new(id, PersonName::parse("张三丰").unwrap());
         person.employer = employer;
@@ -142,11 +156,19 @@ impl TestApp {
     }
 
     pub fn client() -> reqwest::Client {
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
     }
 
     /// A request as `role` (None: anonymous).
-    pub fn request(&self, role: Option<Role>, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub fn request(
+        &self,
+        role: Option<Role>,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
         let mut r = Self::client().request(method, self.url(path));
         if let Some(role) = role {
             r = r.bearer_auth(&self.tokens[&role]);
