@@ -1,5 +1,5 @@
-//! Console tests in a real browser: headless Chromium driven through chromedriver (WebDriver)
-//! with fantoccini. Without Chromium they skip with a reason; in CI (`CI=true`) they fail.
+//! Console tests in a real browser: headless Chromium driven through chromedriver (`WebDriver`)
+//! with `fantoccini`. Without Chromium they skip with a reason; in CI (`CI=true`) they fail.
 
 mod common;
 
@@ -15,7 +15,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 struct Driver {
     child: Child,
     port: u16,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Driver {
@@ -55,12 +55,12 @@ fn driver() -> Option<Driver> {
     Some(Driver {
         child,
         port,
-        _profile: tempfile::tempdir().unwrap(),
+        profile: tempfile::tempdir().unwrap(),
     })
 }
 
 async fn browser(d: &Driver) -> Client {
-    let profile = d._profile.path().display().to_string();
+    let profile = d.profile.path().display().to_string();
     let caps = serde_json::json!({
         "goog:chromeOptions": {
             "binary": CHROMIUM,
@@ -72,9 +72,8 @@ async fn browser(d: &Driver) -> Client {
             ]
         }
     });
-    let caps = match caps {
-        serde_json::Value::Object(m) => m,
-        _ => unreachable!(),
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!("an object literal")
     };
     let url = format!("http://127.0.0.1:{}", d.port);
     for attempt in 0..50 {
@@ -122,6 +121,7 @@ async fn text(c: &Client, id: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one scripted session, step by step
 async fn clerk_reports_a_temporary_loss_and_auditor_cannot() {
     let Some(d) = driver() else { return };
     let app = TestApp::sqlite().await;

@@ -32,6 +32,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one scripted session, step by step
 async fn no_full_id_number_in_the_logs() {
     let captured = Captured::default();
     tracing_subscriber::fmt()
