@@ -8,7 +8,16 @@ fn demo_seeds_and_serves() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sscard"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--people", "600", "--cards", "60", "--demo-db"])
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--people",
+            "600",
+            "--cards",
+            "60",
+            "--demo-db",
+        ])
         .arg(&db)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -31,11 +40,27 @@ fn demo_seeds_and_serves() {
         }
     }
     let url = url.unwrap_or_else(|| panic!("no URL in the banner:\n{banner}"));
-    assert!(banner.contains("600 名职工") && banner.contains("clerk-demo"), "{banner}");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    assert!(
+        banner.contains("600 名职工") && banner.contains("clerk-demo"),
+        "{banner}"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let health: serde_json::Value = client.get(format!("{url}/healthz")).send().await.unwrap().json().await.unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let health: serde_json::Value = client
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(health["status"], "ok");
         let login = client
             .post(format!("{url}/console/login"))
