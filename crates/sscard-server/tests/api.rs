@@ -124,9 +124,7 @@ async fn rbac_matrix_every_role_on_every_route() {
     assert!(matches!(rule("GET", "/api/v1/me"), Some(Access::AnyStaff)));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn errors_have_one_shape_in_both_languages() {
-    let app = TestApp::sqlite().await;
+on_both!(errors_have_one_shape_in_both_languages, |app| {
     let bad = json!({ "id_number": "110105194912310021", "name": "张三", "bank": "CCB" });
     let r = app
         .request(Some(Role::Clerk), Method::POST, "/api/v1/applications")
@@ -182,11 +180,9 @@ async fn errors_have_one_shape_in_both_languages() {
         .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "not_found.card");
-}
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idempotency_key_replays_the_first_result() {
-    let app = TestApp::sqlite().await;
+on_both!(idempotency_key_replays_the_first_result, |app| {
     let body = json!({ "id_number": common::id(303).expose(), "name": "李四", "bank": "ABC", "instant": true });
     let send = |b: &Value| {
         app.request(Some(Role::Clerk), Method::POST, "/api/v1/applications")
@@ -232,11 +228,9 @@ async fn idempotency_key_replays_the_first_result() {
             .len(),
         1
     );
-}
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn employer_agents_see_only_their_employees() {
-    let app = TestApp::sqlite().await;
+on_both!(employer_agents_see_only_their_employees, |app| {
     let own = app
         .request(
             Some(Role::EmployerAgent),
@@ -265,11 +259,9 @@ async fn employer_agents_see_only_their_employees() {
         other.json::<Value>().await.unwrap()["code"],
         "auth.other_employer"
     );
-}
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reveal_is_audited_and_lifecycle_works_over_http() {
-    let app = TestApp::sqlite().await;
+on_both!(reveal_is_audited_and_lifecycle_works_over_http, |app| {
     let path = format!("/api/v1/persons/{}/reveal", app.person_uuid);
     let r = app
         .request(Some(Role::Clerk), Method::POST, &path)
@@ -315,7 +307,7 @@ async fn reveal_is_audited_and_lifecycle_works_over_http() {
         .await
         .unwrap();
     assert_eq!(verify.json::<Value>().await.unwrap()["ok"], true);
-}
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_docs_and_login_limit() {

@@ -49,6 +49,33 @@ impl TestApp {
         Self::start(store, Some(dir)).await
     }
 
+    /// On a fresh database of the PostgreSQL server at `SSCARD_TEST_PG_URL`; `None` (after
+    /// printing why) when it is not set outside CI.
+    pub async fn postgres() -> Option<TestApp> {
+        let Ok(base) = std::env::var("SSCARD_TEST_PG_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but SSCARD_TEST_PG_URL is not set: the PostgreSQL tests must run in CI"
+            );
+            eprintln!("skipping PostgreSQL test: SSCARD_TEST_PG_URL is not set");
+            return None;
+        };
+        let name = format!("sscard_srv_{}", uuid::Uuid::now_v7().simple());
+        {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        let store = Store::open(&format!("{prefix}/{name}"), &StoreOptions::default())
+            .await
+            .unwrap();
+        Some(Self::start(store, None).await)
+    }
+
     pub async fn start(store: Store, dir: Option<tempfile::TempDir>) -> TestApp {
         let ctx = Ctx::now("test:setup");
         store
@@ -175,4 +202,29 @@ impl TestApp {
         }
         r
     }
+}
+
+/// Runs an async test body against the app on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::common::TestApp::sqlite().await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::common::TestApp::postgres().await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
 }
