@@ -2,7 +2,7 @@
 //! at `/docs`), the console under `/console`, `/healthz` and `/metrics`.
 //!
 //! Layers, outermost first: request id → trace span (path masked) → metrics → timeout → body
-//! limit → routes. API routes sit behind [`guard`], which authenticates, authorises against
+//! limit → routes. API routes sit behind `guard`, which authenticates, authorises against
 //! [`api::RULES`] and replays `Idempotency-Key` requests.
 
 pub mod api;
