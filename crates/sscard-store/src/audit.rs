@@ -230,6 +230,13 @@ mod tests {
             hex::encode(h.finalize()),
             "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
         );
+        // Example 2: "abcd" repeated 16 times (512 bits).
+        let mut h = Sm3::new();
+        h.update(b"abcd".repeat(16));
+        assert_eq!(
+            hex::encode(h.finalize()),
+            "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"
+        );
     }
 
     #[test]
