@@ -50,7 +50,10 @@ fn init_is_idempotent() {
     let cli = Cli::new();
     let (code, first) = cli.json(&["init"]);
     assert_eq!(code, 0);
-    assert_eq!(first["migrations_applied"], 1);
+    assert!(
+        first["migrations_applied"].as_u64().unwrap() >= 2,
+        "{first}"
+    );
     assert_eq!(first["banks"], 5);
     let (code, second) = cli.json(&["init"]);
     assert_eq!(code, 0);
