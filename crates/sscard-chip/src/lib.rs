@@ -6,7 +6,18 @@
 //! - [`apdu`]: ISO 7816-4 command and response APDUs (short and extended length) and the status
 //!   words the field relies on.
 //!
+//! - [`keys`]: the key hierarchy root → province → city → card per key usage, and the published
+//!   **test** key set.
+//! - [`card`]: the card OS — files, records, access conditions, PINs, authentication, the bank
+//!   partition, T=0 behaviour.
+//! - [`terminal`]: a terminal with a PSAM (province keys) talking to a card over any
+//!   [`terminal::Transport`]; produces the national reader-interface string.
+//!
 //! No database, no I/O.
 
 pub mod apdu;
+pub mod card;
 pub mod crypto;
+pub mod issue;
+pub mod keys;
+pub mod terminal;

@@ -1,0 +1,448 @@
+//! A terminal and its PSAM talking to a card over any transport.
+//!
+//! The PSAM holds **province-level** keys; from the card identification code it derives the
+//! card's keys (city from the issuing region, card level from the 8 chip-specific bytes), so any
+//! terminal of the province authenticates any card of the province. The terminal handles the
+//! T=0 dialogue itself (`61xx` → GET RESPONSE, `6Cxx` → resend with the right Le).
+
+use crate::apdu::{Command, Response, sw};
+use crate::card::{DF04_AID, Record, SSSE_AID, SoftCard};
+use crate::crypto::{Algorithm, cryptogram, ct_eq, mac4};
+use crate::keys::{KeySet, KeyUsage};
+
+/// Something that carries APDUs to a card: in-process, PC/SC, a vpcd socket.
+pub trait Transport {
+    /// Sends one command APDU and returns the response bytes.
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TerminalError>;
+    /// The card's answer to reset.
+    fn atr(&mut self) -> Result<Vec<u8>, TerminalError>;
+}
+
+/// The in-process transport: a [`SoftCard`] in the same program. Optionally records a trace.
+#[derive(Debug)]
+pub struct InProcess {
+    /// The card.
+    pub card: SoftCard,
+    /// Every exchange, as (command, response) bytes.
+    pub trace: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl InProcess {
+    /// A transport to a card.
+    pub fn new(card: SoftCard) -> Self {
+        Self {
+            card,
+            trace: Vec::new(),
+        }
+    }
+}
+
+impl Transport for InProcess {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TerminalError> {
+        let r = self.card.process(apdu);
+        self.trace.push((apdu.to_vec(), r.clone()));
+        Ok(r)
+    }
+    fn atr(&mut self) -> Result<Vec<u8>, TerminalError> {
+        Ok(self.card.atr().to_vec())
+    }
+}
+
+/// Why a terminal session failed. Codes follow the national reader interface where one exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TerminalError {
+    /// The transport failed.
+    Transport(String),
+    /// The card answered a status word other than success.
+    Status { command: &'static str, sw: u16 },
+    /// Internal authentication failed: the card is not genuine (reader code −21).
+    NotGenuine,
+    /// The card's data could not be understood.
+    BadCardData(&'static str),
+    /// The PSAM lacks a key it needs (reader code −2203 for the external-auth key).
+    PsamKeyMissing(KeyUsage),
+    /// PIN refused; tries left (reader code −51), or blocked (−52).
+    Pin { tries_left: u8 },
+}
+
+impl std::fmt::Display for TerminalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TerminalError::Transport(e) => write!(f, "读卡器通信失败（transport failed）: {e}"),
+            TerminalError::Status { command, sw } => {
+                write!(f, "{command} 失败（failed）: SW {sw:04X}")
+            }
+            TerminalError::NotGenuine => f.write_str(
+                "内部认证失败，卡片非法（internal authentication failed: card not genuine）",
+            ),
+            TerminalError::BadCardData(what) => {
+                write!(f, "卡内数据无法识别（card data not understood）: {what}")
+            }
+            TerminalError::PsamKeyMissing(u) => {
+                write!(f, "PSAM 缺少密钥（PSAM lacks the key）: {u:?}")
+            }
+            TerminalError::Pin { tries_left: 0 } => f.write_str("密码已锁定（PIN blocked）"),
+            TerminalError::Pin { tries_left } => write!(
+                f,
+                "密码错误，还可尝试 {tries_left} 次（wrong PIN, {tries_left} tries left）"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TerminalError {}
+
+/// A software PSAM: province keys, terminal identity and a transaction counter.
+#[derive(Debug, Clone)]
+pub struct Psam {
+    /// 12-digit terminal number.
+    pub terminal_id: String,
+    /// Device number.
+    pub device_id: String,
+    /// Province-level keys.
+    pub keys: KeySet,
+    /// Transactions so far.
+    pub counter: u32,
+}
+
+impl Psam {
+    /// The card keys for a card identification code (32 hex characters).
+    fn card_keys(&self, card_id_code: &str) -> Result<KeySet, TerminalError> {
+        let region: u32 = card_id_code
+            .get(..6)
+            .and_then(|r| r.parse().ok())
+            .ok_or(TerminalError::BadCardData("card id code"))?;
+        let chip: [u8; 8] = hex::decode(
+            card_id_code
+                .get(16..32)
+                .ok_or(TerminalError::BadCardData("card id code"))?,
+        )
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or(TerminalError::BadCardData("card id code"))?;
+        // The city level uses the prefecture code: 3212xx cards are issued under 321200.
+        Ok(self.keys.card_keys(region / 100 * 100, chip))
+    }
+
+    fn key(
+        &self,
+        card_id_code: &str,
+        usage: KeyUsage,
+    ) -> Result<crate::crypto::Key16, TerminalError> {
+        self.card_keys(card_id_code)?
+            .get(usage)
+            .cloned()
+            .ok_or(TerminalError::PsamKeyMissing(usage))
+    }
+}
+
+/// What a basic read returns (the fields of `iReadCardBas`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CardBasics {
+    /// Issuing region code (6 digits).
+    pub region: String,
+    /// Social security number.
+    pub ssn: String,
+    /// Card number.
+    pub card_number: String,
+    /// Card identification code (32 hex).
+    pub card_id_code: String,
+    /// Name (decoded from GBK).
+    pub name: String,
+    /// ATR historical bytes (hex).
+    pub atr_history: String,
+    /// Spec version (`2.00`, `3.00`).
+    pub version: String,
+    /// Issue date `YYYYMMDD`.
+    pub issue_date: String,
+    /// Expiry `YYYYMMDD`.
+    pub expiry: String,
+    /// Sex code (`1`/`2`).
+    pub sex: String,
+    /// Birth date `YYYYMMDD`.
+    pub birth_date: String,
+}
+
+/// A terminal session with a card.
+#[derive(Debug)]
+pub struct Terminal<T: Transport> {
+    transport: T,
+    psam: Psam,
+    alg: Algorithm,
+    card_id_code: Option<String>,
+}
+
+fn find_record(records: &[Record], tag: u8) -> Option<&[u8]> {
+    records
+        .iter()
+        .find(|(t, _)| *t == tag)
+        .map(|(_, v)| v.as_slice())
+}
+
+fn text(v: &[u8]) -> String {
+    let end = v.iter().position(|b| *b == 0).unwrap_or(v.len());
+    encoding_gbk(&v[..end])
+}
+
+fn encoding_gbk(v: &[u8]) -> String {
+    // Names are GBK; the other an-items are ASCII, for which GBK decoding is the identity.
+    sscard_ids::ChipName::decode(v, None)
+}
+
+fn bcd(v: &[u8]) -> String {
+    hex::encode_upper(v).trim_end_matches('F').to_owned()
+}
+
+impl<T: Transport> Terminal<T> {
+    /// A terminal with a PSAM over a transport.
+    pub fn new(transport: T, psam: Psam) -> Self {
+        let alg = psam.keys.alg;
+        Self {
+            transport,
+            psam,
+            alg,
+            card_id_code: None,
+        }
+    }
+
+    /// The transport (e.g. to read an in-process trace).
+    pub fn transport(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Sends a command, following `61xx` and `6Cxx` as T=0 requires.
+    pub fn exchange(&mut self, cmd: &Command) -> Result<Response, TerminalError> {
+        let mut r = Response::parse(&self.transport.transmit(&cmd.to_bytes())?)
+            .map_err(|e| TerminalError::Transport(e.to_string()))?;
+        if r.sw & 0xFF00 == 0x6C00 {
+            let resend = cmd.clone().with_le(usize::from((r.sw & 0xFF) as u8));
+            r = Response::parse(&self.transport.transmit(&resend.to_bytes())?)
+                .map_err(|e| TerminalError::Transport(e.to_string()))?;
+        }
+        let mut data = Vec::new();
+        while r.sw & 0xFF00 == 0x6100 {
+            data.extend_from_slice(&r.data);
+            let get =
+                Command::new(0x00, 0xC0, 0x00, 0x00).with_le(usize::from((r.sw & 0xFF) as u8));
+            r = Response::parse(&self.transport.transmit(&get.to_bytes())?)
+                .map_err(|e| TerminalError::Transport(e.to_string()))?;
+        }
+        if !data.is_empty() {
+            data.extend_from_slice(&r.data);
+            r.data = data;
+        }
+        Ok(r)
+    }
+
+    fn expect_ok(&mut self, name: &'static str, cmd: &Command) -> Result<Vec<u8>, TerminalError> {
+        let r = self.exchange(cmd)?;
+        if r.sw != sw::OK {
+            return Err(TerminalError::Status {
+                command: name,
+                sw: r.sw,
+            });
+        }
+        Ok(r.data)
+    }
+
+    /// SELECT the social-security environment by AID.
+    pub fn select_ssse(&mut self) -> Result<Vec<u8>, TerminalError> {
+        self.expect_ok(
+            "SELECT SSSE",
+            &Command::new(0x00, 0xA4, 0x04, 0x00).with_data(SSSE_AID.to_vec()),
+        )
+    }
+
+    /// Reads the records of a file by SFI, record numbers 1.. until "record not found".
+    pub fn read_records(&mut self, sfi: u8) -> Result<Vec<Record>, TerminalError> {
+        let mut out = Vec::new();
+        for n in 1..=32u8 {
+            let r = self.exchange(&Command::new(0x00, 0xB2, n, (sfi << 3) | 0x04).with_le(0))?;
+            match r.sw {
+                sw::OK => {
+                    if r.data.len() < 2 || r.data.len() != usize::from(r.data[1]) + 2 {
+                        return Err(TerminalError::BadCardData("record TLV"));
+                    }
+                    out.push((r.data[0], r.data[2..].to_vec()));
+                }
+                sw::RECORD_NOT_FOUND => break,
+                other => {
+                    return Err(TerminalError::Status {
+                        command: "READ RECORD",
+                        sw: other,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads EF05 and EF06 (free on 2nd-generation cards) into the basic fields.
+    pub fn read_basics(&mut self) -> Result<CardBasics, TerminalError> {
+        self.select_ssse()?;
+        let ef05 = self.read_records(5)?;
+        let ef06 = self.read_records(6)?;
+        let get = |r: &[Record], t: u8| {
+            find_record(r, t)
+                .map(<[u8]>::to_vec)
+                .ok_or(TerminalError::BadCardData("missing item"))
+        };
+        let code = hex::encode_upper(get(&ef05, 0x01)?);
+        self.card_id_code = Some(code.clone());
+        let atr = self.transport.atr()?;
+        let history = if atr.len() >= 17 {
+            hex::encode_upper(&atr[4..17])
+        } else {
+            hex::encode_upper(&atr)
+        };
+        let mut name = text(&get(&ef06, 0x09)?);
+        if let Some(ext) = find_record(&ef06, 0x4E) {
+            name.push_str(&text(ext));
+        }
+        Ok(CardBasics {
+            region: code[..6].to_owned(),
+            ssn: text(&get(&ef06, 0x08)?),
+            card_number: text(&get(&ef05, 0x07)?),
+            card_id_code: code,
+            name: name.trim_end().to_owned(),
+            atr_history: history,
+            version: text(&get(&ef05, 0x03)?),
+            issue_date: bcd(&get(&ef05, 0x05)?),
+            expiry: bcd(&get(&ef05, 0x06)?),
+            sex: text(&get(&ef06, 0x0A)?),
+            birth_date: bcd(&get(&ef06, 0x0D)?),
+        })
+    }
+
+    fn code(&self) -> Result<String, TerminalError> {
+        self.card_id_code
+            .clone()
+            .ok_or(TerminalError::BadCardData("read the basics first"))
+    }
+
+    /// INTERNAL AUTHENTICATE: the card proves it holds its key; a clone fails here.
+    pub fn internal_authenticate(&mut self) -> Result<(), TerminalError> {
+        let code = self.code()?;
+        let factor: [u8; 8] = rand::random();
+        let data: [u8; 8] = rand::random();
+        let mut payload = factor.to_vec();
+        payload.extend_from_slice(&data);
+        let answer = self.expect_ok(
+            "INTERNAL AUTHENTICATE",
+            &Command::new(0x00, 0x88, 0x00, 0x00).with_data(payload),
+        )?;
+        let key = self.psam.key(&code, KeyUsage::InternalAuth)?;
+        let expected = cryptogram(self.alg, &key.diversify(self.alg, &factor), &data);
+        self.psam.counter += 1;
+        if ct_eq(&expected, &answer) {
+            Ok(())
+        } else {
+            Err(TerminalError::NotGenuine)
+        }
+    }
+
+    fn challenge(&mut self) -> Result<[u8; 8], TerminalError> {
+        let c = self.expect_ok(
+            "GET CHALLENGE",
+            &Command::new(0x00, 0x84, 0x00, 0x00).with_le(8),
+        )?;
+        c.try_into()
+            .map_err(|_| TerminalError::BadCardData("challenge"))
+    }
+
+    /// GET CHALLENGE + EXTERNAL AUTHENTICATE with the PSAM's cryptogram: the terminal proves
+    /// itself to the social-security application.
+    pub fn external_authenticate(&mut self) -> Result<(), TerminalError> {
+        let code = self.code()?;
+        let key = self.psam.key(&code, KeyUsage::ExternalAuth)?;
+        let challenge = self.challenge()?;
+        let crypt = cryptogram(self.alg, &key, &challenge);
+        self.psam.counter += 1;
+        self.expect_ok(
+            "EXTERNAL AUTHENTICATE",
+            &Command::new(0x00, 0x82, 0x00, KeyUsage::ExternalAuth.id()).with_data(crypt.to_vec()),
+        )?;
+        Ok(())
+    }
+
+    /// VERIFY the social-security PIN.
+    pub fn verify_pin(&mut self, pin: &str) -> Result<(), TerminalError> {
+        let mut digits = pin.to_owned();
+        if digits.len() % 2 == 1 {
+            digits.push('F');
+        }
+        let data = hex::decode(&digits).map_err(|_| TerminalError::BadCardData("PIN digits"))?;
+        let r = self.exchange(&Command::new(0x00, 0x20, 0x00, 0x00).with_data(data))?;
+        match r.sw {
+            sw::OK => Ok(()),
+            s if s & 0xFFF0 == 0x63C0 => Err(TerminalError::Pin {
+                tries_left: (s & 0x0F) as u8,
+            }),
+            sw::BLOCKED => Err(TerminalError::Pin { tries_left: 0 }),
+            s => Err(TerminalError::Status {
+                command: "VERIFY",
+                sw: s,
+            }),
+        }
+    }
+
+    /// SELECT DF04 and read its EF05 (medical-insurance base information; needs the PIN).
+    pub fn read_medical(&mut self) -> Result<Vec<Record>, TerminalError> {
+        self.expect_ok(
+            "SELECT DF04",
+            &Command::new(0x00, 0xA4, 0x04, 0x00).with_data(DF04_AID.to_vec()),
+        )?;
+        self.read_records(5)
+    }
+
+    /// UPDATE RECORD under secure messaging (CLA 04 + MAC) in the current application.
+    pub fn update_record(
+        &mut self,
+        sfi: u8,
+        record: u8,
+        tag: u8,
+        value: &[u8],
+    ) -> Result<(), TerminalError> {
+        let code = self.code()?;
+        let key = self.psam.key(&code, KeyUsage::UpdateMac)?;
+        let challenge = self.challenge()?;
+        let mut body = vec![tag, value.len() as u8];
+        body.extend_from_slice(value);
+        let p2 = (sfi << 3) | 0x04;
+        let lc = body.len() + 4;
+        let mut signed = vec![0x04, 0xDC, record, p2, lc as u8];
+        signed.extend_from_slice(&body);
+        let mac = mac4(self.alg, &key, &challenge, &signed);
+        body.extend_from_slice(&mac);
+        self.expect_ok(
+            "UPDATE RECORD",
+            &Command::new(0x04, 0xDC, record, p2).with_data(body),
+        )?;
+        Ok(())
+    }
+
+    /// The national reader-interface string, exactly as `iReadCardBas` returns it: eleven
+    /// `|`-terminated fields.
+    pub fn read_card_bas(&mut self) -> Result<String, TerminalError> {
+        let b = self.read_basics()?;
+        Ok(format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|",
+            b.region,
+            b.ssn,
+            b.card_number,
+            b.card_id_code,
+            b.name,
+            b.atr_history,
+            b.version,
+            b.issue_date,
+            b.expiry,
+            self.psam.terminal_id,
+            self.psam.device_id
+        ))
+    }
+}
+
+/// Convenience: an in-process terminal for a card image.
+pub fn in_process(card: SoftCard, psam: Psam) -> Terminal<InProcess> {
+    Terminal::new(InProcess::new(card), psam)
+}
