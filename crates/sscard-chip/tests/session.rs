@@ -7,7 +7,7 @@ use sscard_chip::card::{CardImage, SoftCard};
 use sscard_chip::crypto::{Algorithm, Key16};
 use sscard_chip::issue::IssueData;
 use sscard_chip::keys::{KeySet, KeyUsage, test_province_keys, test_root_keys};
-use sscard_chip::terminal::{InProcess, Psam, Terminal, TerminalError, in_process};
+use sscard_chip::terminal::{InProcess, Psam, TerminalError, in_process};
 use sscard_ids::{CardIdCode, CardNumber, PersonName, RegionCode, ResidentId};
 
 const CHIP: [u8; 8] = [0x00, 0xBF, 0x7C, 0x7A, 0x48, 0xFB, 0x49, 0x66];
