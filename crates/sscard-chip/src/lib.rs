@@ -18,6 +18,10 @@
 pub mod apdu;
 pub mod card;
 pub mod crypto;
+pub mod file;
 pub mod issue;
 pub mod keys;
+#[cfg(feature = "pcsc")]
+pub mod pcsc_transport;
 pub mod terminal;
+pub mod vpcd;

@@ -605,6 +605,15 @@ impl Store {
         dispatch!(self, read, person_ssn(id))
     }
 
+    /// The holder of a card: full ID number and name (for personalisation; callers must not
+    /// log them).
+    pub async fn card_holder(
+        &self,
+        card: &CardNumber,
+    ) -> Result<(ResidentId, sscard_ids::PersonName), StoreError> {
+        dispatch!(self, read, card_holder(card))
+    }
+
     /// The most recent audit events, newest first.
     pub async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
         dispatch!(self, read, audit_tail(limit))

@@ -1422,3 +1422,23 @@ pub(crate) async fn person_ssn(
     })?;
     ResidentId::parse_on(&ssn, NaiveDate::MAX).map_err(|_| corrupt("ssn"))
 }
+
+pub(crate) async fn card_holder(
+    pool: &Pool,
+    _cfg: &Config,
+    number: &CardNumber,
+) -> Result<(ResidentId, sscard_ids::PersonName), StoreError> {
+    let row = sqlx::query(
+        "SELECT p.ssn, p.name FROM cards c JOIN persons p ON p.id = c.person_id WHERE c.card_number = $1",
+    )
+    .bind(number.as_str())
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| StoreError::NotFound { what: "card", key: number.to_string() })?;
+    let ssn: String = row.try_get("ssn")?;
+    let name: String = row.try_get("name")?;
+    Ok((
+        ResidentId::parse_on(&ssn, NaiveDate::MAX).map_err(|_| corrupt("ssn"))?,
+        sscard_ids::PersonName::parse(&name).map_err(|_| corrupt("name"))?,
+    ))
+}

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod check;
+mod chip_cmds;
 mod demo;
 mod output;
 mod server_cmds;
@@ -65,6 +66,9 @@ enum Command {
     /// API 令牌 / API tokens.
     #[command(subcommand)]
     Token(server_cmds::TokenCommand),
+    /// 芯片 / the chip: card images, PSAMs, the vpcd bridge, reading cards.
+    #[command(subcommand)]
+    Chip(chip_cmds::ChipCommand),
     /// 性能测试 / benchmarks (figures, not tests).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
                     Command::Audit(c) => store_cmds::audit(&global, c).await,
                     Command::Bank(c) => store_cmds::bank(&global, c).await,
                     Command::Bench(c) => bench::run(&global, c).await,
+                    Command::Chip(c) => chip_cmds::run(&global, c).await,
                     Command::Serve(a) => server_cmds::serve(&global, &a).await,
                     Command::Demo(a) => server_cmds::demo(&global, &a).await,
                     Command::User(c) => server_cmds::user(&global, c).await,

@@ -1,0 +1,137 @@
+//! Interop through the real PC/SC stack: the software card served into `pcscd` by
+//! `sscard chip vpcd` (vsmartcard's vpcd driver), read by a foreign client (`scriptor` from
+//! pcsc-tools) and by `sscard chip read --reader`. Built only with `--features pcsc`; skips with
+//! a reason where pcscd, vpcd or scriptor are missing, and fails in CI.
+
+#![cfg(feature = "pcsc")]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn sscard(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sscard"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn missing_parts() -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if !std::path::Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists() {
+        missing.push("vsmartcard-vpcd");
+    }
+    if Command::new("scriptor")
+        .arg("-h")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        missing.push("pcsc-tools (scriptor)");
+    }
+    if std::net::TcpStream::connect("127.0.0.1:35963").is_err() {
+        missing.push("a running pcscd with vpcd on 127.0.0.1:35963");
+    }
+    missing
+}
+
+#[test]
+fn foreign_client_and_sscard_read_through_pcscd() {
+    let missing = missing_parts();
+    if !missing.is_empty() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but PC/SC parts are missing: {missing:?}"
+        );
+        eprintln!(
+            "skipping PC/SC interop test: missing {missing:?} (apt-get install pcscd vsmartcard-vpcd pcsc-tools; start pcscd)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("card.json");
+    let psam = dir.path().join("psam.json");
+    assert!(
+        sscard(&["chip", "image", "--demo", "--out", image.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(
+        sscard(&["chip", "psam", "--demo", "--out", psam.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let mut vpcd = Command::new(env!("CARGO_BIN_EXE_sscard"))
+        .args(["chip", "vpcd", image.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the card sits in the virtual reader.
+    let started = Instant::now();
+    loop {
+        let probe = sscard(&[
+            "chip",
+            "apdu",
+            "--reader",
+            "Virtual PCD",
+            "00A404000F7378312E73682EC9E7BBE1B1A3D5CF",
+        ]);
+        if probe.status.success() && String::from_utf8_lossy(&probe.stdout).contains("< 611B") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the card never appeared in the reader"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // (a) A foreign PC/SC client selects the SSSE and reads EF05/EF06 with the expected bytes.
+    let script = dir.path().join("script.txt");
+    std::fs::write(
+        &script,
+        "00 A4 04 00 0F 73 78 31 2E 73 68 2E C9 E7 BB E1 B1 A3 D5 CF\n00 C0 00 00 1B\n00 B2 07 2C 0B\n00 B2 01 34 14\n",
+    )
+    .unwrap();
+    let out = Command::new("scriptor")
+        .arg("-r")
+        .arg("Virtual PCD 00 00")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+    assert!(text.contains("< 61 1B"), "{text}");
+    assert!(text.contains("6F 19 84 0F 73 78 31 2E 73 68 2E C9 E7 BB E1 B1  A3 D5 CF A5 06 9F 0C 03 86 01 03 90 00"), "{text}");
+    assert!(
+        text.contains("< 07 09 58 30 30 30 30 30 30 31 39 90 00"),
+        "EF05 card number: {text}"
+    );
+    assert!(
+        text.contains("< 08 12 33 32 31 32 30 32 31 39 38 38 30 38 30 38  31 30 31 34 90 00"),
+        "EF06 SSN: {text}"
+    );
+
+    // (b) sscard's own terminal completes the whole session through PC/SC.
+    let read = sscard(&[
+        "chip",
+        "read",
+        "--reader",
+        "Virtual PCD",
+        "--psam",
+        psam.to_str().unwrap(),
+        "--pin",
+        "123456",
+    ]);
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout).trim(),
+        "321202|321202198808081014|X00000019|321202D15600000500BF7C7A48FB4966|张三|0087BF10028649321200BF7C7A|3.00|20261128|20361127|321200000001|SSCARD-DEMO-0001|"
+    );
+    vpcd.kill().unwrap();
+    vpcd.wait().unwrap();
+}
