@@ -357,28 +357,29 @@ fn read(g: &Global, a: &ReadArgs) -> anyhow::Result<ExitCode> {
         let mut t = Terminal::new(InProcess::new(SoftCard::new(load_image(path)?)), psam);
         return Ok(print_session(g.json, session(&mut t, a.pin.as_deref())));
     }
-    read_pcsc(g, a, psam)
+    Ok(read_pcsc(g, a, psam))
 }
 
 #[cfg(feature = "pcsc")]
-fn read_pcsc(g: &Global, a: &ReadArgs, psam: Psam) -> anyhow::Result<ExitCode> {
-    let transport = match sscard_chip::pcsc_transport::Pcsc::connect(a.reader.as_deref()) {
-        Ok(t) => t,
+fn read_pcsc(g: &Global, a: &ReadArgs, psam: Psam) -> ExitCode {
+    match sscard_chip::pcsc_transport::Pcsc::connect(a.reader.as_deref()) {
+        Ok(transport) => {
+            let mut t = Terminal::new(transport, psam);
+            print_session(g.json, session(&mut t, a.pin.as_deref()))
+        }
         Err(e) => {
             eprintln!("✗ {e}");
-            return Ok(ExitCode::from(1));
+            ExitCode::from(1)
         }
-    };
-    let mut t = Terminal::new(transport, psam);
-    Ok(print_session(g.json, session(&mut t, a.pin.as_deref())))
+    }
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn read_pcsc(_g: &Global, _a: &ReadArgs, _psam: Psam) -> anyhow::Result<ExitCode> {
+fn read_pcsc(_g: &Global, _a: &ReadArgs, _psam: Psam) -> ExitCode {
     eprintln!(
         "✗ 此版本未启用 PC/SC（built without PC/SC）: cargo build -p sscard --features pcsc (needs libpcsclite-dev); or use --image FILE"
     );
-    Ok(ExitCode::from(2))
+    ExitCode::from(2)
 }
 
 fn apdu(a: &ApduArgs) -> anyhow::Result<ExitCode> {
@@ -387,12 +388,9 @@ fn apdu(a: &ApduArgs) -> anyhow::Result<ExitCode> {
         None => apdu_pcsc(a.reader.as_deref())?,
     };
     for text in &a.apdus {
-        let bytes = match hex::decode(text.replace([' ', ':'], "")) {
-            Ok(b) => b,
-            Err(_) => {
-                eprintln!("✗ 不是十六进制（not hex）: {text}");
-                return Ok(ExitCode::from(2));
-            }
+        let Ok(bytes) = hex::decode(text.replace([' ', ':'], "")) else {
+            eprintln!("✗ 不是十六进制（not hex）: {text}");
+            return Ok(ExitCode::from(2));
         };
         let response = transport
             .transmit(&bytes)
