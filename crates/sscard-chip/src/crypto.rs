@@ -73,32 +73,22 @@ impl Key16 {
         &self.0
     }
 
+    /// The key expanded for `alg`, for encrypting many blocks.
+    pub fn cipher(&self, alg: Algorithm) -> Cipher {
+        match alg {
+            Algorithm::Sm4 => Cipher::Sm4(sm4::Sm4::new(GenericArray::from_slice(&self.0))),
+            Algorithm::Tdes => Cipher::Tdes(des::TdesEde2::new(GenericArray::from_slice(&self.0))),
+        }
+    }
+
     /// Encrypts one block (16 bytes for SM4, 8 for 3DES) in place.
     pub fn encrypt_block(&self, alg: Algorithm, block: &mut [u8]) {
-        match alg {
-            Algorithm::Sm4 => {
-                let c = sm4::Sm4::new(GenericArray::from_slice(&self.0));
-                c.encrypt_block(GenericArray::from_mut_slice(block));
-            }
-            Algorithm::Tdes => {
-                let c = des::TdesEde2::new(GenericArray::from_slice(&self.0));
-                c.encrypt_block(GenericArray::from_mut_slice(block));
-            }
-        }
+        self.cipher(alg).encrypt_block(block);
     }
 
     /// Decrypts one block in place.
     pub fn decrypt_block(&self, alg: Algorithm, block: &mut [u8]) {
-        match alg {
-            Algorithm::Sm4 => {
-                let c = sm4::Sm4::new(GenericArray::from_slice(&self.0));
-                c.decrypt_block(GenericArray::from_mut_slice(block));
-            }
-            Algorithm::Tdes => {
-                let c = des::TdesEde2::new(GenericArray::from_slice(&self.0));
-                c.decrypt_block(GenericArray::from_mut_slice(block));
-            }
-        }
+        self.cipher(alg).decrypt_block(block);
     }
 
     /// Derives a child key from an 8-byte factor (see the module documentation).
@@ -126,6 +116,38 @@ impl Key16 {
         let key = Key16(out);
         out.zeroize();
         key
+    }
+}
+
+/// An expanded key. The cipher crates zeroize their round keys on drop (their `zeroize` feature).
+pub enum Cipher {
+    /// SM4.
+    Sm4(sm4::Sm4),
+    /// Two-key 3DES.
+    Tdes(des::TdesEde2),
+}
+
+impl std::fmt::Debug for Cipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cipher(**redacted**)")
+    }
+}
+
+impl Cipher {
+    /// Encrypts one block in place.
+    pub fn encrypt_block(&self, block: &mut [u8]) {
+        match self {
+            Cipher::Sm4(c) => c.encrypt_block(GenericArray::from_mut_slice(block)),
+            Cipher::Tdes(c) => c.encrypt_block(GenericArray::from_mut_slice(block)),
+        }
+    }
+
+    /// Decrypts one block in place.
+    pub fn decrypt_block(&self, block: &mut [u8]) {
+        match self {
+            Cipher::Sm4(c) => c.decrypt_block(GenericArray::from_mut_slice(block)),
+            Cipher::Tdes(c) => c.decrypt_block(GenericArray::from_mut_slice(block)),
+        }
     }
 }
 
@@ -170,12 +192,13 @@ pub fn pad_method2(data: &[u8], block: usize) -> Vec<u8> {
 
 /// SM4-CBC-MAC over `data` (padding method 2) with the given IV; the full last block.
 pub fn sm4_cbc_mac(key: &Key16, iv: &[u8; 16], data: &[u8]) -> [u8; 16] {
+    let cipher = key.cipher(Algorithm::Sm4);
     let mut state = *iv;
     for chunk in pad_method2(data, 16).chunks(16) {
         for (s, d) in state.iter_mut().zip(chunk) {
             *s ^= d;
         }
-        key.encrypt_block(Algorithm::Sm4, &mut state);
+        cipher.encrypt_block(&mut state);
     }
     state
 }

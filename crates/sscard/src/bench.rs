@@ -16,6 +16,18 @@ use crate::store_cmds::Global;
 pub(crate) enum BenchCommand {
     /// Applications + hand-overs per second on SQLite and on PostgreSQL, side by side.
     Store(StoreBench),
+    /// SM4 and 3DES throughput beside `openssl speed`, and a whole terminal session in-process.
+    Chip(ChipBench),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChipBench {
+    /// Megabytes to encrypt per cipher.
+    #[arg(long, default_value_t = 64)]
+    megabytes: usize,
+    /// Terminal sessions to time.
+    #[arg(long, default_value_t = 2000)]
+    sessions: usize,
 }
 
 #[derive(Debug, Args)]
@@ -43,7 +55,10 @@ struct Figures {
 }
 
 pub(crate) async fn run(g: &Global, c: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Store(b) = c;
+    let b = match c {
+        BenchCommand::Store(b) => b,
+        BenchCommand::Chip(b) => return chip(g, &b),
+    };
     let mut results = Vec::new();
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
@@ -178,4 +193,113 @@ async fn drop_pg_database(base: &str, name: &str) {
             .execute(&mut conn)
             .await;
     }
+}
+
+/// Our cipher's throughput in MB/s: CBC over `megabytes` of data, block by block.
+fn cipher_mbps(alg: sscard_chip::crypto::Algorithm, megabytes: usize) -> f64 {
+    use sscard_chip::crypto::Key16;
+    let cipher = Key16::new([0x42; 16]).cipher(alg);
+    let block = alg.block();
+    let mut data = vec![0u8; megabytes * 1024 * 1024];
+    let started = Instant::now();
+    let mut prev = vec![0u8; block];
+    for chunk in data.chunks_mut(block) {
+        for (c, p) in chunk.iter_mut().zip(&prev) {
+            *c ^= p;
+        }
+        cipher.encrypt_block(chunk);
+        prev.copy_from_slice(chunk);
+    }
+    std::hint::black_box(&data);
+    megabytes as f64 / started.elapsed().as_secs_f64()
+}
+
+/// OpenSSL's figure in MB/s for an EVP cipher at 16 KiB blocks, if the command is there.
+fn openssl_mbps(cipher: &str) -> Option<f64> {
+    let out = std::process::Command::new("openssl")
+        .args(["speed", "-evp", cipher, "-seconds", "1", "-bytes", "16384"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The last line: "<cipher>  <N>k" (thousands of bytes per second).
+    let line = text.lines().rev().find(|l| {
+        l.trim_start()
+            .to_ascii_lowercase()
+            .starts_with(&cipher.to_ascii_lowercase())
+    })?;
+    let k: f64 = line
+        .split_whitespace()
+        .last()?
+        .trim_end_matches('k')
+        .parse()
+        .ok()?;
+    Some(k * 1000.0 / 1_000_000.0)
+}
+
+fn chip(g: &Global, b: &ChipBench) -> anyhow::Result<ExitCode> {
+    use sscard_chip::crypto::Algorithm;
+    let sm4 = cipher_mbps(Algorithm::Sm4, b.megabytes);
+    let tdes = cipher_mbps(Algorithm::Tdes, b.megabytes);
+    let ossl_sm4 = openssl_mbps("sm4-cbc");
+    let ossl_tdes = openssl_mbps("des-ede-cbc").or_else(|| openssl_mbps("des-ede3-cbc"));
+    // Whole in-process sessions: select, read EF05/EF06, internal + external auth, PIN, DF04.
+    let image = sscard_chip::card::CardImage::issue(
+        &crate::chip_cmds::demo_issue_data(),
+        &sscard_chip::keys::test_province_keys(Algorithm::Sm4),
+    );
+    let psam = sscard_chip::terminal::Psam {
+        terminal_id: "321200000001".into(),
+        device_id: "BENCH".into(),
+        keys: sscard_chip::keys::test_province_keys(Algorithm::Sm4),
+        counter: 0,
+    };
+    let mut times = Vec::with_capacity(b.sessions);
+    for _ in 0..b.sessions {
+        let started = Instant::now();
+        let mut t = sscard_chip::terminal::in_process(
+            sscard_chip::card::SoftCard::new(image.clone()),
+            psam.clone(),
+        );
+        t.read_basics().map_err(|e| anyhow::anyhow!("{e}"))?;
+        t.internal_authenticate()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        t.external_authenticate()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        t.verify_pin("123456").map_err(|e| anyhow::anyhow!("{e}"))?;
+        t.read_medical().map_err(|e| anyhow::anyhow!("{e}"))?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let p50 = times[times.len() / 2].as_secs_f64() * 1e6;
+    let p99 = times[(times.len() * 99 / 100).min(times.len() - 1)].as_secs_f64() * 1e6;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "sm4_mbps": sm4, "openssl_sm4_cbc_mbps": ossl_sm4, "tdes_mbps": tdes, "openssl_3des_cbc_mbps": ossl_tdes,
+                "session_p50_us": p50, "session_p99_us": p99, "sessions": b.sessions,
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let fmt = |v: Option<f64>| {
+        v.map_or_else(
+            || "(openssl not found)".to_owned(),
+            |v| format!("{v:.1} MB/s"),
+        )
+    };
+    println!("sscard bench chip — ours beside `openssl speed -evp … -bytes 16384` on this machine");
+    println!("{:<10} {:>14} {:>22}", "cipher", "sscard", "openssl");
+    println!("{:<10} {:>11.1} MB/s {:>22}", "SM4-CBC", sm4, fmt(ossl_sm4));
+    println!(
+        "{:<10} {:>11.1} MB/s {:>22}",
+        "3DES-CBC",
+        tdes,
+        fmt(ossl_tdes)
+    );
+    println!(
+        "terminal session in-process (select, EF05/EF06, internal + external auth, PIN, DF04), {} runs: p50 {p50:.0} µs, p99 {p99:.0} µs",
+        b.sessions
+    );
+    Ok(ExitCode::SUCCESS)
 }

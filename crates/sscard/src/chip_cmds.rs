@@ -152,7 +152,7 @@ fn load_psam(path: &Path) -> anyhow::Result<Psam> {
 }
 
 /// The fixed demo card: a synthetic Taizhou resident on the test keys.
-fn demo_issue_data() -> IssueData {
+pub(crate) fn demo_issue_data() -> IssueData {
     let id = ResidentId::from_parts(
         RegionCode::from_u32(321_202).expect("valid"),
         chrono::NaiveDate::from_ymd_opt(1988, 8, 8).expect("valid"),
