@@ -19,7 +19,12 @@ impl Transport for Replay {
 
 fuzz_target!(|data: &[u8]| {
     let answers: Vec<Vec<u8>> = data.split(|b| *b == 0xFF).map(<[u8]>::to_vec).collect();
-    let psam = Psam { terminal_id: "1".into(), device_id: "2".into(), keys: test_province_keys(Algorithm::Sm4), counter: 0 };
+    let psam = Psam {
+        terminal_id: "1".into(),
+        device_id: "2".into(),
+        keys: test_province_keys(Algorithm::Sm4),
+        counter: 0,
+    };
     let mut t = Terminal::new(Replay(answers), psam);
     let _ = t.read_card_bas();
     let _ = t.internal_authenticate();
