@@ -132,6 +132,8 @@ impl Command {
                     _ => return Err(bad()),
                 }
             }
+            // `00 xx`: neither a short Lc (which is never 0) nor an extended length field.
+            2 => return Err(bad()),
             3 => {
                 let le = u16::from_be_bytes([body[1], body[2]]) as usize;
                 c.le = Some(if le == 0 { 65_536 } else { le });
@@ -314,6 +316,11 @@ mod tests {
 
     #[test]
     fn bad_lengths_are_refused() {
+        // Found by the robustness property test: a 2-byte body starting with 00 used to panic.
+        assert!(matches!(
+            Command::parse(&hex::decode("00A4000000AB").unwrap()),
+            Err(ApduError::BadLength { .. })
+        ));
         assert_eq!(
             Command::parse(&[0, 0xA4]).unwrap_err(),
             ApduError::TooShort { len: 2 }

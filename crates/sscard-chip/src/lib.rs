@@ -23,5 +23,6 @@ pub mod issue;
 pub mod keys;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_transport;
+pub mod psam;
 pub mod terminal;
 pub mod vpcd;

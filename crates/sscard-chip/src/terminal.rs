@@ -7,7 +7,7 @@
 
 use crate::apdu::{Command, Response, sw};
 use crate::card::{DF04_AID, Record, SSSE_AID, SoftCard};
-use crate::crypto::{Algorithm, cryptogram, ct_eq, mac4};
+use crate::crypto::{cryptogram, ct_eq, mac4};
 use crate::keys::{KeySet, KeyUsage};
 
 /// Something that carries APDUs to a card: in-process, PC/SC, a vpcd socket.
@@ -136,6 +136,79 @@ impl Psam {
     }
 }
 
+/// What a terminal needs from its security module: the PSAM's three operations. Implemented by
+/// [`Psam`] (keys in the process) and by [`crate::psam::PsamClient`] (a PSAM over APDUs).
+pub trait SecurityModule {
+    /// The external-authentication cryptogram for a card's challenge.
+    fn external_cryptogram(
+        &mut self,
+        card_id_code: &str,
+        challenge: &[u8; 8],
+    ) -> Result<[u8; 8], TerminalError>;
+    /// The answer a genuine card gives to INTERNAL AUTHENTICATE.
+    fn internal_expected(
+        &mut self,
+        card_id_code: &str,
+        factor: &[u8; 8],
+        data: &[u8; 8],
+    ) -> Result<[u8; 8], TerminalError>;
+    /// A secure-messaging MAC with one of the card's keys.
+    fn mac(
+        &mut self,
+        card_id_code: &str,
+        usage: KeyUsage,
+        challenge: &[u8; 8],
+        data: &[u8],
+    ) -> Result<[u8; 4], TerminalError>;
+    /// The terminal number for the reader string.
+    fn terminal_id(&mut self) -> String;
+    /// The device number for the reader string.
+    fn device_id(&mut self) -> String;
+}
+
+impl SecurityModule for Psam {
+    fn external_cryptogram(
+        &mut self,
+        code: &str,
+        challenge: &[u8; 8],
+    ) -> Result<[u8; 8], TerminalError> {
+        let key = self.key(code, KeyUsage::ExternalAuth)?;
+        self.counter += 1;
+        Ok(cryptogram(self.keys.alg, &key, challenge))
+    }
+    fn internal_expected(
+        &mut self,
+        code: &str,
+        factor: &[u8; 8],
+        data: &[u8; 8],
+    ) -> Result<[u8; 8], TerminalError> {
+        let key = self.key(code, KeyUsage::InternalAuth)?;
+        self.counter += 1;
+        Ok(cryptogram(
+            self.keys.alg,
+            &key.diversify(self.keys.alg, factor),
+            data,
+        ))
+    }
+    fn mac(
+        &mut self,
+        code: &str,
+        usage: KeyUsage,
+        challenge: &[u8; 8],
+        data: &[u8],
+    ) -> Result<[u8; 4], TerminalError> {
+        let key = self.key(code, usage)?;
+        self.counter += 1;
+        Ok(mac4(self.keys.alg, &key, challenge, data))
+    }
+    fn terminal_id(&mut self) -> String {
+        self.terminal_id.clone()
+    }
+    fn device_id(&mut self) -> String {
+        self.device_id.clone()
+    }
+}
+
 /// What a basic read returns (the fields of `iReadCardBas`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CardBasics {
@@ -165,10 +238,9 @@ pub struct CardBasics {
 
 /// A terminal session with a card.
 #[derive(Debug)]
-pub struct Terminal<T: Transport> {
+pub struct Terminal<T: Transport, S: SecurityModule = Psam> {
     transport: T,
-    psam: Psam,
-    alg: Algorithm,
+    psam: S,
     card_id_code: Option<String>,
 }
 
@@ -193,14 +265,12 @@ fn bcd(v: &[u8]) -> String {
     hex::encode_upper(v).trim_end_matches('F').to_owned()
 }
 
-impl<T: Transport> Terminal<T> {
+impl<T: Transport, S: SecurityModule> Terminal<T, S> {
     /// A terminal with a PSAM over a transport.
-    pub fn new(transport: T, psam: Psam) -> Self {
-        let alg = psam.keys.alg;
+    pub fn new(transport: T, psam: S) -> Self {
         Self {
             transport,
             psam,
-            alg,
             card_id_code: None,
         }
     }
@@ -331,9 +401,7 @@ impl<T: Transport> Terminal<T> {
             "INTERNAL AUTHENTICATE",
             &Command::new(0x00, 0x88, 0x00, 0x00).with_data(payload),
         )?;
-        let key = self.psam.key(&code, KeyUsage::InternalAuth)?;
-        let expected = cryptogram(self.alg, &key.diversify(self.alg, &factor), &data);
-        self.psam.counter += 1;
+        let expected = self.psam.internal_expected(&code, &factor, &data)?;
         if ct_eq(&expected, &answer) {
             Ok(())
         } else {
@@ -354,10 +422,10 @@ impl<T: Transport> Terminal<T> {
     /// itself to the social-security application.
     pub fn external_authenticate(&mut self) -> Result<(), TerminalError> {
         let code = self.code()?;
-        let key = self.psam.key(&code, KeyUsage::ExternalAuth)?;
+        // Ask the PSAM first: a PSAM without the key must not cost the card a try.
+        self.psam.external_cryptogram(&code, &[0; 8])?;
         let challenge = self.challenge()?;
-        let crypt = cryptogram(self.alg, &key, &challenge);
-        self.psam.counter += 1;
+        let crypt = self.psam.external_cryptogram(&code, &challenge)?;
         self.expect_ok(
             "EXTERNAL AUTHENTICATE",
             &Command::new(0x00, 0x82, 0x00, KeyUsage::ExternalAuth.id()).with_data(crypt.to_vec()),
@@ -404,7 +472,7 @@ impl<T: Transport> Terminal<T> {
         value: &[u8],
     ) -> Result<(), TerminalError> {
         let code = self.code()?;
-        let key = self.psam.key(&code, KeyUsage::UpdateMac)?;
+        self.psam.mac(&code, KeyUsage::UpdateMac, &[0; 8], &[])?;
         let challenge = self.challenge()?;
         let mut body = vec![tag, value.len() as u8];
         body.extend_from_slice(value);
@@ -412,7 +480,9 @@ impl<T: Transport> Terminal<T> {
         let lc = body.len() + 4;
         let mut signed = vec![0x04, 0xDC, record, p2, lc as u8];
         signed.extend_from_slice(&body);
-        let mac = mac4(self.alg, &key, &challenge, &signed);
+        let mac = self
+            .psam
+            .mac(&code, KeyUsage::UpdateMac, &challenge, &signed)?;
         body.extend_from_slice(&mac);
         self.expect_ok(
             "UPDATE RECORD",
@@ -436,13 +506,13 @@ impl<T: Transport> Terminal<T> {
             b.version,
             b.issue_date,
             b.expiry,
-            self.psam.terminal_id,
-            self.psam.device_id
+            self.psam.terminal_id(),
+            self.psam.device_id()
         ))
     }
 }
 
 /// Convenience: an in-process terminal for a card image.
-pub fn in_process(card: SoftCard, psam: Psam) -> Terminal<InProcess> {
+pub fn in_process(card: SoftCard, psam: Psam) -> Terminal<InProcess, Psam> {
     Terminal::new(InProcess::new(card), psam)
 }

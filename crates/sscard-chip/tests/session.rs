@@ -320,3 +320,40 @@ fn partitions_are_separate() {
     );
     assert_eq!(send(card, "04 DC 05 34 07 0A0132 00000000"), "6982");
 }
+
+#[test]
+fn a_psam_over_apdus_runs_the_same_session() {
+    use sscard_chip::psam::{PsamClient, PsamInProcess, SoftPsam};
+    use sscard_chip::terminal::Terminal;
+    let device = PsamInProcess(SoftPsam::new(psam(test_province_keys(Algorithm::Sm4))));
+    let mut client = PsamClient::open(device).unwrap();
+    assert_eq!(client.terminal_id().unwrap(), "321200000001");
+    assert_eq!(client.counter().unwrap(), 0);
+    let mut t = Terminal::new(InProcess::new(SoftCard::new(image(Algorithm::Sm4))), client);
+    let bas = t.read_card_bas().unwrap();
+    assert!(
+        bas.starts_with("321202|") && bas.contains("|X00000019|"),
+        "{bas}"
+    );
+    t.internal_authenticate().unwrap();
+    t.external_authenticate().unwrap();
+    t.verify_pin("123456").unwrap();
+    t.read_medical().unwrap();
+    t.update_record(5, 2, 0x51, b"390").unwrap();
+    // A PSAM loaded with the bank's key only answers 6A88 for the social-security keys, and the
+    // card is not charged a try for it.
+    let bank = PsamClient::open(PsamInProcess(SoftPsam::new(psam(
+        test_province_keys(Algorithm::Sm4).only(&[KeyUsage::BankAuth]),
+    ))))
+    .unwrap();
+    let mut t = Terminal::new(InProcess::new(SoftCard::new(image(Algorithm::Sm4))), bank);
+    t.read_basics().unwrap();
+    assert_eq!(
+        t.external_authenticate().unwrap_err(),
+        TerminalError::Status {
+            command: "PSAM INIT",
+            sw: sw::KEY_NOT_FOUND
+        }
+    );
+    assert_eq!(t.transport().card.image().ext_auth_tries, 3);
+}
