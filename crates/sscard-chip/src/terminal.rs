@@ -433,6 +433,31 @@ impl<T: Transport, S: SecurityModule> Terminal<T, S> {
         Ok(())
     }
 
+    /// READ BINARY of EF08 (the photo) in 240-byte chunks, after external authentication.
+    pub fn read_photo(&mut self) -> Result<Vec<u8>, TerminalError> {
+        self.expect_ok(
+            "SELECT EF08",
+            &Command::new(0x00, 0xA4, 0x02, 0x00).with_data(vec![0xEF, 0x08]),
+        )?;
+        let mut photo = Vec::new();
+        while photo.len() < 0x1000 {
+            let offset = photo.len() as u16;
+            let chunk = self.expect_ok(
+                "READ BINARY",
+                &Command::new(0x00, 0xB0, (offset >> 8) as u8, (offset & 0xFF) as u8).with_le(240),
+            )?;
+            if chunk.is_empty() {
+                break;
+            }
+            let short = chunk.len() < 240;
+            photo.extend(chunk);
+            if short {
+                break;
+            }
+        }
+        Ok(photo)
+    }
+
     /// VERIFY the social-security PIN.
     pub fn verify_pin(&mut self, pin: &str) -> Result<(), TerminalError> {
         let mut digits = pin.to_owned();

@@ -132,6 +132,7 @@ fn terminal_session_gives_the_reader_string() {
         );
         t.internal_authenticate().unwrap();
         t.external_authenticate().unwrap();
+        assert_eq!(t.read_photo().unwrap(), issue_data().photo);
         t.verify_pin("123456").unwrap();
         let medical = t.read_medical().unwrap();
         assert_eq!(medical[0].0, 0x50);

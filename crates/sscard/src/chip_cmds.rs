@@ -306,6 +306,7 @@ fn session<T: Transport>(
     let basics = t.read_basics()?;
     t.internal_authenticate()?;
     t.external_authenticate()?;
+    let photo = t.read_photo()?;
     let mut medical = serde_json::Value::Null;
     if let Some(pin) = pin {
         t.verify_pin(pin)?;
@@ -313,10 +314,13 @@ fn session<T: Transport>(
         medical = records
             .iter()
             .map(|(tag, v)| {
-                (
-                    format!("{tag:02X}"),
-                    serde_json::json!(String::from_utf8_lossy(v).trim_end_matches('\0')),
-                )
+                // an items as text, cn (BCD) items as their digits.
+                let shown = if v.iter().all(|b| b.is_ascii_graphic() || *b == 0) {
+                    String::from_utf8_lossy(v).trim_end_matches('\0').to_owned()
+                } else {
+                    hex::encode_upper(v).trim_end_matches('F').to_owned()
+                };
+                (format!("{tag:02X}"), serde_json::json!(shown))
             })
             .collect::<serde_json::Map<_, _>>()
             .into();
@@ -326,7 +330,7 @@ fn session<T: Transport>(
         "card_id_code": basics.card_id_code, "name": basics.name, "atr_history": basics.atr_history,
         "version": basics.version, "issue_date": basics.issue_date, "expiry": basics.expiry,
         "sex": basics.sex, "birth_date": basics.birth_date,
-        "internal_auth": "ok", "external_auth": "ok", "medical": medical, "reader_string": bas,
+        "internal_auth": "ok", "external_auth": "ok", "photo_bytes": photo.len(), "medical": medical, "reader_string": bas,
     });
     Ok((bas, json))
 }
