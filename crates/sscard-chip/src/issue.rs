@@ -40,6 +40,36 @@ pub struct IssueData {
     pub photo: Vec<u8>,
 }
 
+impl IssueData {
+    /// The published demo card: a synthetic Taizhou resident, card number `X00000019` (the
+    /// specification's sample), on the test keys. Used by `sscard chip image --demo`, the
+    /// benchmarks and the fuzz targets.
+    pub fn demo() -> IssueData {
+        let region = sscard_ids::RegionCode::from_u32(321_202).expect("valid");
+        // "Today" far in the future: only the calendar is checked, no clock is read here.
+        let id = sscard_ids::ResidentId::parse_on("321202198808081014", chrono::NaiveDate::MAX)
+            .expect("a valid synthetic number");
+        IssueData {
+            card_id_code: CardIdCode::new(region, [0x00, 0xBF, 0x7C, 0x7A, 0x48, 0xFB, 0x49, 0x66]),
+            card_number: CardNumber::parse("X00000019").expect("spec sample"),
+            ssn: id.expose().to_owned(),
+            name: sscard_ids::PersonName::parse("张三")
+                .expect("valid")
+                .chip_name()
+                .expect("GBK"),
+            sex: id.sex().gb_code(),
+            ethnicity: 1,
+            birthplace: 321_202,
+            birth_date: "19880808".into(),
+            issue_date: "20261128".into(),
+            expiry: "20361127".into(),
+            institution: "321200000001".into(),
+            pan: "6217001234567890123".into(),
+            photo: Vec::new(),
+        }
+    }
+}
+
 fn an(value: &[u8], len: usize) -> Vec<u8> {
     let mut v = value.to_vec();
     v.resize(len, 0);

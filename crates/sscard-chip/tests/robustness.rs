@@ -9,25 +9,8 @@ use sscard_chip::terminal::{Psam, Terminal, TerminalError, Transport};
 
 fn card() -> SoftCard {
     let data = sscard_chip::issue::IssueData {
-        card_id_code: sscard_ids::CardIdCode::new(
-            sscard_ids::RegionCode::parse("321202").unwrap(),
-            [7; 8],
-        ),
-        card_number: sscard_ids::CardNumber::parse("X00000019").unwrap(),
-        ssn: "32120219880808101X".into(),
-        name: sscard_ids::PersonName::parse("张三")
-            .unwrap()
-            .chip_name()
-            .unwrap(),
-        sex: '1',
-        ethnicity: 1,
-        birthplace: 321_202,
-        birth_date: "19880808".into(),
-        issue_date: "20261128".into(),
-        expiry: "20361127".into(),
-        institution: "321200000001".into(),
-        pan: "6217001234567890123".into(),
         photo: vec![0xAB; 300],
+        ..sscard_chip::issue::IssueData::demo()
     };
     SoftCard::new(CardImage::issue(&data, &test_province_keys(Algorithm::Sm4)))
 }

@@ -10,7 +10,7 @@ use sscard_chip::file;
 use sscard_chip::issue::IssueData;
 use sscard_chip::keys::test_province_keys;
 use sscard_chip::terminal::{InProcess, Psam, Terminal, Transport};
-use sscard_ids::{CardIdCode, CardNumber, PersonName, RegionCode, ResidentId};
+use sscard_ids::{CardIdCode, CardNumber};
 use sscard_store::{Store, StoreOptions};
 
 use crate::output::{json_line, store_error};
@@ -153,33 +153,7 @@ fn load_psam(path: &Path) -> anyhow::Result<Psam> {
 
 /// The fixed demo card: a synthetic Taizhou resident on the test keys.
 pub(crate) fn demo_issue_data() -> IssueData {
-    let id = ResidentId::from_parts(
-        RegionCode::from_u32(321_202).expect("valid"),
-        chrono::NaiveDate::from_ymd_opt(1988, 8, 8).expect("valid"),
-        101,
-    )
-    .expect("valid parts");
-    IssueData {
-        card_id_code: CardIdCode::new(
-            RegionCode::from_u32(321_202).expect("valid"),
-            [0x00, 0xBF, 0x7C, 0x7A, 0x48, 0xFB, 0x49, 0x66],
-        ),
-        card_number: CardNumber::parse("X00000019").expect("spec sample"),
-        ssn: id.expose().to_owned(),
-        name: PersonName::parse("张三")
-            .expect("valid")
-            .chip_name()
-            .expect("GBK"),
-        sex: id.sex().gb_code(),
-        ethnicity: 1,
-        birthplace: 321_202,
-        birth_date: id.birth_date().format("%Y%m%d").to_string(),
-        issue_date: "20261128".into(),
-        expiry: "20361127".into(),
-        institution: "321200000001".into(),
-        pan: "6217001234567890123".into(),
-        photo: Vec::new(),
-    }
+    IssueData::demo()
 }
 
 pub(crate) async fn run(g: &Global, c: ChipCommand) -> anyhow::Result<ExitCode> {
