@@ -25,4 +25,5 @@ pub mod keys;
 pub mod pcsc_transport;
 pub mod psam;
 pub mod terminal;
+pub mod tlv;
 pub mod vpcd;

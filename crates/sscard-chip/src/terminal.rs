@@ -164,6 +164,10 @@ pub trait SecurityModule {
     fn terminal_id(&mut self) -> String;
     /// The device number for the reader string.
     fn device_id(&mut self) -> String;
+    /// The algorithm of the module's keys, when it says.
+    fn algorithm(&mut self) -> Option<crate::crypto::Algorithm> {
+        None
+    }
 }
 
 impl SecurityModule for Psam {
@@ -206,6 +210,9 @@ impl SecurityModule for Psam {
     }
     fn device_id(&mut self) -> String {
         self.device_id.clone()
+    }
+    fn algorithm(&mut self) -> Option<crate::crypto::Algorithm> {
+        Some(self.keys.alg)
     }
 }
 
@@ -323,6 +330,19 @@ impl<T: Transport, S: SecurityModule> Terminal<T, S> {
         )
     }
 
+    /// The algorithm the card announces in its FCI (`9F0C 03 86 01 xx`: `03` SM4, `01` 3DES;
+    /// readers default to `01` when the tag is absent, ssc-facts §3.1).
+    pub fn card_algorithm(fci: &[u8]) -> Result<crate::crypto::Algorithm, TerminalError> {
+        let objects = crate::tlv::parse_all(fci).map_err(|_| TerminalError::BadCardData("FCI"))?;
+        match crate::tlv::find(&objects, 0x9F0C).map(|t| t.value) {
+            Some(v) if v.len() == 3 && v[2] == 0x03 => Ok(crate::crypto::Algorithm::Sm4),
+            Some(v) if v.len() == 3 && v[2] != 0x01 => {
+                Err(TerminalError::BadCardData("algorithm in FCI"))
+            }
+            _ => Ok(crate::crypto::Algorithm::Tdes),
+        }
+    }
+
     /// Reads the records of a file by SFI, record numbers 1.. until "record not found".
     pub fn read_records(&mut self, sfi: u8) -> Result<Vec<Record>, TerminalError> {
         let mut out = Vec::new();
@@ -349,7 +369,14 @@ impl<T: Transport, S: SecurityModule> Terminal<T, S> {
 
     /// Reads EF05 and EF06 (free on 2nd-generation cards) into the basic fields.
     pub fn read_basics(&mut self) -> Result<CardBasics, TerminalError> {
-        self.select_ssse()?;
+        let fci = self.select_ssse()?;
+        let alg = Self::card_algorithm(&fci)?;
+        if self.psam.algorithm().is_some_and(|a| a != alg) {
+            // Reader code −2202: the PSAM lacks the card's algorithm.
+            return Err(TerminalError::BadCardData(
+                "the PSAM does not hold this card's algorithm (SM4/3DES)",
+            ));
+        }
         let ef05 = self.read_records(5)?;
         let ef06 = self.read_records(6)?;
         let get = |r: &[Record], t: u8| {

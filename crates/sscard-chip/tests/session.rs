@@ -358,3 +358,19 @@ fn a_psam_over_apdus_runs_the_same_session() {
     );
     assert_eq!(t.transport().card.image().ext_auth_tries, 3);
 }
+
+#[test]
+fn the_terminal_reads_the_algorithm_from_the_fci() {
+    let mut t = in_process(
+        SoftCard::new(image(Algorithm::Sm4)),
+        psam(test_province_keys(Algorithm::Tdes)),
+    );
+    assert!(
+        matches!(t.read_basics().unwrap_err(), TerminalError::BadCardData(m) if m.contains("algorithm"))
+    );
+    let fci = hex::decode("6F19840F7378312E73682EC9E7BBE1B1A3D5CFA5069F0C03860101").unwrap();
+    assert_eq!(
+        sscard_chip::terminal::Terminal::<InProcess, Psam>::card_algorithm(&fci).unwrap(),
+        Algorithm::Tdes
+    );
+}
