@@ -5,10 +5,11 @@
 //! EF05 base info); beside it the bank application (AID `A000000333010101`) as its own partition
 //! with the PAN (SFI 2, tag `5A`) and protected account data (SFI 3, bank PIN).
 //!
-//! Access conditions: EF05/EF06 read free, update after external authentication **and** with a
-//! MAC (CLA `04`); EF08 read after external authentication; DF04 read after the PIN, update after
-//! the PIN with a MAC; the bank's SFI 3 only after the bank PIN. Security state is per
-//! application and is lost on selecting another application.
+//! Access conditions: EF05 read free, never updated; EF06 read free, update after external
+//! authentication; EF07/EF08 read after external authentication; DF01–DF04 read after the PIN,
+//! update after the PIN **and** external authentication; every update also with a MAC (CLA `04`);
+//! the bank's SFI 3 only after the bank PIN. Security state belongs to an application (the SSSE
+//! with its DFs, or the bank) and is lost on selecting another one.
 //!
 //! T=0 behaviour: a command that returns data without asking for it (case 4) gets `61xx` and the
 //! data waits for GET RESPONSE; a read with the wrong Le gets `6Cxx`.
@@ -26,6 +27,10 @@ pub const SSSE_AID: [u8; 15] = [
 ];
 /// AID of `DF04` "社会保险2" (medical).
 pub const DF04_AID: [u8; 6] = [0xD1, 0x56, 0x00, 0x00, 0x05, 0x03];
+/// AID of `DF0n` (n = 1..4): RID `D156000005` + PIX `00`..`03`.
+pub fn df_aid(n: u8) -> [u8; 6] {
+    [0xD1, 0x56, 0x00, 0x00, 0x05, n.wrapping_sub(1)]
+}
 /// AID of the UnionPay debit application (the bank partition).
 pub const BANK_AID: [u8; 8] = [0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01, 0x01];
 
@@ -49,6 +54,10 @@ pub struct CardImage {
     pub photo: Vec<u8>,
     /// DF04 EF05 medical-insurance base information.
     pub medical: Vec<Record>,
+    /// EF05 of DF01 (public information), DF02 (employment) and DF03 (social insurance 1).
+    pub df_records: [Vec<Record>; 3],
+    /// EF07 fingerprint template (binary, read after external authentication).
+    pub fingerprint: Vec<u8>,
     /// The social-security PIN (digits).
     pub pin: String,
     /// Tries left for the social-security PIN.
@@ -71,7 +80,8 @@ pub struct CardImage {
 enum App {
     Mf,
     Ssse,
-    Df04,
+    /// DF01..DF04 under the SSSE.
+    Df(u8),
     Bank,
 }
 
@@ -79,17 +89,27 @@ enum App {
 enum Ef {
     Ef05,
     Ef06,
+    Ef07,
     Ef08,
-    Df04Ef05,
+    /// `EF05` of `DF0n`.
+    DfEf05(u8),
 }
 
 /// Access condition of a file operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Access {
+    /// No condition.
     Free,
+    /// The social-security PIN verified.
     Pin,
+    /// External authentication with the application's key.
     ExtAuth,
+    /// Both the PIN and external authentication.
+    PinAndExtAuth,
+    /// The bank PIN verified.
     BankPin,
+    /// Never (basic application data does not change over the card's life).
+    Never,
 }
 
 /// A powered card: the image plus volatile state.
@@ -242,12 +262,12 @@ impl SoftCard {
 
     fn enter(&mut self, app: App) {
         if self.app != app {
-            // Security state belongs to one application.
-            self.ext_auth = false;
-            self.pin_ok = matches!(
-                (self.app, app),
-                (App::Ssse, App::Df04) | (App::Df04, App::Ssse)
-            ) && self.pin_ok;
+            // Security state belongs to one application; the social-security PIN and external
+            // authentication at the SSSE level serve all its DFs.
+            let ss = |a: App| matches!(a, App::Ssse | App::Df(_));
+            let within_ss = ss(self.app) && ss(app);
+            self.ext_auth = within_ss && self.ext_auth;
+            self.pin_ok = within_ss && self.pin_ok;
             self.bank_pin_ok = false;
             self.challenge = None;
         }
@@ -277,8 +297,10 @@ impl SoftCard {
             0x04 => {
                 let (app, aid): (App, &[u8]) = if c.data == SSSE_AID {
                     (App::Ssse, &SSSE_AID)
-                } else if c.data == DF04_AID && matches!(self.app, App::Ssse | App::Df04) {
-                    (App::Df04, &DF04_AID)
+                } else if let Some(n) = (1..=4u8).find(|n| c.data == df_aid(*n))
+                    && matches!(self.app, App::Ssse | App::Df(_))
+                {
+                    (App::Df(n), &c.data)
                 } else if c.data == BANK_AID {
                     (App::Bank, &BANK_AID)
                 } else {
@@ -295,12 +317,15 @@ impl SoftCard {
                 let fid = u16::from_be_bytes([c.data[0], c.data[1]]);
                 match (self.app, fid) {
                     (_, 0x3F00) => self.enter(App::Mf),
-                    (App::Mf | App::Ssse, 0xDDF1) => self.enter(App::Ssse),
-                    (App::Ssse | App::Df04, 0xDF04) => self.enter(App::Df04),
+                    (App::Mf | App::Ssse | App::Df(_), 0xDDF1) => self.enter(App::Ssse),
+                    (App::Ssse | App::Df(_), 0xDF01..=0xDF04) => {
+                        self.enter(App::Df((fid & 0xFF) as u8));
+                    }
                     (App::Ssse, 0xEF05) => self.ef = Some(Ef::Ef05),
                     (App::Ssse, 0xEF06) => self.ef = Some(Ef::Ef06),
+                    (App::Ssse, 0xEF07) => self.ef = Some(Ef::Ef07),
                     (App::Ssse, 0xEF08) => self.ef = Some(Ef::Ef08),
-                    (App::Df04, 0xEF05) => self.ef = Some(Ef::Df04Ef05),
+                    (App::Df(n), 0xEF05) => self.ef = Some(Ef::DfEf05(n)),
                     _ => return Response::status(sw::FILE_NOT_FOUND),
                 }
                 Response::status(sw::OK)
@@ -314,7 +339,9 @@ impl SoftCard {
             Access::Free => true,
             Access::Pin => self.pin_ok,
             Access::ExtAuth => self.ext_auth,
+            Access::PinAndExtAuth => self.pin_ok && self.ext_auth,
             Access::BankPin => self.bank_pin_ok,
+            Access::Never => false,
         }
     }
 
@@ -323,7 +350,7 @@ impl SoftCard {
         let ef = match (self.app, sfi) {
             (App::Ssse, Some(5)) => Ef::Ef05,
             (App::Ssse, Some(6)) => Ef::Ef06,
-            (App::Df04, Some(5)) => Ef::Df04Ef05,
+            (App::Df(n), Some(5)) => Ef::DfEf05(n),
             (_, Some(_)) => return Err(sw::FILE_NOT_FOUND),
             (_, None) => self.ef.ok_or(sw::NO_CURRENT_EF)?,
         };
@@ -331,9 +358,12 @@ impl SoftCard {
             self.ef = Some(ef);
         }
         match ef {
-            Ef::Ef05 | Ef::Ef06 => Ok((ef, Access::Free, Access::ExtAuth)),
-            Ef::Df04Ef05 => Ok((ef, Access::Pin, Access::Pin)),
-            Ef::Ef08 => Err(sw::INCOMPATIBLE_FILE),
+            // EF05 is issuer data fixed at personalisation; holder data may be corrected by an
+            // authenticated terminal; DF files need the holder's PIN, and updates also the key.
+            Ef::Ef05 => Ok((ef, Access::Free, Access::Never)),
+            Ef::Ef06 => Ok((ef, Access::Free, Access::ExtAuth)),
+            Ef::DfEf05(_) => Ok((ef, Access::Pin, Access::PinAndExtAuth)),
+            Ef::Ef07 | Ef::Ef08 => Err(sw::INCOMPATIBLE_FILE),
         }
     }
 
@@ -341,8 +371,9 @@ impl SoftCard {
         match ef {
             Ef::Ef05 => &mut self.image.ef05,
             Ef::Ef06 => &mut self.image.ef06,
-            Ef::Df04Ef05 => &mut self.image.medical,
-            Ef::Ef08 => unreachable!("binary file"),
+            Ef::DfEf05(4) => &mut self.image.medical,
+            Ef::DfEf05(n) => &mut self.image.df_records[usize::from(n.clamp(1, 3)) - 1],
+            Ef::Ef07 | Ef::Ef08 => unreachable!("binary file"),
         }
     }
 
@@ -414,6 +445,7 @@ impl SoftCard {
     fn read_binary(&mut self, c: &Command) -> Response {
         let (offset, ef) = if c.p1 & 0x80 != 0 {
             let ef = match (self.app, c.p1 & 0x1F) {
+                (App::Ssse, 7) => Ef::Ef07,
                 (App::Ssse, 8) => Ef::Ef08,
                 _ => return Response::status(sw::FILE_NOT_FOUND),
             };
@@ -427,13 +459,17 @@ impl SoftCard {
                 },
             )
         };
-        if ef != Ef::Ef08 {
+        if !matches!(ef, Ef::Ef07 | Ef::Ef08) {
             return Response::status(sw::INCOMPATIBLE_FILE);
         }
         if !self.granted(Access::ExtAuth) {
             return Response::status(sw::SECURITY);
         }
-        let photo = &self.image.photo;
+        let photo = if ef == Ef::Ef07 {
+            &self.image.fingerprint
+        } else {
+            &self.image.photo
+        };
         if offset > photo.len() {
             return Response::status(sw::BAD_P1P2);
         }
@@ -477,7 +513,7 @@ impl SoftCard {
 
     fn external_authenticate(&mut self, c: &Command) -> Response {
         let usage = match (self.app, c.p2) {
-            (App::Ssse | App::Df04, 0x0A) => KeyUsage::ExternalAuth,
+            (App::Ssse | App::Df(_), 0x0A) => KeyUsage::ExternalAuth,
             (App::Bank, 0x21) => KeyUsage::BankAuth,
             _ => return Response::status(sw::KEY_NOT_FOUND),
         };
@@ -510,7 +546,7 @@ impl SoftCard {
 
     fn verify(&mut self, c: &Command) -> Response {
         let bank = self.app == App::Bank;
-        if !bank && !matches!(self.app, App::Ssse | App::Df04) {
+        if !bank && !matches!(self.app, App::Ssse | App::Df(_)) {
             return Response::status(sw::CONDITIONS);
         }
         let (pin, tries) = if bank {
@@ -546,7 +582,7 @@ impl SoftCard {
     }
 
     fn change_pin(&mut self, c: &Command) -> Response {
-        if !matches!(self.app, App::Ssse | App::Df04) {
+        if !matches!(self.app, App::Ssse | App::Df(_)) {
             return Response::status(sw::CONDITIONS);
         }
         let Some(sep) = c.data.iter().position(|b| *b == 0xFF) else {

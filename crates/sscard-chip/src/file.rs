@@ -31,6 +31,10 @@ struct ImageFile {
     ef06: Vec<(String, String)>,
     photo: String,
     medical: Vec<(String, String)>,
+    #[serde(default)]
+    df_records: Vec<Vec<(String, String)>>,
+    #[serde(default)]
+    fingerprint: String,
     pin: String,
     pin_tries: u8,
     pin_max_tries: u8,
@@ -143,6 +147,8 @@ pub fn image_to_json(image: &CardImage, test_keys: bool) -> String {
         ef06: records_out(&image.ef06),
         photo: hex::encode_upper(&image.photo),
         medical: records_out(&image.medical),
+        df_records: image.df_records.iter().map(|r| records_out(r)).collect(),
+        fingerprint: hex::encode_upper(&image.fingerprint),
         pin: image.pin.clone(),
         pin_tries: image.pin_tries,
         pin_max_tries: image.pin_max_tries,
@@ -170,6 +176,14 @@ pub fn image_from_json(text: &str) -> Result<(CardImage, bool), FileError> {
         ef06: records_in(&f.ef06)?,
         photo: hex::decode(&f.photo).map_err(|_| bad("photo"))?,
         medical: records_in(&f.medical)?,
+        df_records: {
+            let mut dfs: [Vec<Record>; 3] = Default::default();
+            for (slot, r) in dfs.iter_mut().zip(&f.df_records) {
+                *slot = records_in(r)?;
+            }
+            dfs
+        },
+        fingerprint: hex::decode(&f.fingerprint).map_err(|_| bad("fingerprint"))?,
         pin: f.pin,
         pin_tries: f.pin_tries,
         pin_max_tries: f.pin_max_tries,

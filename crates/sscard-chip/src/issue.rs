@@ -135,6 +135,9 @@ impl CardImage {
             (0x51, an(b"310", 3)),
             (0x52, cn(&data.issue_date, 4)),
         ];
+        // DF01 EF05 (public information): the household region (tag 0E, 3 bytes cn). The
+        // platform holds no household type or address yet, so those items are not written.
+        let household = vec![(0x0E, cn(&format!("{:06}", data.birthplace), 3))];
         CardImage {
             atr: atr_for(code),
             alg: province_keys.alg,
@@ -143,6 +146,8 @@ impl CardImage {
             ef06,
             photo: data.photo.clone(),
             medical,
+            df_records: [household, Vec::new(), Vec::new()],
+            fingerprint: Vec::new(),
             pin: "123456".into(),
             pin_tries: 3,
             pin_max_tries: 3,

@@ -209,6 +209,7 @@ fn replayed_or_altered_macs_are_refused() {
         psam(test_province_keys(Algorithm::Sm4)),
     );
     t.read_basics().unwrap();
+    t.external_authenticate().unwrap();
     t.verify_pin("123456").unwrap();
     t.read_medical().unwrap();
     t.update_record(5, 2, 0x51, b"390").unwrap();
@@ -373,4 +374,63 @@ fn the_terminal_reads_the_algorithm_from_the_fci() {
         sscard_chip::terminal::Terminal::<InProcess, Psam>::card_algorithm(&fci).unwrap(),
         Algorithm::Tdes
     );
+}
+
+#[test]
+fn df01_to_df04_and_ef07() {
+    let mut card = SoftCard::new(image(Algorithm::Sm4));
+    send(&mut card, "00 A4 04 00 0F 7378312E73682EC9E7BBE1B1A3D5CF");
+    // DF01 (public information) by AID: PIN first.
+    assert_eq!(send(&mut card, "00 A4 04 00 06 D15600000500"), "6112");
+    assert_eq!(send(&mut card, "00 B2 01 2C 05"), "6982");
+    assert_eq!(send(&mut card, "00 20 00 00 03 123456"), "9000");
+    assert_eq!(send(&mut card, "00 B2 01 2C 05"), "0E033212029000");
+    // The PIN holds across the DFs of the SSSE; DF02 exists and has no records yet.
+    assert_eq!(send(&mut card, "00 A4 00 00 02 DF02"), "9000");
+    assert_eq!(send(&mut card, "00 B2 01 2C 00"), "6A83");
+    assert_eq!(send(&mut card, "00 A4 00 00 02 DF04"), "9000");
+    assert!(send(&mut card, "00 B2 01 2C 00").starts_with("6C"));
+    // EF07 (fingerprint) needs external authentication.
+    assert_eq!(send(&mut card, "00 A4 00 00 02 DDF1"), "9000");
+    assert_eq!(send(&mut card, "00 B0 87 00 00"), "6982");
+}
+
+#[test]
+fn access_conditions_never_both_and_change_pin() {
+    let mut t = in_process(
+        SoftCard::new(image(Algorithm::Sm4)),
+        psam(test_province_keys(Algorithm::Sm4)),
+    );
+    t.read_basics().unwrap();
+    t.external_authenticate().unwrap();
+    // EF05 (issuer data) is never updated, whatever the terminal proves.
+    assert_eq!(
+        t.update_record(5, 7, 0x07, b"X00000027").unwrap_err(),
+        TerminalError::Status {
+            command: "UPDATE RECORD",
+            sw: sw::SECURITY
+        }
+    );
+    // EF06 (holder data) can be corrected by an authenticated terminal.
+    t.update_record(6, 3, 0x0A, b"2").unwrap();
+    // DF04 needs the PIN *and* external authentication for updates.
+    let mut fresh = in_process(
+        SoftCard::new(image(Algorithm::Sm4)),
+        psam(test_province_keys(Algorithm::Sm4)),
+    );
+    fresh.read_basics().unwrap();
+    fresh.verify_pin("123456").unwrap();
+    fresh.read_medical().unwrap();
+    assert_eq!(
+        fresh.update_record(5, 2, 0x51, b"390").unwrap_err(),
+        TerminalError::Status {
+            command: "UPDATE RECORD",
+            sw: sw::SECURITY
+        }
+    );
+    // CHANGE PIN (80 5E 01 00 old FF new).
+    let card = &mut t.transport().card;
+    assert_eq!(send(card, "80 5E 01 00 07 123456 FF 654321"), "9000");
+    assert_eq!(send(card, "00 20 00 00 03 123456"), "63C2");
+    assert_eq!(send(card, "00 20 00 00 03 654321"), "9000");
 }
