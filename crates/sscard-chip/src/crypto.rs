@@ -329,6 +329,20 @@ mod tests {
     }
 
     #[test]
+    fn iso9797_mac_algorithm_3_known_answer() {
+        // Padding method 2, IV 0. The expected value was computed independently with OpenSSL 3.0:
+        // `enc -des-cbc` under K1 over the padded data, then `enc -d -des-ecb` under K2 and
+        // `enc -des-ecb` under K1 on the last block.
+        let key = Key16::from_hex("0123456789abcdeffedcba9876543210").unwrap();
+        let mac = retail_mac(&key, &[0; 8], b"Now is the time for all ");
+        assert_eq!(hex::encode(mac), "e9086230ca3be796");
+        assert_eq!(
+            mac4(Algorithm::Tdes, &key, &[0; 8], b"Now is the time for all "),
+            [0xe9, 0x08, 0x62, 0x30]
+        );
+    }
+
+    #[test]
     fn diversification_factors() {
         assert_eq!(&DiversificationFactor::Province(32).bytes(), b"320000sh");
         assert_eq!(&DiversificationFactor::City(321_200).bytes(), b"321200sx");
