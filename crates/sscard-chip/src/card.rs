@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 use crate::apdu::{Command, Response, sw};
-use crate::crypto::{Algorithm, cryptogram, ct_eq, mac4};
+use crate::crypto::{Algorithm, cryptogram, ct_eq, session_mac};
 use crate::keys::{KeySet, KeyUsage};
 
 /// AID of the social-security environment: "sx1.sh.社会保障" in GBK.
@@ -612,7 +612,10 @@ impl SoftCard {
             return Response::status(sw::KEY_NOT_FOUND);
         };
         let header = [c.cla, c.ins, c.p1, c.p2, 0x04];
-        if !ct_eq(&mac4(self.image.alg, key, &challenge, &header), &c.data) {
+        if !ct_eq(
+            &session_mac(self.image.alg, key, &challenge, &header),
+            &c.data,
+        ) {
             return Response::status(sw::SM_INCORRECT);
         }
         self.image.pin_tries = self.image.pin_max_tries;
@@ -648,7 +651,7 @@ impl SoftCard {
         };
         let mut signed = vec![c.cla, c.ins, c.p1, c.p2, c.data.len() as u8];
         signed.extend_from_slice(body);
-        if !ct_eq(&mac4(self.image.alg, key, &challenge, &signed), mac) {
+        if !ct_eq(&session_mac(self.image.alg, key, &challenge, &signed), mac) {
             return Response::status(sw::SM_INCORRECT);
         }
         let (tag, len) = (body[0], usize::from(body[1]));

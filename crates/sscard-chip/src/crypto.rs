@@ -12,7 +12,8 @@
 //! - **Diversification** (one level): for 3DES the child key is
 //!   `3DES(K, D) ‖ 3DES(K, ¬D)` for the 8-byte factor D (PBoC); for SM4 it is `SM4(K, D ‖ ¬D)`.
 //!   The factor of each level is listed in [`DiversificationFactor`].
-//! - **Session keys**: one more diversification step with the card's 8-byte challenge.
+//! - **Session keys**: one more diversification step with the card's 8-byte challenge; secure
+//!   messaging MACs ([`session_mac`]) are computed under the session key with a zero IV.
 
 use cipher::{BlockDecrypt, BlockEncrypt, KeyInit, generic_array::GenericArray};
 use subtle::ConstantTimeEq;
@@ -234,6 +235,14 @@ pub fn mac4(alg: Algorithm, key: &Key16, challenge: &[u8; 8], data: &[u8]) -> [u
         Algorithm::Tdes => out.copy_from_slice(&retail_mac(key, challenge, data)[..4]),
     }
     out
+}
+
+/// The MAC of a secure-messaging command: a session key derived from the card key with the
+/// card's fresh 8-byte challenge (one more diversification step), then [`mac4`] with a zero IV.
+/// A spent challenge makes every earlier MAC worthless.
+pub fn session_mac(alg: Algorithm, key: &Key16, challenge: &[u8; 8], data: &[u8]) -> [u8; 4] {
+    let session = key.diversify(alg, challenge);
+    mac4(alg, &session, &[0; 8], data)
 }
 
 /// Compares two MACs or cryptograms in constant time.

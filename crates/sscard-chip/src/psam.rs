@@ -18,7 +18,7 @@
 //! uses the last INIT and counts one transaction. Answers follow T=0 (`61xx` + GET RESPONSE).
 
 use crate::apdu::{Command, Response, sw};
-use crate::crypto::{Algorithm, Key16, cryptogram, mac4};
+use crate::crypto::{Algorithm, Key16, cryptogram, session_mac};
 use crate::keys::KeyUsage;
 use crate::terminal::{Psam, TerminalError, Transport};
 
@@ -143,7 +143,7 @@ impl SoftPsam {
                 .to_vec()
             }
             (0x02, n) if n >= 8 => {
-                mac4(alg, &key, &c.data[..8].try_into().expect("8"), &c.data[8..]).to_vec()
+                session_mac(alg, &key, &c.data[..8].try_into().expect("8"), &c.data[8..]).to_vec()
             }
             (0x00..=0x02, _) => return Response::status(sw::WRONG_LENGTH),
             _ => return Response::status(sw::BAD_P1P2),

@@ -7,7 +7,7 @@
 
 use crate::apdu::{Command, Response, sw};
 use crate::card::{DF04_AID, Record, SSSE_AID, SoftCard};
-use crate::crypto::{cryptogram, ct_eq, mac4};
+use crate::crypto::{cryptogram, ct_eq, session_mac};
 use crate::keys::{KeySet, KeyUsage};
 
 /// Something that carries APDUs to a card: in-process, PC/SC, a vpcd socket.
@@ -203,7 +203,7 @@ impl SecurityModule for Psam {
     ) -> Result<[u8; 4], TerminalError> {
         let key = self.key(code, usage)?;
         self.counter += 1;
-        Ok(mac4(self.keys.alg, &key, challenge, data))
+        Ok(session_mac(self.keys.alg, &key, challenge, data))
     }
     fn terminal_id(&mut self) -> String {
         self.terminal_id.clone()

@@ -273,7 +273,7 @@ fn three_wrong_pins_block_and_unblock_resets() {
     let challenge: [u8; 8] = card.process(&hex::decode("0084000008").unwrap())[..8]
         .try_into()
         .unwrap();
-    let mac = sscard_chip::crypto::mac4(
+    let mac = sscard_chip::crypto::session_mac(
         Algorithm::Sm4,
         &key,
         &challenge,
