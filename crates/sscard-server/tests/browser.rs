@@ -76,14 +76,14 @@ async fn browser(d: &Driver) -> Client {
         unreachable!("an object literal")
     };
     let url = format!("http://127.0.0.1:{}", d.port);
-    for attempt in 0..50 {
+    for attempt in 0..150 {
         match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps.clone())
             .connect(&url)
             .await
         {
             Ok(c) => return c,
-            Err(e) if attempt < 49 => {
+            Err(e) if attempt < 149 => {
                 let _ = e;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -548,6 +548,35 @@ const ACTIONS: &[Action] = &[
     },
 ];
 
+/// Whether the card's lifecycle allows the action now (so the page offers only what would
+/// succeed; the store still checks on submit).
+fn allowed_now(card: &CardView, slug: &str) -> bool {
+    use sscard_core::{CardEvent, CardState};
+    let state = CardState {
+        ss: card.ss_status,
+        financial: card.financial_status,
+        handed_over: card.handed_over,
+        first_used: card.first_used,
+        superseded_by: card.superseded_by,
+        temporary_loss_since: card.temporary_loss_since,
+        ss_before_loss: None,
+        financial_before_loss: None,
+    };
+    let event = match slug {
+        "hand-over" => CardEvent::HandOver,
+        "activate" => CardEvent::ActivateSs,
+        "temporary-loss" => CardEvent::TemporaryLoss {
+            at: chrono::Utc::now(),
+        },
+        "formal-loss" => CardEvent::FormalLoss,
+        "unfreeze" => CardEvent::Unfreeze,
+        "reissue" => CardEvent::Reissue,
+        "exchange" => CardEvent::Exchange,
+        _ => CardEvent::Cancel,
+    };
+    state.apply(&event).is_ok()
+}
+
 fn find_action(slug: &str) -> Option<&'static Action> {
     ACTIONS.iter().find(|a| a.slug == slug)
 }
@@ -607,7 +636,7 @@ async fn card_page(
             @if let Some(code) = &card.card_id_code { tr { th { (p.t("卡识别码", "Card id code")) } td { code { (code) } } } }
         }
         div.actions #actions {
-            @for a in ACTIONS.iter().filter(|a| p.can(a.permission)) {
+            @for a in ACTIONS.iter().filter(|a| p.can(a.permission) && allowed_now(&card, a.slug)) {
                 a #(format!("action-{}", a.slug)) href=(format!("/console/cards/{}/{}", card.card_number, a.slug)) {
                     button type="button" class=[a.danger.then_some("danger")] { (p.t(a.zh, a.en)) }
                 }
