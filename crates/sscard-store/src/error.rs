@@ -185,6 +185,8 @@ impl Bilingual for StoreError {
                 "person" => "not_found.person",
                 "bank" => "not_found.bank",
                 "employer" => "not_found.employer",
+                "outlet" => "not_found.outlet",
+                "staff" => "not_found.staff",
                 _ => "not_found",
             },
             StoreError::Refused { code, .. } => code,
@@ -212,6 +214,8 @@ impl Bilingual for StoreError {
                     "person" => "人员",
                     "bank" => "合作银行",
                     "employer" => "单位",
+                    "outlet" => "服务网点",
+                    "staff" => "工作人员账号",
                     other => other,
                 };
                 format!("未找到{what}：{key}")

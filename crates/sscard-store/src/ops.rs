@@ -1061,6 +1061,19 @@ pub(crate) async fn create_staff(
             ),
             None => None,
         };
+        if let Some(outlet) = &staff.outlet {
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT code FROM outlets WHERE code = $1")
+                    .bind(outlet)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if known.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "outlet",
+                    key: outlet.clone(),
+                });
+            }
+        }
         let id = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO staff (id, username, display_name, role, outlet, employer_id, bank_code, \
