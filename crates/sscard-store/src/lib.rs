@@ -580,6 +580,11 @@ impl Store {
         dispatch!(self, write, upsert_outlet(ctx, outlet))
     }
 
+    /// An employer by credit code.
+    pub async fn employer(&self, code: &sscard_ids::CreditCode) -> Result<Employer, StoreError> {
+        dispatch!(self, read, employer(code))
+    }
+
     /// All service points.
     pub async fn outlets(&self) -> Result<Vec<Outlet>, StoreError> {
         dispatch!(self, read, outlets())

@@ -1455,3 +1455,25 @@ pub(crate) async fn card_holder(
         sscard_ids::PersonName::parse(&name).map_err(|_| corrupt("name"))?,
     ))
 }
+
+pub(crate) async fn employer(
+    pool: &Pool,
+    _cfg: &Config,
+    code: &CreditCode,
+) -> Result<Employer, StoreError> {
+    let row =
+        sqlx::query("SELECT id, credit_code, name, region FROM employers WHERE credit_code = $1")
+            .bind(code.as_str())
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "employer",
+                key: code.to_string(),
+            })?;
+    Ok(Employer {
+        id: row.try_get("id")?,
+        credit_code: row.try_get("credit_code")?,
+        name: row.try_get("name")?,
+        region: row.try_get("region")?,
+    })
+}

@@ -53,6 +53,12 @@ enum Command {
     /// 审计 / the audit trail.
     #[command(subcommand)]
     Audit(store_cmds::AuditCommand),
+    /// 单位 / employers.
+    #[command(subcommand)]
+    Employer(store_cmds::EmployerCommand),
+    /// 服务网点 / service points (outlets and on-site points).
+    #[command(subcommand)]
+    Outlet(store_cmds::OutletCommand),
     /// 合作银行 / partner banks.
     #[command(subcommand)]
     Bank(store_cmds::BankCommand),
@@ -103,6 +109,8 @@ fn main() -> ExitCode {
                     Command::Person(c) => store_cmds::person(&global, c).await,
                     Command::Audit(c) => store_cmds::audit(&global, c).await,
                     Command::Bank(c) => store_cmds::bank(&global, c).await,
+                    Command::Employer(c) => store_cmds::employer(&global, c).await,
+                    Command::Outlet(c) => store_cmds::outlet(&global, c).await,
                     Command::Bench(c) => bench::run(&global, c).await,
                     Command::Chip(c) => chip_cmds::run(&global, c).await,
                     Command::Serve(a) => server_cmds::serve(&global, &a).await,

@@ -507,3 +507,138 @@ pub(crate) async fn bank(g: &Global, c: BankCommand) -> anyhow::Result<ExitCode>
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EmployerCommand {
+    /// 登记单位 / register an employer (or update its name).
+    Add {
+        /// Unified social credit code.
+        #[arg(long)]
+        code: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Region code (6 digits; default: characters 3–8 of the credit code).
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+pub(crate) async fn employer(g: &Global, c: EmployerCommand) -> anyhow::Result<ExitCode> {
+    let EmployerCommand::Add { code, name, region } = c;
+    let code = match sscard_ids::CreditCode::parse(&code) {
+        Ok(c) => c,
+        Err(e) => return Ok(invalid_argument("--code", &e, g.json)),
+    };
+    let region_text = region.unwrap_or_else(|| code.region_digits().to_owned());
+    let region = match sscard_ids::RegionCode::parse(&region_text) {
+        Ok(r) => r,
+        Err(e) => return Ok(invalid_argument("--region", &e, g.json)),
+    };
+    if name.trim().is_empty() {
+        eprintln!("✗ --name: 单位名称不能为空（the employer name is empty）");
+        return Ok(ExitCode::from(1));
+    }
+    let store = try_open!(g);
+    let e = try_store!(
+        g,
+        store
+            .register_employer(&g.ctx(), &code, name.trim(), region)
+            .await
+    );
+    if g.json {
+        json_line(&e);
+    } else {
+        println!(
+            "✓ 单位已登记（employer registered）: {} {} · {}",
+            e.credit_code, e.name, e.region
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OutletCommand {
+    /// 新增或修改服务网点 / add or update a service point.
+    Add {
+        /// Code, e.g. `TZ-HL-01`.
+        #[arg(long)]
+        code: String,
+        /// Chinese name.
+        #[arg(long)]
+        name: String,
+        /// English name (defaults to the Chinese one).
+        #[arg(long)]
+        name_en: Option<String>,
+        /// Region code (6 digits).
+        #[arg(long)]
+        region: String,
+        /// An on-site point at this employer (credit code).
+        #[arg(long)]
+        employer: Option<String>,
+    },
+    /// 服务网点列表 / list service points.
+    List,
+}
+
+pub(crate) async fn outlet(g: &Global, c: OutletCommand) -> anyhow::Result<ExitCode> {
+    let store = try_open!(g);
+    match c {
+        OutletCommand::List => {
+            let outlets = try_store!(g, store.outlets().await);
+            if g.json {
+                json_line(&outlets);
+            } else {
+                for o in outlets {
+                    println!(
+                        "{:<14} {:<14} {} / {} · {}",
+                        o.code, o.kind, o.name_zh, o.name_en, o.region
+                    );
+                }
+            }
+        }
+        OutletCommand::Add {
+            code,
+            name,
+            name_en,
+            region,
+            employer,
+        } => {
+            let region = match sscard_ids::RegionCode::parse(&region) {
+                Ok(r) => r,
+                Err(e) => return Ok(invalid_argument("--region", &e, g.json)),
+            };
+            let employer_id = match employer {
+                Some(credit) => {
+                    let credit = match sscard_ids::CreditCode::parse(&credit) {
+                        Ok(c) => c,
+                        Err(e) => return Ok(invalid_argument("--employer", &e, g.json)),
+                    };
+                    // Registering with the same name is a no-op lookup; an unknown code is refused.
+                    let known = try_store!(g, store.employer(&credit).await);
+                    Some(known.id)
+                }
+                None => None,
+            };
+            let outlet = sscard_store::Outlet {
+                code: code.clone(),
+                name_zh: name.clone(),
+                name_en: name_en.unwrap_or(name),
+                region: region.to_string(),
+                kind: if employer_id.is_some() {
+                    "employer_site".into()
+                } else {
+                    "outlet".into()
+                },
+                employer_id,
+            };
+            try_store!(g, store.upsert_outlet(&g.ctx(), &outlet).await);
+            if g.json {
+                json_line(&outlet);
+            } else {
+                println!("✓ 服务网点已保存（service point saved）: {code}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

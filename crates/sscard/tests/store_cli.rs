@@ -272,3 +272,72 @@ fn audit_verify_names_the_tampered_event() {
         "{text}"
     );
 }
+
+#[test]
+fn employers_and_outlets() {
+    let cli = Cli::new();
+    let (code, e) = cli.json(&[
+        "employer",
+        "add",
+        "--code",
+        "91321200MA1MXK8P05",
+        "--name",
+        "测试厂",
+    ]);
+    assert_eq!(code, 0, "{e}");
+    assert_eq!(e["region"], "321200");
+    let (code, bad) = cli.json(&[
+        "employer",
+        "add",
+        "--code",
+        "91321200MA1MXK8P0L",
+        "--name",
+        "x",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(bad["error"]["code"], "credit_code.check_character");
+    assert_eq!(
+        cli.json(&[
+            "outlet",
+            "add",
+            "--code",
+            "TZ-HL-01",
+            "--name",
+            "海陵区服务中心",
+            "--region",
+            "321202"
+        ])
+        .0,
+        0
+    );
+    let (code, site) = cli.json(&[
+        "outlet",
+        "add",
+        "--code",
+        "ONSITE",
+        "--name",
+        "厂区发卡点",
+        "--region",
+        "321203",
+        "--employer",
+        "91321200MA1MXK8P05",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(site["kind"], "employer_site");
+    let (code, unknown) = cli.json(&[
+        "outlet",
+        "add",
+        "--code",
+        "X",
+        "--name",
+        "y",
+        "--region",
+        "321203",
+        "--employer",
+        "91350100M000100Y43",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(unknown["error"]["code"], "not_found.employer");
+    let (_, list) = cli.json(&["outlet", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}
