@@ -646,29 +646,37 @@ async fn card_page(
     layout(&p, p.t("社会保障卡", "Card"), &body).into_response()
 }
 
+/// The logged-in caller and the card action named in the path, if the caller's role may do it.
+async fn permitted_action(
+    st: &AppState,
+    headers: &HeaderMap,
+    slug: &str,
+) -> Result<(Page, Caller, &'static Action), Response> {
+    let (p, caller) = logged_in(st, headers).await?;
+    let Some(action) = find_action(slug) else {
+        let e = ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found.action",
+            "没有这项业务",
+            "no such action",
+        );
+        return Err(error_page(&p, &e));
+    };
+    if !p.can(action.permission) {
+        return Err(forbidden(&p, p.t(action.zh, action.en)));
+    }
+    Ok((p, caller, action))
+}
+
 async fn confirm_page(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path((number, slug)): Path<(String, String)>,
 ) -> Response {
-    let (p, _caller) = match logged_in(&st, &headers).await {
+    let (p, _caller, action) = match permitted_action(&st, &headers, &slug).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Some(action) = find_action(&slug) else {
-        return error_page(
-            &p,
-            &ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found.action",
-                "没有这项业务",
-                "no such action",
-            ),
-        );
-    };
-    if !p.can(action.permission) {
-        return forbidden(&p, p.t(action.zh, action.en));
-    }
     let card = match load_card(&st, &p, &number).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -704,25 +712,11 @@ async fn card_action(
     Path((number, slug)): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let (p, caller) = match logged_in(&st, &headers).await {
+    // Authorisation comes first: a role without the permission gets 403 whatever it sends.
+    let (p, caller, action) = match permitted_action(&st, &headers, &slug).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Some(action) = find_action(&slug) else {
-        return error_page(
-            &p,
-            &ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found.action",
-                "没有这项业务",
-                "no such action",
-            ),
-        );
-    };
-    // Authorisation comes first: a role without the permission gets 403 whatever it sends.
-    if !p.can(action.permission) {
-        return forbidden(&p, p.t(action.zh, action.en));
-    }
     if !csrf_ok(&p, &form.csrf) {
         return csrf_failed(&p);
     }
