@@ -4,8 +4,8 @@
 //! no problem in one row stops the others. A file that cannot be read at all (wrong format,
 //! missing columns) is refused whole, so nothing is half-imported.
 //!
-//! Formats: CSV in UTF-8 (with or without BOM) or GBK/GB18030 (detected). Workbooks (`.xlsx`)
-//! come with the batch issue's next step.
+//! Formats: CSV in UTF-8 (with or without BOM) or GBK/GB18030 (detected); `.xlsx` workbooks
+//! (first sheet; merged cells fill the cells they cover; formulas count by their cached value).
 //!
 //! Columns (zh-CN or English headers, any order): 姓名 `name` · 身份证号码 `id_number` · 合作银行 `bank`
 //! (required); 手机号码 phone · 车间 workshop · 部门 department · 照片 photo (optional).
@@ -270,15 +270,49 @@ pub fn parse_csv(bytes: &[u8], is_bank: &dyn Fn(&str) -> bool) -> Result<Parsed,
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    // The header: the first non-empty line.
-    let header = loop {
-        match records.next() {
-            None => return Err(FileError::Empty),
-            Some(Err(e)) => return Err(malformed(&e)),
-            Some(Ok(r)) if r.iter().all(|c| c.trim().is_empty()) => {}
-            Some(Ok(r)) => break r,
+    let mut lines = LineCounter {
+        text: text.as_bytes(),
+        at: 0,
+        line: 1,
+    };
+    let mut grid = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| malformed(&e))?;
+        // The line where the record starts, counted from the bytes (the csv crate's own line
+        // count skips empty lines, spreadsheets' numbering does not).
+        let row = record
+            .position()
+            .map_or(0, |p| lines.line_at(p.byte() as usize));
+        grid.push((row, record.iter().map(str::to_owned).collect::<Vec<_>>()));
+        if grid.len() > MAX_ROWS + 1 {
+            return Err(FileError::TooManyRows {
+                rows: grid.len() - 1,
+            });
         }
+    }
+    parse_grid(encoding, grid, is_bank)
+}
+
+/// Checks rows of cells (with their row numbers): the first non-empty row is the header.
+fn parse_grid(
+    encoding: &'static str,
+    grid: Vec<(usize, Vec<String>)>,
+    is_bank: &dyn Fn(&str) -> bool,
+) -> Result<Parsed, FileError> {
+    let non_empty: Vec<(usize, Vec<String>)> = grid
+        .into_iter()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .collect();
+    // The header is the first row (of the first ten) that names a known column: titles above it
+    // ("2026 年社保卡批量申领") are skipped. Without one, the first row is taken and reported.
+    let at = non_empty
+        .iter()
+        .take(10)
+        .position(|(_, cells)| cells.iter().any(|c| Column::from_header(c).is_some()))
+        .unwrap_or(0);
+    let mut rows = non_empty.into_iter().skip(at);
+    let Some((_, header)) = rows.next() else {
+        return Err(FileError::Empty);
     };
     let mut columns: HashMap<Column, usize> = HashMap::new();
     let mut found = Vec::new();
@@ -303,32 +337,71 @@ pub fn parse_csv(bytes: &[u8], is_bank: &dyn Fn(&str) -> bool) -> Result<Parsed,
     };
     let mut first_row_of: HashMap<ResidentId, usize> = HashMap::new();
     let mut count = 0;
-    let mut lines = LineCounter {
-        text: text.as_bytes(),
-        at: 0,
-        line: 1,
-    };
-    for record in records {
-        let record = record.map_err(|e| malformed(&e))?;
-        // The line where the record starts, counted from the bytes (the csv crate's own line
-        // count skips empty lines, spreadsheets' numbering does not).
-        let row = record
-            .position()
-            .map_or(0, |p| lines.line_at(p.byte() as usize));
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue; // empty rows are skipped silently, as spreadsheets leave them
-        }
+    for (row, record) in rows {
         count += 1;
         if count > MAX_ROWS {
             return Err(FileError::TooManyRows { rows: count });
         }
         let cells: HashMap<Column, String> = columns
             .iter()
-            .map(|(c, i)| (*c, record.get(*i).map_or("", str::trim).to_owned()))
+            .map(|(c, i)| (*c, record.get(*i).map_or("", |v| v.trim()).to_owned()))
             .collect();
         check_row(row, &cells, is_bank, &mut first_row_of, &mut parsed);
     }
     Ok(parsed)
+}
+
+/// Parses the first sheet of an `.xlsx` workbook. Row numbers are the sheet's own; a merged
+/// region's value applies to every cell it covers (HR lists merge workshop cells); a formula
+/// cell counts by its cached value, and one without a value is reported.
+pub fn parse_xlsx(bytes: &[u8], is_bank: &dyn Fn(&str) -> bool) -> Result<Parsed, FileError> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|e| {
+            FileError::Malformed {
+                line: 0,
+                detail: format!("not an .xlsx workbook: {e}"),
+            }
+        })?;
+    let Some(name) = book.sheet_names().first().cloned() else {
+        return Err(FileError::Empty);
+    };
+    let range = book
+        .worksheet_range(&name)
+        .map_err(|e| FileError::Malformed {
+            line: 0,
+            detail: e.to_string(),
+        })?;
+    let formulas = book.worksheet_formula(&name).ok();
+    let Some((top, left)) = range.start() else {
+        return Err(FileError::Empty);
+    };
+    let mut grid: Vec<(usize, Vec<String>)> = range
+        .rows()
+        .enumerate()
+        .map(|(i, cells)| {
+            let mut row: Vec<String> = vec![String::new(); left as usize];
+            row.extend(cells.iter().map(|c| match c {
+                Data::Empty => String::new(),
+                Data::String(s) => s.clone(),
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+                other => other.to_string(),
+            }));
+            (top as usize + i + 1, row)
+        })
+        .collect();
+    if grid.len() > MAX_ROWS + 1 {
+        return Err(FileError::TooManyRows {
+            rows: grid.len() - 1,
+        });
+    }
+    if let Ok(merged) = book.merge_cells_by_sheet_name(&name) {
+        fill_merged(&mut grid, &merged);
+    }
+    if let Some(formulas) = formulas {
+        mark_formulas_without_value(&mut grid, &formulas);
+    }
+    parse_grid("xlsx", grid, is_bank)
 }
 
 /// Turns byte offsets (increasing) into 1-based line numbers in one pass over the text.
@@ -360,6 +433,41 @@ impl LineCounter<'_> {
     }
 }
 
+/// A cell that is a formula without a value, or too long.
+fn unreadable_cell(row: usize, c: Column, value: &str) -> Option<RowProblem> {
+    if value.starts_with('=') {
+        return Some(plain(
+            row,
+            c,
+            "row.formula",
+            format!(
+                "“{}”列是没有计算结果的公式，请在表格中把公式转换为数值后再上传",
+                c.header()
+            ),
+            format!(
+                "the {} cell is a formula without a value; convert formulas to values and upload again",
+                c.en()
+            ),
+        ));
+    }
+    let n = value.chars().count();
+    (n > MAX_CELL_CHARS).then(|| {
+        plain(
+            row,
+            c,
+            "row.cell_too_long",
+            format!(
+                "“{}”列内容有 {n} 个字符，超过 {MAX_CELL_CHARS} 个",
+                c.header()
+            ),
+            format!(
+                "the {} cell has {n} characters, more than {MAX_CELL_CHARS}",
+                c.en()
+            ),
+        )
+    })
+}
+
 /// Checks one row; a good row joins `parsed.rows`, every problem joins `parsed.problems`.
 fn check_row(
     row: usize,
@@ -370,24 +478,12 @@ fn check_row(
 ) {
     let cell = |c: Column| cells.get(&c).map_or("", String::as_str);
     let before = parsed.problems.len();
-    for c in Column::ALL {
-        let n = cell(c).chars().count();
-        if n > MAX_CELL_CHARS {
-            parsed.problems.push(plain(
-                row,
-                c,
-                "row.cell_too_long",
-                format!(
-                    "“{}”列内容有 {n} 个字符，超过 {MAX_CELL_CHARS} 个",
-                    c.header()
-                ),
-                format!(
-                    "the {} cell has {n} characters, more than {MAX_CELL_CHARS}",
-                    c.en()
-                ),
-            ));
-        }
-    }
+    // Cells that cannot be read at all: the row is reported without further checks.
+    parsed.problems.extend(
+        Column::ALL
+            .into_iter()
+            .filter_map(|c| unreadable_cell(row, c, cell(c))),
+    );
     if parsed.problems.len() > before {
         return;
     }
@@ -457,6 +553,58 @@ fn check_row(
         department: opt(Column::Department),
         photo: opt(Column::Photo),
     });
+}
+
+/// Copies each merged region's top-left value into every cell it covers.
+fn fill_merged(grid: &mut [(usize, Vec<String>)], merged: &[calamine::Dimensions]) {
+    for dim in merged {
+        let (r0, c0) = (dim.start.0 as usize, dim.start.1 as usize);
+        let value = grid
+            .iter()
+            .find(|(n, _)| *n == r0 + 1)
+            .and_then(|(_, r)| r.get(c0))
+            .cloned()
+            .unwrap_or_default();
+        for (n, cells) in grid.iter_mut() {
+            if (r0 + 1..=dim.end.0 as usize + 1).contains(n) {
+                for c in c0..=dim.end.1 as usize {
+                    if c >= cells.len() {
+                        cells.resize(c + 1, String::new());
+                    }
+                    if cells[c].is_empty() {
+                        cells[c].clone_from(&value);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Marks formula cells that carry no cached value (`=FORMULA`), so their row is reported.
+fn mark_formulas_without_value(
+    grid: &mut [(usize, Vec<String>)],
+    formulas: &calamine::Range<String>,
+) {
+    let Some((ftop, fleft)) = formulas.start() else {
+        return;
+    };
+    for (i, frow) in formulas.rows().enumerate() {
+        let n = ftop as usize + i + 1;
+        for (j, f) in frow.iter().enumerate() {
+            let c = fleft as usize + j;
+            if f.is_empty() {
+                continue;
+            }
+            if let Some((_, cells)) = grid.iter_mut().find(|(r, _)| *r == n) {
+                if cells.get(c).is_none_or(String::is_empty) {
+                    if c >= cells.len() {
+                        cells.resize(c + 1, String::new());
+                    }
+                    cells[c] = format!("={f}");
+                }
+            }
+        }
+    }
 }
 
 fn malformed(e: &csv::Error) -> FileError {
