@@ -326,6 +326,9 @@ impl<T: Transport> crate::terminal::SecurityModule for PsamClient<T> {
     ) -> Result<[u8; 4], TerminalError> {
         PsamClient::mac(self, card_id_code, usage, challenge, data)
     }
+    fn ready(&mut self, card_id_code: &str, usage: KeyUsage) -> Result<(), TerminalError> {
+        self.init(card_id_code, usage)
+    }
     fn terminal_id(&mut self) -> String {
         PsamClient::terminal_id(self).unwrap_or_default()
     }

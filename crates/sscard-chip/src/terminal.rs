@@ -160,6 +160,9 @@ pub trait SecurityModule {
         challenge: &[u8; 8],
         data: &[u8],
     ) -> Result<[u8; 4], TerminalError>;
+    /// Checks that the module holds the card's key of `usage`, without using it (so a module
+    /// lacking a key never costs the card a try).
+    fn ready(&mut self, card_id_code: &str, usage: KeyUsage) -> Result<(), TerminalError>;
     /// The terminal number for the reader string.
     fn terminal_id(&mut self) -> String;
     /// The device number for the reader string.
@@ -204,6 +207,9 @@ impl SecurityModule for Psam {
         let key = self.key(code, usage)?;
         self.counter += 1;
         Ok(session_mac(self.keys.alg, &key, challenge, data))
+    }
+    fn ready(&mut self, code: &str, usage: KeyUsage) -> Result<(), TerminalError> {
+        self.key(code, usage).map(|_| ())
     }
     fn terminal_id(&mut self) -> String {
         self.terminal_id.clone()
@@ -450,7 +456,7 @@ impl<T: Transport, S: SecurityModule> Terminal<T, S> {
     pub fn external_authenticate(&mut self) -> Result<(), TerminalError> {
         let code = self.code()?;
         // Ask the PSAM first: a PSAM without the key must not cost the card a try.
-        self.psam.external_cryptogram(&code, &[0; 8])?;
+        self.psam.ready(&code, KeyUsage::ExternalAuth)?;
         let challenge = self.challenge()?;
         let crypt = self.psam.external_cryptogram(&code, &challenge)?;
         self.expect_ok(
@@ -524,7 +530,7 @@ impl<T: Transport, S: SecurityModule> Terminal<T, S> {
         value: &[u8],
     ) -> Result<(), TerminalError> {
         let code = self.code()?;
-        self.psam.mac(&code, KeyUsage::UpdateMac, &[0; 8], &[])?;
+        self.psam.ready(&code, KeyUsage::UpdateMac)?;
         let challenge = self.challenge()?;
         let mut body = vec![tag, value.len() as u8];
         body.extend_from_slice(value);

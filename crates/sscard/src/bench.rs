@@ -244,7 +244,7 @@ fn chip(g: &Global, b: &ChipBench) -> anyhow::Result<ExitCode> {
     let ossl_tdes = openssl_mbps("des-ede-cbc").or_else(|| openssl_mbps("des-ede3-cbc"));
     // Whole in-process sessions: select, read EF05/EF06, internal + external auth, PIN, DF04.
     let image = sscard_chip::card::CardImage::issue(
-        &crate::chip_cmds::demo_issue_data(),
+        &sscard_chip::issue::IssueData::demo(),
         &sscard_chip::keys::test_province_keys(Algorithm::Sm4),
     );
     let psam = sscard_chip::terminal::Psam {

@@ -151,11 +151,6 @@ fn load_psam(path: &Path) -> anyhow::Result<Psam> {
     Ok(psam)
 }
 
-/// The fixed demo card: a synthetic Taizhou resident on the test keys.
-pub(crate) fn demo_issue_data() -> IssueData {
-    IssueData::demo()
-}
-
 pub(crate) async fn run(g: &Global, c: ChipCommand) -> anyhow::Result<ExitCode> {
     match c {
         ChipCommand::Image(a) => image(g, a).await,
@@ -181,7 +176,7 @@ pub(crate) async fn run(g: &Global, c: ChipCommand) -> anyhow::Result<ExitCode> 
 async fn image(g: &Global, a: ImageArgs) -> anyhow::Result<ExitCode> {
     let alg: Algorithm = a.alg.into();
     let (data, keys, test) = if a.demo {
-        (demo_issue_data(), test_province_keys(alg), true)
+        (IssueData::demo(), test_province_keys(alg), true)
     } else {
         let number = match CardNumber::parse(a.card.as_deref().unwrap_or_default()) {
             Ok(n) => n,

@@ -83,6 +83,22 @@ async fn page(st: &AppState, headers: &HeaderMap) -> Page {
     }
 }
 
+/// The logged-in caller whose role has `permission`; otherwise the login redirect or a 403 page
+/// naming what was refused (`what_zh` / `what_en`).
+async fn permitted(
+    st: &AppState,
+    headers: &HeaderMap,
+    permission: Permission,
+    what_zh: &str,
+    what_en: &str,
+) -> Result<(Page, Caller), Response> {
+    let (p, caller) = logged_in(st, headers).await?;
+    if !p.can(permission) {
+        return Err(forbidden(&p, p.t(what_zh, what_en)));
+    }
+    Ok((p, caller))
+}
+
 /// The logged-in caller, or a redirect to the login page.
 async fn logged_in(st: &AppState, headers: &HeaderMap) -> Result<(Page, Caller), Response> {
     let p = page(st, headers).await;
@@ -343,13 +359,18 @@ async fn search(
     headers: HeaderMap,
     Form(form): Form<SearchForm>,
 ) -> Response {
-    let (p, caller) = match logged_in(&st, &headers).await {
+    let (p, caller) = match permitted(
+        &st,
+        &headers,
+        Permission::ReadPersons,
+        "查询人员",
+        "find persons",
+    )
+    .await
+    {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !p.can(Permission::ReadPersons) {
-        return forbidden(&p, p.t("查询人员", "find persons"));
-    }
     if !csrf_ok(&p, &form.csrf) {
         return csrf_failed(&p);
     }
@@ -385,13 +406,18 @@ async fn person_page(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let (p, caller) = match logged_in(&st, &headers).await {
+    let (p, caller) = match permitted(
+        &st,
+        &headers,
+        Permission::ReadPersons,
+        "查询人员",
+        "read persons",
+    )
+    .await
+    {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !p.can(Permission::ReadPersons) {
-        return forbidden(&p, p.t("查询人员", "read persons"));
-    }
     let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
         return error_page(
             &p,
@@ -450,13 +476,18 @@ async fn reveal(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let (p, caller) = match logged_in(&st, &headers).await {
+    let (p, caller) = match permitted(
+        &st,
+        &headers,
+        Permission::RevealId,
+        "显示完整身份证号码",
+        "reveal full ID numbers",
+    )
+    .await
+    {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !p.can(Permission::RevealId) {
-        return forbidden(&p, p.t("显示完整身份证号码", "reveal full ID numbers"));
-    }
     if !csrf_ok(&p, &form.csrf) {
         return csrf_failed(&p);
     }
@@ -604,13 +635,18 @@ async fn card_page(
     Path(number): Path<String>,
     Query(q): Query<CardQuery>,
 ) -> Response {
-    let (p, _caller) = match logged_in(&st, &headers).await {
+    let (p, _caller) = match permitted(
+        &st,
+        &headers,
+        Permission::ReadCards,
+        "查询卡片",
+        "read cards",
+    )
+    .await
+    {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !p.can(Permission::ReadCards) {
-        return forbidden(&p, p.t("查询卡片", "read cards"));
-    }
     let card = match load_card(&st, &p, &number).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -752,13 +788,18 @@ async fn card_action(
 // ---- audit ----
 
 async fn audit_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let (p, _caller) = match logged_in(&st, &headers).await {
+    let (p, _caller) = match permitted(
+        &st,
+        &headers,
+        Permission::ReadAudit,
+        "查看审计记录",
+        "read the audit trail",
+    )
+    .await
+    {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !p.can(Permission::ReadAudit) {
-        return forbidden(&p, p.t("查看审计记录", "read the audit trail"));
-    }
     let report = match st.store.verify_audit().await {
         Ok(r) => r,
         Err(e) => return error_page(&p, &ApiError::from(e)),
