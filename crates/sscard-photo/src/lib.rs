@@ -1,0 +1,589 @@
+//! ID photo normalisation for social security cards.
+//!
+//! [`normalize`] takes the bytes of a JPEG or PNG (a work-badge photo, a scan, a phone picture),
+//! turns it upright by its EXIF orientation, finds the face, crops to 358:441 with the head at
+//! the format's size and position, checks exposure and that the background is near white, and
+//! encodes a 350 dpi JPEG whose quality is searched until the file lands in the profile's size
+//! window (Jiangsu: 15–100 KB). It also makes the chip photo for EF08 (≤ 4,096 bytes). Every
+//! refusal is a [`Rejection`] that says why in zh-CN and English. [`normalize_all`] runs across
+//! all cores.
+
+mod detect;
+mod profile;
+mod resample;
+pub mod synth;
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use rayon::prelude::*;
+use serde::Serialize;
+use sscard_ids::Bilingual;
+
+pub use detect::{Face, detect_faces};
+pub use profile::Profile;
+
+/// Largest input file accepted, bytes.
+pub const MAX_INPUT_BYTES: usize = 20 * 1024 * 1024;
+/// Largest input image accepted, pixels per side.
+pub const MAX_SIDE: u32 = 8000;
+
+/// Switches for one run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Find the face and place the crop by it (default). Off: the photo is taken as already
+    /// framed and only centre-cropped to 358:441 — for benchmarks and for photos a clerk has
+    /// framed by hand.
+    pub face_check: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { face_check: true }
+    }
+}
+
+/// A photo that passed.
+#[derive(Clone, Serialize)]
+pub struct Normalized {
+    /// The card photo: JPEG, profile size, profile dpi, inside the size window.
+    #[serde(skip)]
+    pub jpeg: Vec<u8>,
+    /// JPEG quality that produced it.
+    pub quality: u8,
+    /// The chip (EF08) photo.
+    #[serde(skip)]
+    pub chip_jpeg: Vec<u8>,
+    /// JPEG quality of the chip photo.
+    pub chip_quality: u8,
+    /// The face found, in the upright source image's pixels (none when the face check is off).
+    pub face: Option<Face>,
+}
+
+impl std::fmt::Debug for Normalized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Normalized")
+            .field("jpeg_bytes", &self.jpeg.len())
+            .field("quality", &self.quality)
+            .field("chip_bytes", &self.chip_jpeg.len())
+            .field("chip_quality", &self.chip_quality)
+            .field("face", &self.face)
+            .finish()
+    }
+}
+
+/// Why a photo was refused. Each says what to do about it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Rejection {
+    /// The file is empty.
+    #[error("empty file")]
+    Empty,
+    /// The file is larger than [`MAX_INPUT_BYTES`].
+    #[error("file too large")]
+    FileTooLarge {
+        /// Its size.
+        bytes: usize,
+    },
+    /// Not a JPEG or PNG.
+    #[error("unsupported format")]
+    Unsupported,
+    /// The decoder failed.
+    #[error("corrupt image: {detail}")]
+    Corrupt {
+        /// What the decoder said.
+        detail: String,
+    },
+    /// Wider or taller than [`MAX_SIDE`].
+    #[error("image too large")]
+    TooManyPixels {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// No face found.
+    #[error("no face")]
+    NoFace,
+    /// More than one face.
+    #[error("several faces")]
+    SeveralFaces {
+        /// How many.
+        count: usize,
+    },
+    /// The face is too small to be enlarged to the format's head size without blurring.
+    #[error("face too small")]
+    FaceTooSmall {
+        /// Face width found, pixels.
+        width: u32,
+        /// Smallest accepted.
+        min: u32,
+    },
+    /// The head reaches past the photo's edge: the crop would cut it off.
+    #[error("face cut off")]
+    FaceCutOff,
+    /// The face is too dark.
+    #[error("too dark")]
+    TooDark {
+        /// Mean face brightness, 0–255.
+        mean: u8,
+    },
+    /// The face is washed out.
+    #[error("too bright")]
+    TooBright {
+        /// Mean face brightness, 0–255.
+        mean: u8,
+    },
+    /// The background around the head is not near white.
+    #[error("background not white")]
+    BackgroundNotWhite {
+        /// Share of background samples that were near white, percent.
+        white_percent: u8,
+    },
+    /// No JPEG quality puts the file inside the size window.
+    #[error("size window")]
+    SizeWindow {
+        /// Size at the nearest quality.
+        bytes: usize,
+        /// Window.
+        min: usize,
+        /// Window.
+        max: usize,
+    },
+}
+
+impl Bilingual for Rejection {
+    fn code(&self) -> &'static str {
+        match self {
+            Rejection::Empty => "photo.empty",
+            Rejection::FileTooLarge { .. } => "photo.file_too_large",
+            Rejection::Unsupported => "photo.unsupported_format",
+            Rejection::Corrupt { .. } => "photo.corrupt",
+            Rejection::TooManyPixels { .. } => "photo.too_many_pixels",
+            Rejection::NoFace => "photo.no_face",
+            Rejection::SeveralFaces { .. } => "photo.several_faces",
+            Rejection::FaceTooSmall { .. } => "photo.face_too_small",
+            Rejection::FaceCutOff => "photo.face_cut_off",
+            Rejection::TooDark { .. } => "photo.too_dark",
+            Rejection::TooBright { .. } => "photo.too_bright",
+            Rejection::BackgroundNotWhite { .. } => "photo.background_not_white",
+            Rejection::SizeWindow { .. } => "photo.size_window",
+        }
+    }
+
+    fn zh(&self) -> String {
+        match self {
+            Rejection::Empty => "照片文件为空，请重新提供照片".into(),
+            Rejection::FileTooLarge { bytes } => {
+                format!(
+                    "照片文件过大（{} MB），上限 {} MB，请压缩后重新提供",
+                    bytes / (1024 * 1024),
+                    MAX_INPUT_BYTES / (1024 * 1024)
+                )
+            }
+            Rejection::Unsupported => "照片不是 JPEG 或 PNG 格式，请转换后重新提供".into(),
+            Rejection::Corrupt { .. } => "照片文件已损坏，无法读取，请重新拍摄或导出".into(),
+            Rejection::TooManyPixels { width, height } => {
+                format!("照片尺寸过大（{width}×{height}），每边不超过 {MAX_SIDE} 像素")
+            }
+            Rejection::NoFace => "照片中未检测到人脸，请提供本人正面免冠照片".into(),
+            Rejection::SeveralFaces { count } => format!("照片中有 {count} 张人脸，只能有本人一人"),
+            Rejection::FaceTooSmall { width, min } => {
+                format!(
+                    "人脸过小（宽 {width} 像素，至少 {min} 像素），请提供更近或分辨率更高的照片"
+                )
+            }
+            Rejection::FaceCutOff => "头部超出照片边缘，请提供头顶和两肩完整的照片".into(),
+            Rejection::TooDark { mean } => {
+                format!("照片过暗（面部平均亮度 {mean}），请在光线充足处重新拍摄")
+            }
+            Rejection::TooBright { mean } => {
+                format!("照片过亮（面部平均亮度 {mean}），请避免强光或闪光直射")
+            }
+            Rejection::BackgroundNotWhite { white_percent } => {
+                format!("背景不是白色（白色占 {white_percent}%），请在纯白背景前重新拍摄")
+            }
+            Rejection::SizeWindow { bytes, min, max } => format!(
+                "无法把照片压缩到 {}–{} KB（最接近为 {} KB），请提供内容更清晰的照片",
+                min / 1024,
+                max / 1024,
+                bytes / 1024
+            ),
+        }
+    }
+
+    fn en(&self) -> String {
+        match self {
+            Rejection::Empty => "the photo file is empty; provide the photo again".into(),
+            Rejection::FileTooLarge { bytes } => format!(
+                "the photo file is too large ({} MB, limit {} MB); compress it and provide it again",
+                bytes / (1024 * 1024),
+                MAX_INPUT_BYTES / (1024 * 1024)
+            ),
+            Rejection::Unsupported => "the photo is not a JPEG or PNG; convert it and provide it again".into(),
+            Rejection::Corrupt { .. } => "the photo file is damaged and cannot be read; take or export it again".into(),
+            Rejection::TooManyPixels { width, height } => {
+                format!("the photo is too large ({width} x {height}); at most {MAX_SIDE} pixels a side")
+            }
+            Rejection::NoFace => "no face found; provide a frontal photo of the holder without a hat".into(),
+            Rejection::SeveralFaces { count } => format!("{count} faces in the photo; only the holder may be in it"),
+            Rejection::FaceTooSmall { width, min } => format!(
+                "the face is too small ({width} px wide, at least {min} px); provide a closer or sharper photo"
+            ),
+            Rejection::FaceCutOff => "the head reaches past the photo's edge; provide a photo showing the whole head and both shoulders".into(),
+            Rejection::TooDark { mean } => format!("the photo is too dark (mean face brightness {mean}); take it again in good light"),
+            Rejection::TooBright { mean } => {
+                format!("the photo is too bright (mean face brightness {mean}); avoid strong light or flash on the face")
+            }
+            Rejection::BackgroundNotWhite { white_percent } => format!(
+                "the background is not white ({white_percent}% white); take the photo again in front of a plain white background"
+            ),
+            Rejection::SizeWindow { bytes, min, max } => format!(
+                "the photo cannot be encoded within {}-{} KB (nearest {} KB); provide a sharper photo",
+                min / 1024,
+                max / 1024,
+                bytes / 1024
+            ),
+        }
+    }
+}
+
+/// Decode a JPEG or PNG and turn it upright by its EXIF orientation.
+pub fn decode(bytes: &[u8]) -> Result<RgbImage, Rejection> {
+    if bytes.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(Rejection::FileTooLarge { bytes: bytes.len() });
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Rejection::Corrupt {
+            detail: e.to_string(),
+        })?;
+    if !matches!(reader.format(), Some(ImageFormat::Jpeg | ImageFormat::Png)) {
+        return Err(Rejection::Unsupported);
+    }
+    let mut decoder = reader.into_decoder().map_err(|e| Rejection::Corrupt {
+        detail: e.to_string(),
+    })?;
+    let (width, height) = decoder.dimensions();
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(Rejection::TooManyPixels { width, height });
+    }
+    if width == 0 || height == 0 {
+        return Err(Rejection::Corrupt {
+            detail: "zero-sized image".into(),
+        });
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    decoder.set_limits(limits).map_err(|e| Rejection::Corrupt {
+        detail: e.to_string(),
+    })?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| Rejection::Corrupt {
+        detail: e.to_string(),
+    })?;
+    img.apply_orientation(orientation);
+    Ok(img.into_rgb8())
+}
+
+/// The greyscale (BT.601 luma) of an RGB image.
+pub fn gray_of(img: &RgbImage) -> image::GrayImage {
+    let data = img
+        .as_raw()
+        .chunks_exact(3)
+        .map(|p| luma([p[0], p[1], p[2]]) as u8)
+        .collect();
+    image::GrayImage::from_raw(img.width(), img.height(), data).expect("one byte per pixel")
+}
+
+fn luma(p: [u8; 3]) -> u32 {
+    (299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2])) / 1000
+}
+
+/// Encode as JPEG at `quality` with `dpi` in the JFIF header.
+pub fn encode_jpeg(img: &RgbImage, quality: u8, dpi: u16) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    enc.set_density(jpeg_encoder::PixelDensity {
+        density: (dpi, dpi),
+        unit: jpeg_encoder::PixelDensityUnit::Inches,
+    });
+    // Every image reaching here is at most MAX_SIDE (8000) pixels a side, so u16 holds it.
+    enc.encode(
+        img.as_raw(),
+        img.width() as u16,
+        img.height() as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )
+    .expect("encoding an in-range image to memory cannot fail");
+    out
+}
+
+/// The highest-quality encoding near `start` whose size is within `[min, max]`: one encode when
+/// `start` already fits, otherwise a binary search in the direction that helps.
+fn encode_in_window(
+    img: &RgbImage,
+    dpi: u16,
+    start: u8,
+    floor: u8,
+    min: usize,
+    max: usize,
+) -> Result<(Vec<u8>, u8), Rejection> {
+    let first = encode_jpeg(img, start, dpi);
+    if (min..=max).contains(&first.len()) {
+        return Ok((first, start));
+    }
+    if first.len() > max {
+        // Highest quality in [floor, start) that fits under max.
+        let (mut lo, mut hi) = (floor, start - 1);
+        let mut best: Option<(Vec<u8>, u8)> = None;
+        let mut nearest = first.len();
+        while lo <= hi {
+            let q = lo + (hi - lo) / 2;
+            let data = encode_jpeg(img, q, dpi);
+            nearest = data.len();
+            if data.len() <= max {
+                lo = q + 1;
+                best = Some((data, q));
+            } else if q == 0 {
+                break;
+            } else {
+                hi = q - 1;
+            }
+        }
+        match best {
+            Some((data, q)) if data.len() >= min => Ok((data, q)),
+            Some((data, _)) => Err(Rejection::SizeWindow {
+                bytes: data.len(),
+                min,
+                max,
+            }),
+            None => Err(Rejection::SizeWindow {
+                bytes: nearest,
+                min,
+                max,
+            }),
+        }
+    } else {
+        // Lowest quality in (start, 100] that reaches min.
+        let (mut lo, mut hi) = (start + 1, 100u8);
+        let mut best: Option<(Vec<u8>, u8)> = None;
+        let mut nearest = first.len();
+        while lo <= hi {
+            let q = lo + (hi - lo) / 2;
+            let data = encode_jpeg(img, q, dpi);
+            nearest = data.len();
+            if data.len() >= min {
+                hi = q - 1;
+                best = Some((data, q));
+            } else {
+                lo = q + 1;
+            }
+        }
+        match best {
+            Some((data, q)) if data.len() <= max => Ok((data, q)),
+            Some((data, _)) => Err(Rejection::SizeWindow {
+                bytes: data.len(),
+                min,
+                max,
+            }),
+            None => Err(Rejection::SizeWindow {
+                bytes: nearest,
+                min,
+                max,
+            }),
+        }
+    }
+}
+
+/// The crop window (left, top, width, height) that puts `face` where the profile wants it.
+fn window_for(
+    face: &Face,
+    img_w: u32,
+    img_h: u32,
+    profile: &Profile,
+) -> Result<(f32, f32, f32, f32), Rejection> {
+    let scale = profile.face_width * profile.width as f32 / face.width;
+    let cw = profile.width as f32 / scale;
+    let ch = profile.height as f32 / scale;
+    let left = face.centre_x() - cw / 2.0;
+    let top = face.centre_y() - profile.face_centre_y * ch;
+    let (w, h) = (img_w as f32, img_h as f32);
+    // A small overshoot repeats edge pixels (background above and beside the head, shoulders
+    // below) and the background check then judges the result; more would show the smear, and
+    // any overshoot of the face itself means the head is cut off.
+    let side = 0.08 * cw;
+    let cut = left < -side
+        || left + cw > w + side
+        || top < -0.08 * ch
+        || top + ch > h + 0.20 * ch
+        || face.x < 0.0
+        || face.y < 0.0
+        || face.x + face.width > w
+        || face.y + face.height > h;
+    if cut {
+        return Err(Rejection::FaceCutOff);
+    }
+    Ok((left, top, cw, ch))
+}
+
+/// Centre crop to the profile's aspect ratio (the face check switched off).
+fn centre_window(img_w: u32, img_h: u32, profile: &Profile) -> (f32, f32, f32, f32) {
+    let (w, h) = (img_w as f32, img_h as f32);
+    let aspect = profile.width as f32 / profile.height as f32;
+    if w / h > aspect {
+        let cw = h * aspect;
+        ((w - cw) / 2.0, 0.0, cw, h)
+    } else {
+        let ch = w / aspect;
+        (0.0, (h - ch) / 2.0, w, ch)
+    }
+}
+
+/// Mean brightness of the face box in the output, and the share of near-white background
+/// samples (a band along the top and strips down both sides beside the head).
+fn measure(out: &RgbImage, profile: &Profile) -> (u8, u8) {
+    let (w, h) = out.dimensions();
+    let fw = profile.face_width * w as f32;
+    let fcx = w as f32 / 2.0;
+    let fcy = profile.face_centre_y * h as f32;
+    // The inner part of the face box: skin, not hair or background.
+    let (x0, x1) = ((fcx - fw * 0.3) as u32, (fcx + fw * 0.3) as u32);
+    let (y0, y1) = ((fcy - fw * 0.3) as u32, (fcy + fw * 0.3) as u32);
+    let mut sum = 0u64;
+    let mut n = 0u64;
+    for y in y0..y1.min(h) {
+        for x in x0..x1.min(w) {
+            sum += u64::from(luma(out.get_pixel(x, y).0));
+            n += 1;
+        }
+    }
+    let face_luma = (sum / n.max(1)) as u8;
+    let band = (h as f32 * 0.06) as u32;
+    let strip = (w as f32 * 0.10) as u32;
+    let strip_bottom = (h as f32 * 0.40) as u32;
+    let (mut white, mut total) = (0u32, 0u32);
+    let mut sample = |x: u32, y: u32| {
+        let p = out.get_pixel(x, y).0;
+        let lo = p.iter().min().copied().unwrap_or(0);
+        let hi = p.iter().max().copied().unwrap_or(0);
+        total += 1;
+        if lo >= 185 && hi - lo <= 40 {
+            white += 1;
+        }
+    };
+    for y in (0..band).step_by(2) {
+        for x in (0..w).step_by(2) {
+            sample(x, y);
+        }
+    }
+    for y in (band..strip_bottom).step_by(2) {
+        for x in (0..strip).chain(w - strip..w).step_by(2) {
+            sample(x, y);
+        }
+    }
+    (face_luma, (white * 100 / total.max(1)) as u8)
+}
+
+/// Normalise one photo.
+pub fn normalize(
+    bytes: &[u8],
+    profile: &Profile,
+    options: Options,
+) -> Result<Normalized, Rejection> {
+    let img = decode(bytes)?;
+    normalize_image(&img, profile, options)
+}
+
+/// Normalise an already decoded, upright image.
+pub fn normalize_image(
+    img: &RgbImage,
+    profile: &Profile,
+    options: Options,
+) -> Result<Normalized, Rejection> {
+    let (w, h) = img.dimensions();
+    let (window, face) = if options.face_check {
+        let faces = detect_faces(&gray_of(img));
+        let Some(main) = faces.first().copied() else {
+            return Err(Rejection::NoFace);
+        };
+        let count = faces.iter().filter(|f| f.width >= main.width * 0.5).count();
+        if count > 1 {
+            return Err(Rejection::SeveralFaces { count });
+        }
+        if main.width < profile.min_face_px as f32 {
+            return Err(Rejection::FaceTooSmall {
+                width: main.width as u32,
+                min: profile.min_face_px,
+            });
+        }
+        (window_for(&main, w, h, profile)?, Some(main))
+    } else {
+        (centre_window(w, h, profile), None)
+    };
+    let out = resample::crop_resize_rgb(img, window, profile.width, profile.height);
+    if options.face_check {
+        let (face_luma, white) = measure(&out, profile);
+        if face_luma < profile.min_face_luma {
+            return Err(Rejection::TooDark { mean: face_luma });
+        }
+        if face_luma > profile.max_face_luma {
+            return Err(Rejection::TooBright { mean: face_luma });
+        }
+        if white < profile.min_white_percent {
+            return Err(Rejection::BackgroundNotWhite {
+                white_percent: white,
+            });
+        }
+    }
+    let (jpeg, quality) = encode_in_window(
+        &out,
+        profile.dpi,
+        profile.start_quality,
+        profile.min_quality,
+        profile.min_bytes,
+        profile.max_bytes,
+    )?;
+    let chip = resample::resize_rgb(&out, profile.chip_width, profile.chip_height);
+    let (chip_jpeg, chip_quality) =
+        encode_in_window(&chip, profile.dpi, 75, 5, 0, profile.chip_max_bytes)?;
+    Ok(Normalized {
+        jpeg,
+        quality,
+        chip_jpeg,
+        chip_quality,
+        face,
+    })
+}
+
+/// Normalise many photos on all cores; results in input order.
+pub fn normalize_all<T: AsRef<[u8]> + Sync>(
+    inputs: &[T],
+    profile: &Profile,
+    options: Options,
+) -> Vec<Result<Normalized, Rejection>> {
+    inputs
+        .par_iter()
+        .map(|b| normalize(b.as_ref(), profile, options))
+        .collect()
+}
+
+/// The JFIF density of a JPEG: `(units, x, y)` where units 1 means dots per inch.
+pub fn jfif_density(jpeg: &[u8]) -> Option<(u8, u16, u16)> {
+    // SOI, then APP0 "JFIF\0" version(2) units(1) Xdensity(2) Ydensity(2).
+    if jpeg.len() < 18 || jpeg[0..4] != [0xFF, 0xD8, 0xFF, 0xE0] || &jpeg[6..11] != b"JFIF\0" {
+        return None;
+    }
+    Some((
+        jpeg[13],
+        u16::from_be_bytes([jpeg[14], jpeg[15]]),
+        u16::from_be_bytes([jpeg[16], jpeg[17]]),
+    ))
+}

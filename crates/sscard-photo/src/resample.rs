@@ -1,0 +1,147 @@
+//! Crop-and-resize with `fast_image_resize` (bicubic, SIMD). The crop window may reach a little
+//! past the image; those pixels repeat the nearest edge pixel (the normaliser allows only a small
+//! overshoot, so this fills a few rows of background or shoulders, never the face).
+
+use std::cell::RefCell;
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::{GrayImage, RgbImage};
+
+thread_local! {
+    static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
+}
+
+/// Copy of `src` (interleaved, `c` bytes a pixel) grown by `pad` pixels on every side, the new
+/// pixels repeating the nearest edge pixel.
+fn pad_edges(src: &[u8], w: u32, h: u32, c: usize, pad: u32) -> Vec<u8> {
+    let (pw, ph) = ((w + 2 * pad) as usize, (h + 2 * pad) as usize);
+    let mut out = vec![0u8; pw * ph * c];
+    for y in 0..ph {
+        let sy = (y as i64 - i64::from(pad)).clamp(0, i64::from(h) - 1) as usize;
+        let src_row = &src[sy * w as usize * c..][..w as usize * c];
+        let dst = &mut out[y * pw * c..][..pw * c];
+        let (left, rest) = dst.split_at_mut(pad as usize * c);
+        let (middle, right) = rest.split_at_mut(w as usize * c);
+        middle.copy_from_slice(src_row);
+        for px in left.chunks_exact_mut(c) {
+            px.copy_from_slice(&src_row[..c]);
+        }
+        for px in right.chunks_exact_mut(c) {
+            px.copy_from_slice(&src_row[src_row.len() - c..]);
+        }
+    }
+    out
+}
+
+fn crop_resize(
+    src: &[u8],
+    (w, h): (u32, u32),
+    pixel: PixelType,
+    window: (f32, f32, f32, f32),
+    (out_w, out_h): (u32, u32),
+) -> Vec<u8> {
+    let c = if pixel == PixelType::U8x3 { 3 } else { 1 };
+    let (mut left, mut top, cw, ch) = window;
+    let overshoot = (-left)
+        .max(-top)
+        .max(left + cw - w as f32)
+        .max(top + ch - h as f32);
+    let padded;
+    let (data, sw, sh) = if overshoot > 0.0 {
+        let pad = overshoot.ceil() as u32 + 1;
+        padded = pad_edges(src, w, h, c, pad);
+        left += pad as f32;
+        top += pad as f32;
+        (&padded[..], w + 2 * pad, h + 2 * pad)
+    } else {
+        (src, w, h)
+    };
+    let src_image = ImageRef::new(sw, sh, data, pixel).expect("buffer matches its dimensions");
+    let mut dst = Image::new(out_w, out_h, pixel);
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom))
+        .crop(
+            f64::from(left),
+            f64::from(top),
+            f64::from(cw),
+            f64::from(ch),
+        );
+    RESIZER
+        .with(|r| r.borrow_mut().resize(&src_image, &mut dst, &options))
+        .expect("same pixel type, window inside the image");
+    dst.into_vec()
+}
+
+/// Crop `window` (left, top, width, height in source pixels; may overshoot the edges) out of
+/// `src` and scale it to `out_w × out_h`.
+pub(crate) fn crop_resize_rgb(
+    src: &RgbImage,
+    window: (f32, f32, f32, f32),
+    out_w: u32,
+    out_h: u32,
+) -> RgbImage {
+    let data = crop_resize(
+        src.as_raw(),
+        src.dimensions(),
+        PixelType::U8x3,
+        window,
+        (out_w, out_h),
+    );
+    RgbImage::from_raw(out_w, out_h, data).expect("buffer sized for the output")
+}
+
+/// Scale a whole RGB image.
+pub(crate) fn resize_rgb(src: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
+    let (w, h) = src.dimensions();
+    crop_resize_rgb(src, (0.0, 0.0, w as f32, h as f32), out_w, out_h)
+}
+
+/// Scale a whole greyscale image.
+pub(crate) fn resize_gray(src: &GrayImage, out_w: u32, out_h: u32) -> GrayImage {
+    let (w, h) = src.dimensions();
+    let data = crop_resize(
+        src.as_raw(),
+        (w, h),
+        PixelType::U8,
+        (0.0, 0.0, w as f32, h as f32),
+        (out_w, out_h),
+    );
+    GrayImage::from_raw(out_w, out_h, data).expect("buffer sized for the output")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_image_stays_flat_even_past_the_edges() {
+        let img = RgbImage::from_pixel(10, 10, image::Rgb([200, 100, 50]));
+        let out = crop_resize_rgb(&img, (-2.0, -2.0, 14.0, 14.0), 7, 7);
+        assert!(out.pixels().all(|p| p.0 == [200, 100, 50]));
+    }
+
+    #[test]
+    fn padding_repeats_edges() {
+        let src = [1u8, 2, 3, 4];
+        assert_eq!(
+            pad_edges(&src, 2, 2, 1, 1),
+            vec![1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]
+        );
+    }
+
+    #[test]
+    fn halving_averages_a_stripe_pattern() {
+        let g = GrayImage::from_fn(64, 8, |x, _| {
+            image::Luma([if x % 2 == 0 { 0 } else { 200 }])
+        });
+        let half = resize_gray(&g, 32, 4);
+        assert!(
+            half.as_raw()[8..24]
+                .iter()
+                .all(|&v| (90..=110).contains(&v)),
+            "{:?}",
+            half.as_raw()
+        );
+    }
+}

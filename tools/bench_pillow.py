@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""The peer for `sscard bench photos`: Pillow doing the same decode-resize-encode work as
+`sscard_photo::normalize` with the face check off, one process (Pillow's usual deployment).
+
+For each input: decode, turn upright by EXIF orientation, centre-crop to 358:441, bicubic resize
+to 358x441, encode a 350 dpi 4:2:0 JPEG at quality 90 -- moving the quality by binary search
+only when the file falls outside 15-100 KB -- then the 102x126 chip photo at quality 75, lowered
+until it is at most 4,096 bytes.
+
+Usage: bench_pillow.py DIR_OF_JPEGS [REPEAT]   prints one JSON line with photos_per_second.
+"""
+import io
+import json
+import os
+import sys
+import time
+
+from PIL import Image, ImageOps
+
+W, H, DPI = 358, 441, 350
+MIN_B, MAX_B = 15 * 1024, 100 * 1024
+
+
+def encode(img, q):
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=q, dpi=(DPI, DPI), subsampling="4:2:0")
+    return buf.getvalue()
+
+
+def in_window(img, start, floor, lo_b, hi_b):
+    first = encode(img, start)
+    if lo_b <= len(first) <= hi_b:
+        return first
+    if len(first) > hi_b:
+        lo, hi, best = floor, start - 1, None
+        while lo <= hi:
+            q = (lo + hi) // 2
+            data = encode(img, q)
+            if len(data) <= hi_b:
+                best, lo = data, q + 1
+            else:
+                hi = q - 1
+        return best
+    lo, hi, best = start + 1, 100, None
+    while lo <= hi:
+        q = (lo + hi) // 2
+        data = encode(img, q)
+        if len(data) >= lo_b:
+            best, hi = data, q - 1
+        else:
+            lo = q + 1
+    return best
+
+
+def normalize(data):
+    img = Image.open(io.BytesIO(data))
+    img = ImageOps.exif_transpose(img).convert("RGB")
+    w, h = img.size
+    aspect = W / H
+    if w / h > aspect:
+        cw = h * aspect
+        box = ((w - cw) / 2, 0, (w + cw) / 2, h)
+    else:
+        ch = w / aspect
+        box = (0, (h - ch) / 2, w, (h + ch) / 2)
+    out = img.resize((W, H), Image.Resampling.BICUBIC, box=box)
+    card = in_window(out, 90, 30, MIN_B, MAX_B)
+    chip = in_window(out.resize((102, 126), Image.Resampling.BICUBIC), 75, 5, 0, 4096)
+    return card, chip
+
+
+def main():
+    folder = sys.argv[1]
+    repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    files = sorted(os.listdir(folder))
+    inputs = [open(os.path.join(folder, f), "rb").read() for f in files]
+    start = time.perf_counter()
+    n = 0
+    for _ in range(repeat):
+        for data in inputs:
+            card, chip = normalize(data)
+            assert card is not None and chip is not None
+            n += 1
+    seconds = time.perf_counter() - start
+    import PIL
+    print(json.dumps({"peer": "Pillow " + PIL.__version__, "photos": n, "seconds": seconds,
+                      "photos_per_second": n / seconds}))
+
+
+if __name__ == "__main__":
+    main()
