@@ -12,6 +12,9 @@
 
 use std::collections::HashMap;
 
+pub mod pipeline;
+pub mod workbook;
+
 use sscard_ids::{Bilingual, PersonName, ResidentId};
 
 /// The most rows one file may hold.
@@ -39,7 +42,8 @@ pub enum Column {
 }
 
 impl Column {
-    const ALL: [Column; 7] = [
+    /// Every column, in template order.
+    pub const ALL: [Column; 7] = [
         Column::Name,
         Column::IdNumber,
         Column::Bank,
@@ -75,7 +79,8 @@ impl Column {
         }
     }
 
-    fn required(self) -> bool {
+    /// Whether every row must fill it.
+    pub fn required(self) -> bool {
         matches!(self, Column::Name | Column::IdNumber | Column::Bank)
     }
 

@@ -16,6 +16,8 @@
 mod audit;
 mod error;
 mod model;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,13 +25,14 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sscard_core::{CardEvent, LifecyclePolicy};
-use sscard_ids::{CardNumber, CardNumberGenerator, RegionCode, ResidentId};
+use sscard_ids::{CardNumber, CardNumberGenerator, CreditCode, RegionCode, ResidentId};
 
 pub use audit::{AuditEvent, AuditProblem, AuditReport, GENESIS};
 pub use error::{Rule, StoreError};
 pub use model::{
-    ApplicationView, ApplyOutcome, ApplyRequest, Bank, CardView, Ctx, Employer, IdempotentResponse,
-    NewStaff, Outlet, PersonInput, PersonView, StaffAccount,
+    ApplicationView, ApplyOutcome, ApplyRequest, Bank, BatchDetail, BatchImportOutcome,
+    BatchRowInput, BatchSummary, BatchUploadInput, CardView, Ctx, Employer, IdempotentResponse,
+    NewStaff, Outlet, PersonInput, PersonView, PhotoInput, RowIssue, StaffAccount, UploadSummary,
 };
 
 /// The URL used when none is given.
@@ -617,6 +620,41 @@ impl Store {
         card: &CardNumber,
     ) -> Result<(ResidentId, sscard_ids::PersonName), StoreError> {
         dispatch!(self, read, card_holder(card))
+    }
+
+    // ---- employer bulk applications ----
+
+    /// Applies the good rows of an employer's upload in one transaction, into the employer's
+    /// open batch (started if there is none). Rows already applied in that batch are counted,
+    /// not applied again; rows refused by a rule (a live card, an application elsewhere, a
+    /// legacy bank) join the file's own problems in the outcome and in the stored upload.
+    pub async fn import_batch(
+        &self,
+        ctx: &Ctx,
+        upload: &BatchUploadInput,
+    ) -> Result<BatchImportOutcome, StoreError> {
+        dispatch!(self, write, import_batch(ctx, upload))
+    }
+
+    /// All batches, newest first; an employer agent's view passes its employer.
+    pub async fn batches(
+        &self,
+        employer: Option<&CreditCode>,
+    ) -> Result<Vec<BatchSummary>, StoreError> {
+        dispatch!(self, read, batches(employer))
+    }
+
+    /// One batch by number.
+    pub async fn batch(&self, number: i64) -> Result<BatchDetail, StoreError> {
+        dispatch!(self, read, batch_detail(number))
+    }
+
+    /// The rows refused in one upload (the error workbook's content).
+    pub async fn upload_problems(
+        &self,
+        upload: uuid::Uuid,
+    ) -> Result<(i64, Vec<RowIssue>), StoreError> {
+        dispatch!(self, read, upload_problems(upload))
     }
 
     /// The most recent audit events, newest first.

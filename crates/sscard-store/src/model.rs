@@ -290,3 +290,145 @@ pub struct IdempotentResponse {
     /// Response body.
     pub body: String,
 }
+
+// ---- employer bulk applications ----
+
+/// A normalised photo to keep for a person.
+#[derive(Clone)]
+pub struct PhotoInput {
+    /// SHA-256 of the employer's original file (hex), to notice the same photo uploaded again.
+    pub sha256: String,
+    /// The card photo (JPEG, 358×441, 350 dpi).
+    pub jpeg: Vec<u8>,
+    /// The chip (EF08) photo.
+    pub chip_jpeg: Vec<u8>,
+    /// JPEG quality of the card photo.
+    pub quality: u8,
+}
+
+impl std::fmt::Debug for PhotoInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhotoInput")
+            .field("sha256", &self.sha256)
+            .field("jpeg", &format_args!("{} bytes", self.jpeg.len()))
+            .field("chip_jpeg", &format_args!("{} bytes", self.chip_jpeg.len()))
+            .field("quality", &self.quality)
+            .finish()
+    }
+}
+
+/// One good row of an employer's upload.
+#[derive(Debug, Clone)]
+pub struct BatchRowInput {
+    /// The row number in the employer's file (header = row 1).
+    pub row: usize,
+    /// The employee, with the employer set.
+    pub person: PersonInput,
+    /// Chosen partner bank (code or short name).
+    pub bank: String,
+    /// The normalised photo, when one came with the upload.
+    pub photo: Option<PhotoInput>,
+}
+
+/// A problem with one row: where it is and what to do, in zh-CN and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RowIssue {
+    /// Row number in the employer's file (header = row 1; for CSV the line number).
+    pub row: usize,
+    /// The column's header as the template names it (zh-CN).
+    pub column: String,
+    /// Stable code.
+    pub code: String,
+    /// zh-CN message.
+    pub message: String,
+    /// English message.
+    pub message_en: String,
+}
+
+/// An employer's upload: the good rows and the problems already found in the file.
+#[derive(Debug, Clone)]
+pub struct BatchUploadInput {
+    /// The employer.
+    pub employer: CreditCode,
+    /// The file's name as uploaded.
+    pub file_name: String,
+    /// SHA-256 of the file (hex).
+    pub file_sha256: String,
+    /// Data rows in the file.
+    pub rows_total: usize,
+    /// Rows that passed the file checks.
+    pub rows: Vec<BatchRowInput>,
+    /// Rows that did not, with why.
+    pub problems: Vec<RowIssue>,
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchImportOutcome {
+    /// The batch the rows went into (its number).
+    pub batch_id: i64,
+    /// The upload's id (for its error workbook).
+    pub upload_id: Uuid,
+    /// Rows applied now.
+    pub accepted: usize,
+    /// Rows already applied in this batch by an earlier upload (not applied twice).
+    pub already: usize,
+    /// Rows refused, with why (file problems and store rules together, by row).
+    pub rejected: Vec<RowIssue>,
+}
+
+/// A batch in a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchSummary {
+    /// Batch number.
+    pub id: i64,
+    /// Employer's credit code.
+    pub employer: String,
+    /// Employer's name.
+    pub employer_name: String,
+    /// Status code (`sscard_core::BatchStatus`).
+    pub status: u8,
+    /// Status in words (zh-CN).
+    pub status_zh: String,
+    /// People in the batch.
+    pub rows: usize,
+    /// Cards produced so far.
+    pub cards: usize,
+    /// When the batch was started.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One upload of a batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadSummary {
+    /// Upload id.
+    pub id: Uuid,
+    /// File name.
+    pub file_name: String,
+    /// Data rows in the file.
+    pub rows_total: usize,
+    /// Applied.
+    pub accepted: usize,
+    /// Already applied before.
+    pub already: usize,
+    /// Refused rows.
+    pub rejected: usize,
+    /// Who uploaded.
+    pub actor: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A batch with its rows counted by production step, and its uploads.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchDetail {
+    /// The batch.
+    #[serde(flatten)]
+    pub summary: BatchSummary,
+    /// Rows per step (`applied`, `bank_sent`, …), in chain order.
+    pub steps: Vec<(String, usize)>,
+    /// Rows with a photo.
+    pub photos: usize,
+    /// Uploads, oldest first.
+    pub uploads: Vec<UploadSummary>,
+}

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod batch_cmds;
 mod bench;
 mod check;
 mod chip_cmds;
@@ -56,6 +57,12 @@ enum Command {
     /// 单位 / employers.
     #[command(subcommand)]
     Employer(store_cmds::EmployerCommand),
+    /// 制卡批次 / employer bulk applications and production batches.
+    #[command(subcommand)]
+    Batch(batch_cmds::BatchCommand),
+    /// 照片 / ID photos.
+    #[command(subcommand)]
+    Photo(batch_cmds::PhotoCommand),
     /// 服务网点 / service points (outlets and on-site points).
     #[command(subcommand)]
     Outlet(store_cmds::OutletCommand),
@@ -90,6 +97,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(&args, cli.json),
+        Command::Photo(c) => batch_cmds::photo(&global, c),
         other => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -111,13 +119,14 @@ fn main() -> ExitCode {
                     Command::Bank(c) => store_cmds::bank(&global, c).await,
                     Command::Employer(c) => store_cmds::employer(&global, c).await,
                     Command::Outlet(c) => store_cmds::outlet(&global, c).await,
+                    Command::Batch(c) => batch_cmds::run(&global, c).await,
                     Command::Bench(c) => bench::run(&global, c).await,
                     Command::Chip(c) => chip_cmds::run(&global, c).await,
                     Command::Serve(a) => server_cmds::serve(&global, &a).await,
                     Command::Demo(a) => server_cmds::demo(&global, &a).await,
                     Command::User(c) => server_cmds::user(&global, c).await,
                     Command::Token(c) => server_cmds::token(&global, c).await,
-                    Command::Check(_) => unreachable!("handled above"),
+                    Command::Check(_) | Command::Photo(_) => unreachable!("handled above"),
                 }
             })
         }

@@ -27,13 +27,13 @@ impl Global {
             .unwrap_or_else(|| sscard_store::DEFAULT_URL.to_owned())
     }
 
-    fn ctx(&self) -> Ctx {
+    pub(crate) fn ctx(&self) -> Ctx {
         Ctx::now(self.actor.clone()).because(self.reason.clone())
     }
 }
 
 /// Opens the store and migrates it (every command works on an up-to-date schema).
-async fn open(g: &Global) -> Result<Store, ExitCode> {
+pub(crate) async fn open(g: &Global) -> Result<Store, ExitCode> {
     match Store::open(&g.db(), &StoreOptions::default()).await {
         Ok(s) => Ok(s),
         Err(e) => Err(store_error(&e, g.json)),
@@ -44,19 +44,20 @@ macro_rules! try_store {
     ($g:expr, $e:expr) => {
         match $e {
             Ok(v) => v,
-            Err(e) => return Ok(store_error(&e, $g.json)),
+            Err(e) => return Ok($crate::output::store_error(&e, $g.json)),
         }
     };
 }
 
 macro_rules! try_open {
     ($g:expr) => {
-        match open($g).await {
+        match $crate::store_cmds::open($g).await {
             Ok(s) => s,
             Err(code) => return Ok(code),
         }
     };
 }
+pub(crate) use {try_open, try_store};
 
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {

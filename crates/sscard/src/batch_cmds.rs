@@ -1,0 +1,391 @@
+//! Employer bulk applications (`sscard batch …`) and photo normalisation (`sscard photo …`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use sscard_ids::{Bilingual, CreditCode};
+use sscard_import::pipeline::{ImportError, import_upload};
+use sscard_photo::{Options, Profile};
+
+use crate::output::{invalid_argument, json_line, store_error};
+use crate::store_cmds::{Global, try_open, try_store};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BatchCommand {
+    /// 下载模板 / write the employee-list template (.xlsx).
+    Template {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 导入名单 / import an employer's list (.xlsx or CSV) and photo ZIP into its open batch.
+    Import {
+        /// The employer's unified social credit code.
+        #[arg(long)]
+        employer: String,
+        /// The list: .xlsx, or CSV in UTF-8 or GBK/GB18030.
+        file: PathBuf,
+        /// A ZIP of photos named by ID number (or by the photo column).
+        #[arg(long)]
+        photos: Option<PathBuf>,
+        /// Photo profile (`jiangsu`, `compact`).
+        #[arg(long, default_value = "jiangsu")]
+        profile: String,
+        /// Also write the error workbook (.xlsx) here when rows were refused.
+        #[arg(long)]
+        errors: Option<PathBuf>,
+    },
+    /// 批次列表 / list batches.
+    List {
+        /// Only this employer's batches.
+        #[arg(long)]
+        employer: Option<String>,
+    },
+    /// 批次详情 / one batch: rows per production step, uploads.
+    Show {
+        /// Batch number.
+        id: i64,
+    },
+    /// 错误清单 / write the error workbook of an upload.
+    Errors {
+        /// Upload id (from `batch import` or `batch show`).
+        upload: uuid::Uuid,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_employer(text: &str, json: bool) -> Result<CreditCode, ExitCode> {
+    CreditCode::parse(text).map_err(|e| invalid_argument("--employer", &e, json))
+}
+
+fn profile_named(name: &str, json: bool) -> Result<Profile, ExitCode> {
+    Profile::by_name(name).ok_or_else(|| {
+        let names: Vec<String> = Profile::builtin().into_iter().map(|p| p.name).collect();
+        if json {
+            json_line(&serde_json::json!({ "error": { "code": "photo.unknown_profile", "field": "--profile",
+                "message": format!("没有名为 {name} 的照片规格，可选：{}", names.join("、")),
+                "message_en": format!("no photo profile named {name}; choose one of {}", names.join(", ")) } }));
+        } else {
+            eprintln!("✗ --profile: 没有名为 {name} 的照片规格，可选：{}（no photo profile named {name}; choose one of {}）", names.join("、"), names.join(", "));
+        }
+        ExitCode::from(1)
+    })
+}
+
+fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("无法读取（cannot read） {}", path.display()))
+}
+
+pub(crate) async fn run(g: &Global, c: BatchCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        BatchCommand::Template { out } => {
+            let store = try_open!(g);
+            let banks = try_store!(g, store.banks().await);
+            let bytes = sscard_import::workbook::template(&banks)?;
+            std::fs::write(&out, bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            if g.json {
+                json_line(&serde_json::json!({ "template": out }));
+            } else {
+                println!("✓ 模板已写入（template written）: {}", out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BatchCommand::Import {
+            employer,
+            file,
+            photos,
+            profile,
+            errors,
+        } => {
+            import(
+                g,
+                &employer,
+                &file,
+                photos.as_deref(),
+                &profile,
+                errors.as_deref(),
+            )
+            .await
+        }
+        BatchCommand::List { employer } => {
+            let employer = match employer
+                .as_deref()
+                .map(|e| parse_employer(e, g.json))
+                .transpose()
+            {
+                Ok(e) => e,
+                Err(code) => return Ok(code),
+            };
+            let store = try_open!(g);
+            let list = try_store!(g, store.batches(employer.as_ref()).await);
+            if g.json {
+                json_line(&list);
+            } else if list.is_empty() {
+                println!("（没有批次 / no batches）");
+            } else {
+                println!("批次  单位                  状态            人数    已制卡");
+                for b in &list {
+                    println!(
+                        "{:<5} {:<20} {:<3} {:<10} {:>6} {:>8}  {}",
+                        b.id, b.employer, b.status, b.status_zh, b.rows, b.cards, b.employer_name
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BatchCommand::Show { id } => show(g, id).await,
+        BatchCommand::Errors { upload, out } => {
+            let store = try_open!(g);
+            let (batch, problems) = try_store!(g, store.upload_problems(upload).await);
+            std::fs::write(
+                &out,
+                sscard_import::workbook::error_workbook(batch, &problems)?,
+            )
+            .with_context(|| format!("cannot write {}", out.display()))?;
+            if g.json {
+                json_line(
+                    &serde_json::json!({ "batch_id": batch, "problems": problems.len(), "out": out }),
+                );
+            } else {
+                println!(
+                    "✓ 错误清单已写入（error workbook written）: {} · {} 处问题（problems）",
+                    out.display(),
+                    problems.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn import(
+    g: &Global,
+    employer: &str,
+    file: &Path,
+    photos: Option<&Path>,
+    profile: &str,
+    errors: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let employer = match parse_employer(employer, g.json) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let profile = match profile_named(profile, g.json) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let bytes = read_file(file)?;
+    let zip = photos.map(read_file).transpose()?;
+    let store = try_open!(g);
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let report = match import_upload(&store, &g.ctx(), &employer, &name, bytes, zip, &profile).await
+    {
+        Ok(r) => r,
+        Err(ImportError::Store(e)) => return Ok(store_error(&e, g.json)),
+        Err(ImportError::File(e)) => return Ok(refused(file, &e, g.json)),
+        Err(ImportError::Archive(e)) => {
+            return Ok(refused(photos.unwrap_or(file), &e, g.json));
+        }
+    };
+    if let (Some(path), false) = (&errors, report.outcome.rejected.is_empty()) {
+        let book = sscard_import::workbook::error_workbook(
+            report.outcome.batch_id,
+            &report.outcome.rejected,
+        )?;
+        std::fs::write(path, book).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if g.json {
+        json_line(&report);
+    } else {
+        let o = &report.outcome;
+        println!(
+            "✓ 批次 {}：{} 行，受理 {}，此前已受理 {}，未通过 {}（batch {}: {} rows, {} accepted, {} already, {} rejected）",
+            o.batch_id,
+            report.rows,
+            o.accepted,
+            o.already,
+            o.rejected.len(),
+            o.batch_id,
+            report.rows,
+            o.accepted,
+            o.already,
+            o.rejected.len()
+        );
+        for p in &o.rejected {
+            println!(
+                "  第 {} 行 · {} · {}（{}） [{}]",
+                p.row, p.column, p.message, p.message_en, p.code
+            );
+        }
+        for e in &report.ignored_entries {
+            println!("  压缩包中未使用（ZIP entry not used）: {e}");
+        }
+        if let Some(path) = errors.filter(|_| !o.rejected.is_empty()) {
+            println!("  错误清单（error workbook）: {}", path.display());
+        }
+        println!("  上传编号（upload id）: {}", o.upload_id);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(g: &Global, id: i64) -> anyhow::Result<ExitCode> {
+    let store = try_open!(g);
+    let b = try_store!(g, store.batch(id).await);
+    if g.json {
+        json_line(&b);
+    } else {
+        let s = &b.summary;
+        println!(
+            "批次（batch） {} · {} {} · {} {}",
+            s.id, s.employer, s.employer_name, s.status, s.status_zh
+        );
+        println!(
+            "  人数（rows） {} · 照片（photos） {} · 已制卡（cards） {}",
+            s.rows, b.photos, s.cards
+        );
+        for (step, n) in &b.steps {
+            println!("  {step:<15} {n:>6}");
+        }
+        for u in &b.uploads {
+            println!(
+                "  上传（upload） {} · {} · {} 行 · 受理 {} · 已受理 {} · 未通过 {} · {} · {}",
+                u.id,
+                u.file_name,
+                u.rows_total,
+                u.accepted,
+                u.already,
+                u.rejected,
+                u.actor,
+                u.created_at.format("%Y-%m-%d %H:%M")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn refused(path: &Path, e: &impl Bilingual, json: bool) -> ExitCode {
+    if json {
+        json_line(
+            &serde_json::json!({ "error": { "code": e.code(), "message": e.zh(), "message_en": e.en(), "file": path } }),
+        );
+    } else {
+        eprintln!(
+            "✗ {}: {}（{}） [{}]",
+            path.display(),
+            e.zh(),
+            e.en(),
+            e.code()
+        );
+        eprintln!(
+            "  整个文件未导入，数据库未改动（the whole file was refused; nothing was changed）"
+        );
+    }
+    ExitCode::from(1)
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PhotoCommand {
+    /// 照片规范化 / normalise photos: DIR/<stem>.jpg (card) and DIR/<stem>.chip.jpg (chip).
+    Normalize {
+        /// JPEG or PNG files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output directory (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Photo profile (`jiangsu`, `compact`).
+        #[arg(long, default_value = "jiangsu")]
+        profile: String,
+        /// Skip the face check: centre-crop photos already framed by hand.
+        #[arg(long)]
+        no_face_check: bool,
+    },
+}
+
+pub(crate) fn photo(g: &Global, c: PhotoCommand) -> anyhow::Result<ExitCode> {
+    let PhotoCommand::Normalize {
+        files,
+        out,
+        profile,
+        no_face_check,
+    } = c;
+    let profile = match profile_named(&profile, g.json) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let inputs: Vec<Result<Vec<u8>, String>> = files
+        .iter()
+        .map(|f| std::fs::read(f).map_err(|e| e.to_string()))
+        .collect();
+    let readable: Vec<&[u8]> = inputs.iter().map(|r| r.as_deref().unwrap_or(&[])).collect();
+    let results = sscard_photo::normalize_all(
+        &readable,
+        &profile,
+        Options {
+            face_check: !no_face_check,
+        },
+    );
+    let mut all_ok = true;
+    for ((path, input), result) in files.iter().zip(&inputs).zip(results) {
+        let stem = path
+            .file_stem()
+            .map_or_else(|| "photo".to_owned(), |s| s.to_string_lossy().into_owned());
+        let line = match (input, result) {
+            (Err(e), _) => {
+                all_ok = false;
+                serde_json::json!({ "input": path, "ok": false, "output": null, "chip_output": null, "reason": "file.unreadable",
+                    "message": format!("无法读取文件：{e}"), "message_en": format!("cannot read the file: {e}") })
+            }
+            (Ok(_), Err(r)) => {
+                all_ok = false;
+                serde_json::json!({ "input": path, "ok": false, "output": null, "chip_output": null, "reason": r.code(),
+                    "message": r.zh(), "message_en": r.en() })
+            }
+            (Ok(_), Ok(n)) => {
+                let card = out.join(format!("{stem}.jpg"));
+                let chip = out.join(format!("{stem}.chip.jpg"));
+                std::fs::write(&card, &n.jpeg)
+                    .with_context(|| format!("cannot write {}", card.display()))?;
+                std::fs::write(&chip, &n.chip_jpeg)
+                    .with_context(|| format!("cannot write {}", chip.display()))?;
+                serde_json::json!({ "input": path, "ok": true, "output": card, "chip_output": chip, "reason": null,
+                    "bytes": n.jpeg.len(), "quality": n.quality, "chip_bytes": n.chip_jpeg.len() })
+            }
+        };
+        if g.json {
+            json_line(&line);
+        } else if line["ok"] == true {
+            println!(
+                "✓ {} → {} ({} KB, q{}) · {} ({} B)",
+                path.display(),
+                line["output"].as_str().unwrap_or(""),
+                line["bytes"].as_u64().unwrap_or(0) / 1024,
+                line["quality"],
+                line["chip_output"].as_str().unwrap_or(""),
+                line["chip_bytes"]
+            );
+        } else {
+            println!(
+                "✗ {}: {}（{}） [{}]",
+                path.display(),
+                line["message"].as_str().unwrap_or(""),
+                line["message_en"].as_str().unwrap_or(""),
+                line["reason"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
