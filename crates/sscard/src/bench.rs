@@ -18,6 +18,10 @@ pub(crate) enum BenchCommand {
     Store(StoreBench),
     /// SM4 and 3DES throughput beside `openssl speed`, and a whole terminal session in-process.
     Chip(ChipBench),
+    /// Photos per second, with and without the face check, beside a Pillow script.
+    Photos(crate::bench_photos::PhotoBench),
+    /// One employer upload of 5,000 employees end to end, with and without photos.
+    Batch(crate::bench_photos::BatchBench),
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +62,8 @@ pub(crate) async fn run(g: &Global, c: BenchCommand) -> anyhow::Result<ExitCode>
     let b = match c {
         BenchCommand::Store(b) => b,
         BenchCommand::Chip(b) => return chip(g, &b),
+        BenchCommand::Photos(b) => return crate::bench_photos::photos(g, &b),
+        BenchCommand::Batch(b) => return crate::bench_photos::batch(g, &b).await,
     };
     let mut results = Vec::new();
     let dir = tempfile::tempdir()?;

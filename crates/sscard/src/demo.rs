@@ -212,7 +212,7 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {
 }
 
 /// One synthetic employee.
-fn employee(rng: &mut StdRng, employer: &CreditCode) -> PersonInput {
+pub(crate) fn employee(rng: &mut StdRng, employer: &CreditCode) -> PersonInput {
     let origin = *pick(rng, ORIGINS);
     let region = RegionCode::from_u32(origin).expect("valid region");
     let age_days = rng.random_range(18 * 365..58 * 365);

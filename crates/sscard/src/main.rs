@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod batch_cmds;
 mod bench;
+mod bench_photos;
 mod check;
 mod chip_cmds;
 mod demo;

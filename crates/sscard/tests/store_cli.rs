@@ -1,47 +1,9 @@
 //! Black-box tests of the database commands on a temporary SQLite file.
 
-use std::process::{Command, Output};
+mod common;
 
+use common::Cli;
 use serde_json::Value;
-
-struct Cli {
-    _dir: tempfile::TempDir,
-    db: String,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}", dir.path().join("cli.db").display());
-        Cli { _dir: dir, db }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_sscard"))
-            .args(args)
-            .env("SSCARD_DB", &self.db)
-            .env("SSCARD_ACTOR", "clerk:cli-test")
-            .output()
-            .unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> (i32, Value) {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = self.run(&all);
-        let text = String::from_utf8_lossy(&out.stdout);
-        let line = text.lines().last().unwrap_or_else(|| {
-            panic!(
-                "no output; stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (
-            out.status.code().unwrap(),
-            serde_json::from_str(line).unwrap(),
-        )
-    }
-}
 
 const ID: &str = "321202199003071235";
 

@@ -1,0 +1,46 @@
+//! The `sscard` binary on a temporary SQLite file, for black-box tests.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub struct Cli {
+    pub dir: tempfile::TempDir,
+    pub db: String,
+}
+
+impl Cli {
+    pub fn new() -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+        Cli { dir, db }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sscard"))
+            .args(args)
+            .env("SSCARD_DB", &self.db)
+            .env("SSCARD_ACTOR", "clerk:cli-test")
+            .output()
+            .unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().last().unwrap_or_else(|| {
+            panic!(
+                "no output; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (
+            out.status.code().unwrap(),
+            serde_json::from_str(line).unwrap(),
+        )
+    }
+}
