@@ -293,7 +293,7 @@ fn refused(path: &Path, e: &impl Bilingual, json: bool) -> ExitCode {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum PhotoCommand {
-    /// 照片规范化 / normalise photos: DIR/<stem>.jpg (card) and DIR/<stem>.chip.jpg (chip).
+    /// 照片规范化 / normalise photos: `DIR/STEM.jpg` (card) and `DIR/STEM.chip.jpg` (chip).
     Normalize {
         /// JPEG or PNG files.
         #[arg(required = true)]
