@@ -89,7 +89,7 @@ pub fn sim_bank(
             seq.clone(),
             ssn.clone(),
             "OK".into(),
-            pan.expose().to_owned(),
+            account.expose().to_owned(),
             String::new(),
         ]);
     }
