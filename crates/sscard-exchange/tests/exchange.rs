@@ -121,8 +121,8 @@ fn the_bank_answers_with_valid_accounts_and_planned_failures() {
     assert_eq!(e.rows[1][2], "FAIL");
     for r in [&e.rows[0], &e.rows[2], &e.rows[3]] {
         assert_eq!(r[2], "OK");
-        let pan = BankCardNumber::parse(&r[3]).expect("Luhn-valid account number");
-        assert!(pan.expose().starts_with("621700"));
+        let account = BankCardNumber::parse(&r[3]).expect("Luhn-valid account number");
+        assert!(account.expose().starts_with("621700"));
     }
     // The same file gives the same answer; a file with a bad signature gets none.
     assert_eq!(
