@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 pub mod pipeline;
+pub mod production;
 pub mod workbook;
 
 use sscard_ids::{Bilingual, PersonName, ResidentId};

@@ -32,7 +32,8 @@ pub use error::{Rule, StoreError};
 pub use model::{
     ApplicationView, ApplyOutcome, ApplyRequest, Bank, BatchDetail, BatchImportOutcome,
     BatchRowInput, BatchSummary, BatchUploadInput, CardView, Ctx, Employer, IdempotentResponse,
-    NewStaff, Outlet, PersonInput, PersonView, PhotoInput, RowIssue, StaffAccount, UploadSummary,
+    NewStaff, Outlet, PersonInput, PersonView, PhotoInput, ProductionRow, RowIssue, StaffAccount,
+    StepReport, StepResult, UploadSummary,
 };
 
 /// The URL used when none is given.
@@ -655,6 +656,77 @@ impl Store {
         upload: uuid::Uuid,
     ) -> Result<(i64, Vec<RowIssue>), StoreError> {
         dispatch!(self, read, upload_problems(upload))
+    }
+
+    // ---- the production chain ----
+
+    /// The rows of a batch at the given production steps (full personal data: for exchange
+    /// files and personalisation only).
+    pub async fn production_rows(
+        &self,
+        number: i64,
+        steps: &[&str],
+    ) -> Result<Vec<ProductionRow>, StoreError> {
+        dispatch!(self, read, production_rows(number, steps))
+    }
+
+    /// Sends the waiting rows to their banks (10 → 20); returns every row with a bank.
+    pub async fn send_to_bank(
+        &self,
+        ctx: &Ctx,
+        number: i64,
+    ) -> Result<Vec<ProductionRow>, StoreError> {
+        dispatch!(self, write, send_to_bank(ctx, number))
+    }
+
+    /// Records one bank's results by SSN (20 → 21 when no row waits for a bank).
+    pub async fn record_bank_results(
+        &self,
+        ctx: &Ctx,
+        number: i64,
+        bank: &str,
+        results: &[(String, StepResult)],
+    ) -> Result<StepReport, StoreError> {
+        dispatch!(self, write, record_bank_results(ctx, number, bank, results))
+    }
+
+    /// Gives card numbers and sends the rows with accounts to the factory (21 → 30).
+    pub async fn send_to_factory(
+        &self,
+        ctx: &Ctx,
+        number: i64,
+    ) -> Result<Vec<ProductionRow>, StoreError> {
+        dispatch!(self, write, send_to_factory(ctx, number))
+    }
+
+    /// Records the factory's results by card number; made cards become sealed cards (30 → 31).
+    pub async fn record_factory_results(
+        &self,
+        ctx: &Ctx,
+        number: i64,
+        results: &[(String, StepResult)],
+    ) -> Result<StepReport, StoreError> {
+        dispatch!(self, write, record_factory_results(ctx, number, results))
+    }
+
+    /// Records cards personalised (31 → 41).
+    pub async fn record_personalised(
+        &self,
+        ctx: &Ctx,
+        number: i64,
+        cards: &[CardNumber],
+    ) -> Result<StepReport, StoreError> {
+        dispatch!(self, write, record_personalised(ctx, number, cards))
+    }
+
+    /// The outlet received the batch's cards (41 → 60); applications await pickup there.
+    pub async fn receive_batch(
+        &self,
+        ctx: &Ctx,
+        number: i64,
+        outlet: &str,
+    ) -> Result<StepReport, StoreError> {
+        dispatch!(self, write, receive_batch(ctx, number, outlet))
     }
 
     /// The most recent audit events, newest first.

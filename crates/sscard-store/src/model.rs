@@ -432,3 +432,95 @@ pub struct BatchDetail {
     /// Uploads, oldest first.
     pub uploads: Vec<UploadSummary>,
 }
+
+// ---- the production chain ----
+
+/// One person of a batch as the production files need them. Holds full personal data for
+/// exchange files and card personalisation: its `Debug` masks it, and callers must not log it.
+#[derive(Clone)]
+pub struct ProductionRow {
+    /// The batch row.
+    pub row_id: Uuid,
+    /// Full social security number.
+    pub ssn: String,
+    /// Full name.
+    pub name: String,
+    /// `1` male, `2` female.
+    pub sex: i16,
+    /// Birth date.
+    pub birth_date: NaiveDate,
+    /// Mobile phone.
+    pub phone: Option<String>,
+    /// Workshop.
+    pub workshop: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Partner bank code.
+    pub bank_code: String,
+    /// Employer credit code.
+    pub employer_code: String,
+    /// Employer name.
+    pub employer_name: String,
+    /// Production step.
+    pub step: String,
+    /// Why the last step failed.
+    pub failure: Option<String>,
+    /// Bank account number (after the bank's result).
+    pub account_number: Option<String>,
+    /// Card number (from the factory order on).
+    pub card_number: Option<String>,
+    /// Chip serial (from the factory's result).
+    pub chip_serial: Option<String>,
+    /// Card identification code (once the card is made).
+    pub card_id_code: Option<String>,
+    /// Issue date (once the card is made).
+    pub issue_date: Option<NaiveDate>,
+    /// Expiry date (once the card is made).
+    pub expiry_date: Option<NaiveDate>,
+    /// Card photo.
+    pub photo: Option<Vec<u8>>,
+    /// Chip photo.
+    pub chip_photo: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ProductionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProductionRow")
+            .field("row_id", &self.row_id)
+            .field("ssn", &sscard_ids::mask_middle(&self.ssn, 4, 4))
+            .field("step", &self.step)
+            .field("card_number", &self.card_number)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A partner's answer for one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepResult {
+    /// Done: the account number (bank) or chip serial (factory).
+    Ok(String),
+    /// Not done, with the partner's code and reason.
+    Failed {
+        /// Partner's code.
+        code: String,
+        /// Partner's reason.
+        reason: String,
+    },
+}
+
+/// What one production step did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// Batch number.
+    pub batch_id: i64,
+    /// Batch status after the step.
+    pub status: u8,
+    /// Status in words.
+    pub status_zh: String,
+    /// Rows moved forward.
+    pub done: usize,
+    /// Rows that failed (waiting for a retry).
+    pub failed: usize,
+    /// Rows in the file that were not waiting for it (already done, unknown): not touched.
+    pub ignored: usize,
+}

@@ -511,35 +511,7 @@ async fn follow_application(
         CardEvent::Cancel => ApplicationEvent::Cancel,
         _ => return Ok(()),
     };
-    let row = sqlx::query("SELECT status, version FROM applications WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let status: String = row.try_get("status")?;
-    let version: i64 = row.try_get("version")?;
-    let status = ApplicationStatus::parse(&status).ok_or_else(|| corrupt("application status"))?;
-    // An application that is already further along (or final) simply stays where it is.
-    let Ok(next) = status.apply(app_event) else {
-        return Ok(());
-    };
-    let updated = sqlx::query(
-        "UPDATE applications SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
-    )
-    .bind(next.code())
-    .bind(ctx.at)
-    .bind(id)
-    .bind(version)
-    .execute(&mut **tx)
-    .await?;
-    if updated.rows_affected() != 1 {
-        return Err(StoreError::Retry);
-    }
-    audit.push(
-        format!("application.{}", app_event.as_str()),
-        id.to_string(),
-        json!({ "status": next.as_str() }),
-    );
-    Ok(())
+    step_application(tx, id, app_event, ctx, audit).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1903,4 +1875,627 @@ pub(crate) async fn upload_problems(
         row.try_get("number")?,
         serde_json::from_str(&problems).map_err(|_| corrupt("upload problems"))?,
     ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The production chain: bank → factory → personalisation → outlet
+
+/// A batch's id and status by number, locked for the transaction's writes.
+async fn batch_head(
+    tx: &mut Tx<'_>,
+    number: i64,
+) -> Result<(Uuid, sscard_core::BatchStatus, i64), StoreError> {
+    let row = sqlx::query("SELECT id, status, version FROM batches WHERE number = $1")
+        .bind(number)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "batch",
+            key: number.to_string(),
+        })?;
+    let status: i32 = row.try_get("status")?;
+    let status = u8::try_from(status)
+        .ok()
+        .and_then(sscard_core::BatchStatus::from_code)
+        .ok_or_else(|| corrupt("batch status"))?;
+    Ok((row.try_get("id")?, status, row.try_get("version")?))
+}
+
+/// Moves a batch through `events` in order (each must be allowed), under its version.
+async fn move_batch(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    number: i64,
+    events: &[sscard_core::BatchEvent],
+    audit: &mut Audit,
+) -> Result<sscard_core::BatchStatus, StoreError> {
+    let (id, mut status, version) = batch_head(tx, number).await?;
+    let before = status;
+    for event in events {
+        status = status.apply(*event).map_err(|e| StoreError::refused(&e))?;
+    }
+    if status != before {
+        let moved = sqlx::query("UPDATE batches SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4")
+            .bind(i32::from(status.code()))
+            .bind(ctx.at)
+            .bind(id)
+            .bind(version)
+            .execute(&mut **tx)
+            .await?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::Retry);
+        }
+        audit.push(
+            "batch.status",
+            number.to_string(),
+            json!({ "from": before.code(), "to": status.code() }),
+        );
+    }
+    Ok(status)
+}
+
+async fn step_application(
+    tx: &mut Tx<'_>,
+    id: Uuid,
+    event: ApplicationEvent,
+    ctx: &Ctx,
+    audit: &mut Audit,
+) -> Result<(), StoreError> {
+    let row = sqlx::query("SELECT status, version FROM applications WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let status: String = row.try_get("status")?;
+    let version: i64 = row.try_get("version")?;
+    let status = ApplicationStatus::parse(&status).ok_or_else(|| corrupt("application status"))?;
+    // An application that is already further along (or final) simply stays where it is.
+    let Ok(next) = status.apply(event) else {
+        return Ok(());
+    };
+    let updated = sqlx::query(
+        "UPDATE applications SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+    )
+    .bind(next.code())
+    .bind(ctx.at)
+    .bind(id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::Retry);
+    }
+    audit.push(
+        format!("application.{}", event.as_str()),
+        id.to_string(),
+        json!({ "status": next.as_str() }),
+    );
+    Ok(())
+}
+
+/// The production columns of batch rows; `{photos}` is the photo columns or NULLs.
+const PRODUCTION_SELECT: &str = "SELECT r.id, r.step, r.failure, r.account_number, r.card_number, r.chip_serial, \
+     r.bank_code, r.application_id, r.person_id, p.ssn, p.name, p.sex, p.birth_date, p.phone, p.workshop, \
+     p.department, e.credit_code, e.name AS employer_name, c.card_id_code, c.issue_date, c.expiry_date, {photos} \
+     FROM batch_rows r JOIN batches b ON b.id = r.batch_id JOIN persons p ON p.id = r.person_id \
+     JOIN employers e ON e.id = b.employer_id LEFT JOIN cards c ON c.card_number = r.card_number {join} \
+     WHERE b.number = $1 AND r.step IN ({steps}) ORDER BY r.bank_code, p.ssn";
+
+fn production_row(row: &DbRow) -> Result<crate::ProductionRow, StoreError> {
+    Ok(crate::ProductionRow {
+        row_id: row.try_get("id")?,
+        ssn: row.try_get("ssn")?,
+        name: row.try_get("name")?,
+        sex: row.try_get("sex")?,
+        birth_date: row.try_get("birth_date")?,
+        phone: row.try_get("phone")?,
+        workshop: row.try_get("workshop")?,
+        department: row.try_get("department")?,
+        bank_code: row.try_get("bank_code")?,
+        employer_code: row.try_get("credit_code")?,
+        employer_name: row.try_get("employer_name")?,
+        step: row.try_get("step")?,
+        failure: row.try_get("failure")?,
+        account_number: row.try_get("account_number")?,
+        card_number: row.try_get("card_number")?,
+        chip_serial: row.try_get("chip_serial")?,
+        card_id_code: row.try_get("card_id_code")?,
+        issue_date: row.try_get("issue_date")?,
+        expiry_date: row.try_get("expiry_date")?,
+        photo: row.try_get("jpeg")?,
+        chip_photo: row.try_get("chip_jpeg")?,
+    })
+}
+
+async fn rows_at<'e, E>(
+    exec: E,
+    number: i64,
+    steps: &[&str],
+) -> Result<Vec<crate::ProductionRow>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+{
+    rows_with(exec, number, steps, false).await
+}
+
+/// Rows of a batch at `steps` (names from [`ROW_STEPS`] only), with their photos if asked.
+async fn rows_with<'e, E>(
+    exec: E,
+    number: i64,
+    steps: &[&str],
+    photos: bool,
+) -> Result<Vec<crate::ProductionRow>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+{
+    // Step names go into the SQL text, so only the known ones are accepted.
+    let known: Vec<&str> = steps
+        .iter()
+        .copied()
+        .filter(|s| ROW_STEPS.contains(s))
+        .collect();
+    if known.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = known
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (cols, join) = if photos {
+        (
+            "ph.jpeg, ph.chip_jpeg",
+            "LEFT JOIN photos ph ON ph.person_id = r.person_id",
+        )
+    } else {
+        ("NULL AS jpeg, NULL AS chip_jpeg", "")
+    };
+    let sql = PRODUCTION_SELECT
+        .replace("{photos}", cols)
+        .replace("{join}", join)
+        .replace("{steps}", &list);
+    let rows = sqlx::query(&sql).bind(number).fetch_all(exec).await?;
+    rows.iter().map(production_row).collect()
+}
+
+pub(crate) async fn production_rows(
+    pool: &Pool,
+    _cfg: &Config,
+    number: i64,
+    steps: &[&str],
+) -> Result<Vec<crate::ProductionRow>, StoreError> {
+    rows_with(pool, number, steps, true).await
+}
+
+async fn set_step(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    row_id: Uuid,
+    step: &str,
+    failure: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE batch_rows SET step = $1, failure = $2, updated_at = $3 WHERE id = $4")
+        .bind(step)
+        .bind(failure)
+        .bind(ctx.at)
+        .bind(row_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn report(
+    tx: &mut Tx<'_>,
+    number: i64,
+    done: usize,
+    failed: usize,
+    ignored: usize,
+) -> Result<crate::StepReport, StoreError> {
+    let (_, status, _) = batch_head(tx, number).await?;
+    Ok(crate::StepReport {
+        batch_id: number,
+        status: status.code(),
+        status_zh: status.zh(),
+        done,
+        failed,
+        ignored,
+    })
+}
+
+/// Marks the rows waiting for the bank (new, or failed before) as sent and returns every row
+/// now with the bank. The batch moves 10 → 20 the first time.
+pub(crate) async fn send_to_bank(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    number: i64,
+) -> Result<Vec<crate::ProductionRow>, StoreError> {
+    use sscard_core::{BatchEvent, BatchStatus, Stage};
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let (_, status, _) = batch_head(&mut tx, number).await?;
+        let waiting = rows_at(&mut *tx, number, &["applied", "bank_failed"]).await?;
+        if status == BatchStatus::Created {
+            move_batch(
+                &mut tx,
+                ctx,
+                number,
+                &[BatchEvent::Export(Stage::Bank)],
+                &mut audit,
+            )
+            .await?;
+        }
+        for r in &waiting {
+            set_step(&mut tx, ctx, r.row_id, "bank_sent", None).await?;
+            let app: Uuid =
+                sqlx::query_scalar("SELECT application_id FROM batch_rows WHERE id = $1")
+                    .bind(r.row_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            step_application(
+                &mut tx,
+                app,
+                ApplicationEvent::SubmitToProduction,
+                ctx,
+                &mut audit,
+            )
+            .await?;
+        }
+        audit.push(
+            "batch.send_bank",
+            number.to_string(),
+            json!({ "rows": waiting.len() }),
+        );
+        flush_audit(&mut tx, ctx, audit).await?;
+        rows_at(&mut *tx, number, &["bank_sent"]).await?
+    })
+}
+
+/// The bank's answers: an account for each row it opened, a reason for each it did not. Only
+/// rows of this bank that are with the bank are touched; the batch moves 20 → 21 once no row
+/// waits for a bank.
+pub(crate) async fn record_bank_results(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    number: i64,
+    bank: &str,
+    results: &[(String, crate::StepResult)],
+) -> Result<crate::StepReport, StoreError> {
+    use sscard_core::{BatchEvent, BatchStatus, Stage, StepState};
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let sent = rows_at(&mut *tx, number, &["bank_sent"]).await?;
+        let (mut done, mut failed, mut ignored) = (0, 0, 0);
+        for (ssn, result) in results {
+            let Some(r) = sent.iter().find(|r| &r.ssn == ssn && r.bank_code == bank) else {
+                ignored += 1;
+                continue;
+            };
+            match result {
+                crate::StepResult::Ok(account) => {
+                    let account = sscard_ids::BankCardNumber::parse(account)
+                        .map_err(|e| StoreError::refused(&e))?;
+                    sqlx::query("UPDATE batch_rows SET step = 'bank_ok', failure = NULL, account_number = $1, updated_at = $2 WHERE id = $3")
+                        .bind(account.expose())
+                        .bind(ctx.at)
+                        .bind(r.row_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    done += 1;
+                }
+                crate::StepResult::Failed { code, reason } => {
+                    set_step(
+                        &mut tx,
+                        ctx,
+                        r.row_id,
+                        "bank_failed",
+                        Some(&format!("{code}: {reason}")),
+                    )
+                    .await?;
+                    failed += 1;
+                }
+            }
+        }
+        let still_sent = rows_at(&mut *tx, number, &["bank_sent"]).await?.len();
+        let (_, status, _) = batch_head(&mut tx, number).await?;
+        if still_sent == 0 && status == BatchStatus::At(Stage::Bank, StepState::Sent) {
+            move_batch(
+                &mut tx,
+                ctx,
+                number,
+                &[BatchEvent::ImportResult(Stage::Bank)],
+                &mut audit,
+            )
+            .await?;
+        }
+        audit.push(
+            "batch.bank_result",
+            number.to_string(),
+            json!({ "bank": bank, "done": done, "failed": failed, "ignored": ignored }),
+        );
+        flush_audit(&mut tx, ctx, audit).await?;
+        report(&mut tx, number, done, failed, ignored).await?
+    })
+}
+
+/// Gives every row with an open account (or failed at the factory before) a card number and
+/// sends it to the factory; returns every row now with the factory. The batch moves 21 → 30.
+pub(crate) async fn send_to_factory(
+    pool: &Pool,
+    cfg: &Config,
+    ctx: &Ctx,
+    number: i64,
+) -> Result<Vec<crate::ProductionRow>, StoreError> {
+    use sscard_core::{BatchEvent, BatchStatus, Stage, StepState};
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let (_, status, _) = batch_head(&mut tx, number).await?;
+        let waiting = rows_at(&mut *tx, number, &["bank_ok", "factory_failed"]).await?;
+        if status == BatchStatus::At(Stage::Bank, StepState::Returned) {
+            move_batch(
+                &mut tx,
+                ctx,
+                number,
+                &[BatchEvent::Export(Stage::Factory)],
+                &mut audit,
+            )
+            .await?;
+        }
+        for r in &waiting {
+            let number = match &r.card_number {
+                Some(n) => n.clone(),
+                None => allocate_card_number(&mut tx, cfg)
+                    .await?
+                    .as_str()
+                    .to_owned(),
+            };
+            sqlx::query("UPDATE batch_rows SET step = 'factory_sent', failure = NULL, card_number = $1, updated_at = $2 WHERE id = $3")
+                .bind(&number)
+                .bind(ctx.at)
+                .bind(r.row_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit.push(
+            "batch.send_factory",
+            number.to_string(),
+            json!({ "rows": waiting.len() }),
+        );
+        flush_audit(&mut tx, ctx, audit).await?;
+        rows_at(&mut *tx, number, &["factory_sent"]).await?
+    })
+}
+
+/// The factory's answers: each card made (with its chip serial) becomes a sealed card of its
+/// holder, with the bank account recorded; failed rows wait to be made again. The batch moves
+/// 30 → 31 once no row waits for the factory.
+pub(crate) async fn record_factory_results(
+    pool: &Pool,
+    cfg: &Config,
+    ctx: &Ctx,
+    number: i64,
+    results: &[(String, crate::StepResult)],
+) -> Result<crate::StepReport, StoreError> {
+    use sscard_core::{BatchEvent, BatchStatus, Stage, StepState};
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let sent = rows_at(&mut *tx, number, &["factory_sent"]).await?;
+        let (mut done, mut failed, mut ignored) = (0, 0, 0);
+        for (card, result) in results {
+            let Some(r) = sent
+                .iter()
+                .find(|r| r.card_number.as_deref() == Some(card.as_str()))
+            else {
+                ignored += 1;
+                continue;
+            };
+            match result {
+                crate::StepResult::Ok(serial) => {
+                    make_card(&mut tx, cfg, ctx, r, serial, &mut audit).await?;
+                    done += 1;
+                }
+                crate::StepResult::Failed { code, reason } => {
+                    set_step(
+                        &mut tx,
+                        ctx,
+                        r.row_id,
+                        "factory_failed",
+                        Some(&format!("{code}: {reason}")),
+                    )
+                    .await?;
+                    failed += 1;
+                }
+            }
+        }
+        let still_sent = rows_at(&mut *tx, number, &["factory_sent"]).await?.len();
+        let (_, status, _) = batch_head(&mut tx, number).await?;
+        if still_sent == 0 && status == BatchStatus::At(Stage::Factory, StepState::Sent) {
+            move_batch(
+                &mut tx,
+                ctx,
+                number,
+                &[BatchEvent::ImportResult(Stage::Factory)],
+                &mut audit,
+            )
+            .await?;
+        }
+        audit.push(
+            "batch.factory_result",
+            number.to_string(),
+            json!({ "done": done, "failed": failed, "ignored": ignored }),
+        );
+        flush_audit(&mut tx, ctx, audit).await?;
+        report(&mut tx, number, done, failed, ignored).await?
+    })
+}
+
+async fn make_card(
+    tx: &mut Tx<'_>,
+    cfg: &Config,
+    ctx: &Ctx,
+    r: &crate::ProductionRow,
+    serial: &str,
+    audit: &mut Audit,
+) -> Result<(), StoreError> {
+    let number = CardNumber::parse(r.card_number.as_deref().unwrap_or_default())
+        .map_err(|_| corrupt("card_number"))?;
+    let chip: [u8; 8] = hex::decode(serial)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Refused {
+            code: "exchange.chip_serial",
+            zh: format!("卡厂返回的芯片序列号“{serial}”不是 16 位十六进制数"),
+            en: format!("the factory's chip serial \"{serial}\" is not 16 hexadecimal digits"),
+        })?;
+    let row = sqlx::query("SELECT person_id, application_id FROM batch_rows WHERE id = $1")
+        .bind(r.row_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let person_id: Uuid = row.try_get("person_id")?;
+    let application_id: Uuid = row.try_get("application_id")?;
+    let new_card = NewCard {
+        person_id,
+        application_id: Some(application_id),
+        bank_code: &r.bank_code,
+    };
+    for event in [
+        HolderEvent::IssueNew { card: number },
+        HolderEvent::Card {
+            card: number,
+            event: CardEvent::BankAccountOpened,
+        },
+    ] {
+        let cards = cards_of(&mut **tx, person_id).await?;
+        let holder = holder_of(&cards);
+        let (after, effects) = holder.apply(&event).map_err(|e| StoreError::refused(&e))?;
+        persist(
+            tx, ctx, cfg, &cards, &after, &effects, None, &new_card, audit,
+        )
+        .await?;
+    }
+    let code = CardIdCode::new(cfg.issuer_region, chip);
+    sqlx::query("UPDATE cards SET card_id_code = $1 WHERE card_number = $2")
+        .bind(code.as_str())
+        .bind(number.as_str())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE batch_rows SET step = 'made', failure = NULL, chip_serial = $1, updated_at = $2 WHERE id = $3")
+        .bind(serial)
+        .bind(ctx.at)
+        .bind(r.row_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records the cards personalised (keys and files written into each chip): rows move to
+/// `personalised`; the batch moves 31 → 40 → 41.
+pub(crate) async fn record_personalised(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    number: i64,
+    cards: &[CardNumber],
+) -> Result<crate::StepReport, StoreError> {
+    use sscard_core::{BatchEvent, BatchStatus, Stage, StepState};
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let made = rows_at(&mut *tx, number, &["made"]).await?;
+        let (mut done, mut ignored) = (0, 0);
+        for card in cards {
+            match made
+                .iter()
+                .find(|r| r.card_number.as_deref() == Some(card.as_str()))
+            {
+                Some(r) => {
+                    set_step(&mut tx, ctx, r.row_id, "personalised", None).await?;
+                    done += 1;
+                }
+                None => ignored += 1,
+            }
+        }
+        let (_, status, _) = batch_head(&mut tx, number).await?;
+        if status == BatchStatus::At(Stage::Factory, StepState::Returned) {
+            move_batch(
+                &mut tx,
+                ctx,
+                number,
+                &[
+                    BatchEvent::Export(Stage::Personalisation),
+                    BatchEvent::ImportResult(Stage::Personalisation),
+                ],
+                &mut audit,
+            )
+            .await?;
+        }
+        audit.push(
+            "batch.personalised",
+            number.to_string(),
+            json!({ "cards": done }),
+        );
+        flush_audit(&mut tx, ctx, audit).await?;
+        report(&mut tx, number, done, 0, ignored).await?
+    })
+}
+
+/// The outlet has the personalised cards: rows move to `received`, their applications to
+/// "awaiting pickup" at that outlet; the batch moves 41 → 60.
+pub(crate) async fn receive_batch(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    number: i64,
+    outlet: &str,
+) -> Result<crate::StepReport, StoreError> {
+    use sscard_core::BatchEvent;
+    transaction!(pool, |tx| {
+        let mut audit = Audit::default();
+        let known: Option<String> = sqlx::query_scalar("SELECT code FROM outlets WHERE code = $1")
+            .bind(outlet)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound {
+                what: "outlet",
+                key: outlet.to_owned(),
+            });
+        }
+        move_batch(
+            &mut tx,
+            ctx,
+            number,
+            &[BatchEvent::ReceiveAtOutlet],
+            &mut audit,
+        )
+        .await?;
+        let ready = rows_at(&mut *tx, number, &["personalised"]).await?;
+        for r in &ready {
+            set_step(&mut tx, ctx, r.row_id, "received", None).await?;
+            let app: Uuid =
+                sqlx::query_scalar("SELECT application_id FROM batch_rows WHERE id = $1")
+                    .bind(r.row_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            sqlx::query("UPDATE applications SET outlet = $1 WHERE id = $2")
+                .bind(outlet)
+                .bind(app)
+                .execute(&mut *tx)
+                .await?;
+            step_application(
+                &mut tx,
+                app,
+                ApplicationEvent::CardReceived,
+                ctx,
+                &mut audit,
+            )
+            .await?;
+        }
+        audit.push(
+            "batch.receive",
+            number.to_string(),
+            json!({ "outlet": outlet, "cards": ready.len() }),
+        );
+        flush_audit(&mut tx, ctx, audit).await?;
+        report(&mut tx, number, ready.len(), 0, 0).await?
+    })
 }
