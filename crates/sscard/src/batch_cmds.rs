@@ -48,6 +48,10 @@ pub(crate) enum BatchCommand {
         /// Batch number.
         id: i64,
     },
+    /// The production chain (send-bank, bank-result, send-factory, factory-result,
+    /// personalise, receive, advance, report).
+    #[command(flatten)]
+    Chain(crate::production_cmds::ChainCommand),
     /// 错误清单 / write the error workbook of an upload.
     Errors {
         /// Upload id (from `batch import` or `batch show`).
@@ -139,6 +143,7 @@ pub(crate) async fn run(g: &Global, c: BatchCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         BatchCommand::Show { id } => show(g, id).await,
+        BatchCommand::Chain(c) => crate::production_cmds::run(g, c).await,
         BatchCommand::Errors { upload, out } => {
             let store = try_open!(g);
             let (batch, problems) = try_store!(g, store.upload_problems(upload).await);

@@ -15,6 +15,7 @@ mod check;
 mod chip_cmds;
 mod demo;
 mod output;
+mod production_cmds;
 mod server_cmds;
 mod store_cmds;
 
@@ -61,6 +62,9 @@ enum Command {
     /// 制卡批次 / employer bulk applications and production batches.
     #[command(subcommand)]
     Batch(batch_cmds::BatchCommand),
+    /// 模拟合作方 / play a partner bank or the card factory from the centre's files.
+    #[command(subcommand)]
+    Sim(production_cmds::SimCommand),
     /// 照片 / ID photos.
     #[command(subcommand)]
     Photo(batch_cmds::PhotoCommand),
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args, cli.json),
         Command::Photo(c) => batch_cmds::photo(&global, c),
+        Command::Sim(c) => production_cmds::sim(&global, &c),
         other => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -127,7 +132,9 @@ fn main() -> ExitCode {
                     Command::Demo(a) => server_cmds::demo(&global, &a).await,
                     Command::User(c) => server_cmds::user(&global, c).await,
                     Command::Token(c) => server_cmds::token(&global, c).await,
-                    Command::Check(_) | Command::Photo(_) => unreachable!("handled above"),
+                    Command::Check(_) | Command::Photo(_) | Command::Sim(_) => {
+                        unreachable!("handled above")
+                    }
                 }
             })
         }

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use common::Cli;
@@ -167,4 +168,245 @@ fn photo_normalize_writes_card_and_chip_photos() {
     assert_eq!(lines[1]["ok"], false);
     assert_eq!(lines[1]["reason"], "photo.background_not_white");
     assert!(!out_dir.join("li.jpg").exists());
+}
+
+/// The whole story from the command line: upload with a bad row → error workbook → fixed
+/// re-upload → banks (one failure, retried) → factory (one failure, retried) → personalised
+/// card images that `sscard chip read` accepts → received at the on-site point.
+#[test]
+#[allow(clippy::too_many_lines)] // one story, told in order
+fn upload_to_cards_from_the_command_line() {
+    let cli = Cli::new();
+    let dir = cli.dir.path().to_owned();
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let code = sscard_ids::CreditCode::from_body(&EMPLOYER[..17])
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        cli.json(&[
+            "employer",
+            "add",
+            "--code",
+            &code,
+            "--name",
+            "泰州示例制药有限公司"
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        cli.json(&[
+            "outlet",
+            "add",
+            "--code",
+            "TZ-SITE-01",
+            "--name",
+            "示例制药厂区发卡点",
+            "--region",
+            "321203",
+            "--employer",
+            &code
+        ])
+        .0,
+        0
+    );
+    // Four employees; row 3's ID number has a typo.
+    let ids: Vec<String> = (1..=4).map(id).collect();
+    let mut bad = ids.clone();
+    bad[1] = format!("{}0", &ids[1][..17]);
+    if bad[1] == ids[1] {
+        bad[1] = format!("{}1", &ids[1][..17]);
+    }
+    let csv = |ids: &[String]| {
+        let mut t = "姓名,身份证号码,合作银行\n".to_owned();
+        for (i, (n, b)) in ["张一", "李二", "王三", "刘四"]
+            .iter()
+            .zip(["CCB", "ABC", "CCB", "CCB"])
+            .enumerate()
+        {
+            writeln!(t, "{n},{},{b}", ids[i]).unwrap();
+        }
+        t
+    };
+    std::fs::write(p("list.csv"), csv(&bad)).unwrap();
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(p("photos.zip")).unwrap());
+        for (i, idn) in ids.iter().enumerate() {
+            w.start_file(
+                format!("{idn}.jpg"),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
+            w.write_all(&Variation::badge(Source::ALL[i % 2]).jpeg())
+                .unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let (rc, first) = cli.json(&[
+        "batch",
+        "import",
+        "--employer",
+        &code,
+        &p("list.csv"),
+        "--photos",
+        &p("photos.zip"),
+        "--errors",
+        &p("errors.xlsx"),
+    ]);
+    assert_eq!(rc, 0);
+    assert_eq!(first["accepted"], 3);
+    assert_eq!(first["rejected"][0]["row"], 3);
+    assert_eq!(first["rejected"][0]["column"], "身份证号码");
+    assert!(std::path::Path::new(&p("errors.xlsx")).exists());
+    std::fs::write(p("list.csv"), csv(&ids)).unwrap();
+    let (_, second) = cli.json(&[
+        "batch",
+        "import",
+        "--employer",
+        &code,
+        &p("list.csv"),
+        "--photos",
+        &p("photos.zip"),
+    ]);
+    assert_eq!(
+        (second["accepted"].as_u64(), second["already"].as_u64()),
+        (Some(1), Some(3))
+    );
+    let batch = second["batch_id"].as_i64().unwrap().to_string();
+
+    // Banks.
+    let (rc, sent) = cli.json(&["batch", "advance", &batch, "--out", &p("out")]);
+    assert_eq!(rc, 0, "{sent}");
+    let files: Vec<String> = sent["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(files.len(), 2);
+    let mut results = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let out = p(&format!("bank-result-{i}.txt"));
+        let fail = if f.contains("-105-") { "1" } else { "" };
+        let mut args = vec!["sim", "bank", f.as_str(), "--out", out.as_str()];
+        if !fail.is_empty() {
+            args.extend(["--fail", fail]);
+        }
+        assert_eq!(cli.json(&args).0, 0);
+        results.push(out);
+    }
+    let mut args = vec!["batch", "advance", batch.as_str()];
+    for r in &results {
+        args.extend(["--result", r.as_str()]);
+    }
+    let out = cli.run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, report) = cli.json(&["batch", "report", &batch]);
+    assert_eq!(report["failures"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["failures"][0]["step"], "bank_failed");
+    assert!(
+        !report.to_string().contains(&ids[0]),
+        "the report masks ID numbers"
+    );
+    // Retry the failed row alone.
+    let (_, resent) = cli.json(&["batch", "send-bank", &batch, "--out", &p("retry")]);
+    let retry_file = resent["files"][0].as_str().unwrap().to_owned();
+    assert_eq!(
+        cli.json(&["sim", "bank", &retry_file, "--out", &p("bank-retry.txt")])
+            .1["failed"],
+        0
+    );
+    assert_eq!(
+        cli.json(&["batch", "bank-result", &batch, &p("bank-retry.txt")])
+            .0,
+        0
+    );
+
+    // Factory, with one card failing inspection and made again.
+    let (rc, order) = cli.json(&["batch", "advance", &batch, "--out", &p("out")]);
+    assert_eq!(rc, 0, "{order}");
+    let package = order["files"][0].as_str().unwrap().to_owned();
+    assert_eq!(
+        cli.json(&[
+            "sim",
+            "factory",
+            &package,
+            "--out",
+            &p("factory.txt"),
+            "--fail",
+            "2"
+        ])
+        .1["failed"],
+        1
+    );
+    let (_, r) = cli.json(&["batch", "advance", &batch, "--result", &p("factory.txt")]);
+    assert_eq!(
+        (
+            r["done"].as_u64(),
+            r["failed"].as_u64(),
+            r["status"].as_u64()
+        ),
+        (Some(3), Some(1), Some(31))
+    );
+    let (_, again) = cli.json(&["batch", "send-factory", &batch, "--out", &p("retry")]);
+    let package2 = again["files"][0].as_str().unwrap().to_owned();
+    assert_eq!(
+        cli.json(&["sim", "factory", &package2, "--out", &p("factory2.txt")])
+            .0,
+        0
+    );
+    assert_eq!(
+        cli.json(&["batch", "factory-result", &batch, &p("factory2.txt")])
+            .1["done"],
+        1
+    );
+
+    // Personalisation with the demo PSAM; every image is read by `sscard chip read`.
+    assert!(
+        cli.run(&["chip", "psam", "--demo", "--out", &p("psam.json")])
+            .status
+            .success()
+    );
+    let (rc, r) = cli.json(&[
+        "batch",
+        "advance",
+        &batch,
+        "--psam",
+        &p("psam.json"),
+        "--out",
+        &p("images"),
+    ]);
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(
+        (r["done"].as_u64(), r["status"].as_u64()),
+        (Some(4), Some(41))
+    );
+    let mut read_ssns = Vec::new();
+    for entry in std::fs::read_dir(p("images")).unwrap() {
+        let image = entry.unwrap().path();
+        let (rc, card) = cli.json(&[
+            "chip",
+            "read",
+            "--image",
+            image.to_str().unwrap(),
+            "--psam",
+            &p("psam.json"),
+        ]);
+        assert_eq!(rc, 0, "{card}");
+        assert_eq!(card["internal_auth"], "ok");
+        assert!(card["photo_bytes"].as_u64().unwrap() > 1000, "{card}");
+        read_ssns.push(card["ssn"].as_str().unwrap().to_owned());
+    }
+    read_ssns.sort();
+    assert_eq!(read_ssns, ids);
+
+    // Received at the employer's site point.
+    let (rc, r) = cli.json(&["batch", "advance", &batch, "--outlet", "TZ-SITE-01"]);
+    assert_eq!((rc, r["status"].as_u64()), (0, Some(60)));
+    let (_, list) = cli.json(&["batch", "list"]);
+    assert_eq!(list[0]["cards"], 4);
 }

@@ -40,7 +40,7 @@ impl Cli {
         });
         (
             out.status.code().unwrap(),
-            serde_json::from_str(line).unwrap(),
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}")),
         )
     }
 }
