@@ -8,6 +8,7 @@
 //! refusal is a [`Rejection`] that says why in zh-CN and English. [`normalize_all`] runs across
 //! all cores.
 
+pub mod card_face;
 mod detect;
 mod profile;
 mod resample;

@@ -729,6 +729,14 @@ impl Store {
         dispatch!(self, write, receive_batch(ctx, number, outlet))
     }
 
+    /// A card's generation (`legacy`, `second`, `third`) and its holder's card photo.
+    pub async fn card_face_data(
+        &self,
+        card: &CardNumber,
+    ) -> Result<(String, Option<Vec<u8>>), StoreError> {
+        dispatch!(self, read, card_face_data(card))
+    }
+
     /// The most recent audit events, newest first.
     pub async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
         dispatch!(self, read, audit_tail(limit))

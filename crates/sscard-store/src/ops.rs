@@ -2499,3 +2499,19 @@ pub(crate) async fn receive_batch(
         report(&mut tx, number, ready.len(), 0, 0).await?
     })
 }
+
+pub(crate) async fn card_face_data(
+    pool: &Pool,
+    _cfg: &Config,
+    number: &CardNumber,
+) -> Result<(String, Option<Vec<u8>>), StoreError> {
+    let row = sqlx::query(
+        "SELECT c.generation, ph.jpeg FROM cards c LEFT JOIN photos ph ON ph.person_id = c.person_id \
+         WHERE c.card_number = $1",
+    )
+    .bind(number.as_str())
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| StoreError::NotFound { what: "card", key: number.to_string() })?;
+    Ok((row.try_get("generation")?, row.try_get("jpeg")?))
+}

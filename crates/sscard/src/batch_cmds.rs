@@ -394,3 +394,52 @@ pub(crate) fn photo(g: &Global, c: PhotoCommand) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     })
 }
+
+/// `sscard card face CARD --out FILE`: the back of the card as a PNG.
+pub(crate) async fn card_face(g: &Global, number: &str, out: &Path) -> anyhow::Result<ExitCode> {
+    let number = match sscard_ids::CardNumber::parse(number) {
+        Ok(n) => n,
+        Err(e) => return Ok(invalid_argument("CARD", &e, g.json)),
+    };
+    let store = try_open!(g);
+    let card = try_store!(g, store.card(&number).await);
+    let (id, name) = try_store!(g, store.card_holder(&number).await);
+    let (generation, photo) = try_store!(g, store.card_face_data(&number).await);
+    let banks = try_store!(g, store.banks().await);
+    let bank = banks
+        .iter()
+        .find(|b| b.code == card.bank_code)
+        .map_or_else(|| card.bank_code.clone(), |b| b.name_zh.clone());
+    let face = sscard_photo::card_face::CardFace {
+        issuer: if generation == "legacy" {
+            sscard_photo::card_face::Issuer::TaizhouCity
+        } else {
+            sscard_photo::card_face::Issuer::JiangsuProvince
+        },
+        name: name.expose().to_owned(),
+        ssn: id.expose().to_owned(),
+        card_number: number.as_str().to_owned(),
+        issue_date: card.issue_date.format("%Y年%m月").to_string(),
+        bank,
+        photo,
+    };
+    match sscard_photo::card_face::render(&face) {
+        Ok(png) => {
+            std::fs::write(out, png).with_context(|| format!("cannot write {}", out.display()))?;
+            if g.json {
+                json_line(&serde_json::json!({ "out": out, "card_number": number.as_str() }));
+            } else {
+                println!(
+                    "✓ 卡面已写入（card face written）: {} · {}",
+                    out.display(),
+                    number
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("✗ {e}");
+            Ok(ExitCode::from(3))
+        }
+    }
+}

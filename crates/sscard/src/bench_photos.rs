@@ -80,12 +80,13 @@ pub(crate) fn photos(g: &Global, b: &PhotoBench) -> anyhow::Result<ExitCode> {
         time_ours(&corpus, true, 1)?,
     ];
     let dir = tempfile::tempdir()?;
+    let photos_dir = dir.path().join("photos");
+    std::fs::create_dir(&photos_dir)?;
     for (i, jpeg) in corpus.iter().enumerate() {
-        std::fs::write(dir.path().join(format!("{i:05}.jpg")), jpeg)?;
+        std::fs::write(photos_dir.join(format!("{i:05}.jpg")), jpeg)?;
     }
     let script = dir.path().join("bench_pillow.py");
     std::fs::write(&script, PILLOW_SCRIPT)?;
-    let photos_dir = dir.path().to_owned();
     let out = std::process::Command::new(&b.python)
         .arg(&script)
         .arg(&photos_dir)

@@ -186,6 +186,14 @@ pub(crate) async fn apply(g: &Global, a: &ApplyArgs) -> anyhow::Result<ExitCode>
 pub(crate) enum CardCommand {
     /// 查询 / show a card.
     Show(CardArg),
+    /// 卡面 / draw the back of the card (PNG, 300 dpi) with photo, name, numbers and bank.
+    Face {
+        /// The 9-character card number.
+        card_number: String,
+        /// Where to write the PNG.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// 发放 / hand the card over to its holder.
     HandOver(CardArg),
     /// 启用社保功能 / enable the social-security function (supersedes older cards).
@@ -292,6 +300,9 @@ pub(crate) async fn card(g: &Global, c: CardCommand) -> anyhow::Result<ExitCode>
             }
             return Ok(ExitCode::SUCCESS);
         }
+        CardCommand::Face { card_number, out } => {
+            return crate::batch_cmds::card_face(g, card_number, out).await;
+        }
         CardCommand::Loss(l) => (&l.card_number, Some(l.formal)),
         CardCommand::Show(a)
         | CardCommand::HandOver(a)
@@ -361,7 +372,7 @@ pub(crate) async fn card(g: &Global, c: CardCommand) -> anyhow::Result<ExitCode>
             }
             return Ok(ExitCode::SUCCESS);
         }
-        CardCommand::LapseOverdue => unreachable!("handled above"),
+        CardCommand::LapseOverdue | CardCommand::Face { .. } => unreachable!("handled above"),
     };
     let view = try_store!(g, result);
     print_card(g, &view, headline);

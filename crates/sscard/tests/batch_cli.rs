@@ -403,6 +403,24 @@ fn upload_to_cards_from_the_command_line() {
     }
     read_ssns.sort();
     assert_eq!(read_ssns, ids);
+    // The back of one card, drawn with a CJK font (skipped where none is installed, not in CI).
+    let (_, shown) = cli.json(&["person", "show", &ids[0]]);
+    let card = shown["cards"][0]["card_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    if sscard_photo::card_face::find_cjk_font().is_some() {
+        let (rc, _) = cli.json(&["card", "face", &card, "--out", &p("face.png")]);
+        assert_eq!(rc, 0);
+        let png = image::load_from_memory(&std::fs::read(p("face.png")).unwrap()).unwrap();
+        assert_eq!((png.width(), png.height()), (1011, 638));
+    } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI installs fonts-wqy-microhei"
+        );
+        eprintln!("skipping card face: no CJK font");
+    }
 
     // Received at the employer's site point.
     let (rc, r) = cli.json(&["batch", "advance", &batch, "--outlet", "TZ-SITE-01"]);
