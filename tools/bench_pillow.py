@@ -2,9 +2,9 @@
 """The peer for `sscard bench photos`: Pillow doing the same decode-resize-encode work as
 `sscard_photo::normalize` with the face check off, one process (Pillow's usual deployment).
 
-For each input: decode, turn upright by EXIF orientation, centre-crop to 358:441, bicubic resize
-to 358x441, encode a 350 dpi 4:2:0 JPEG at quality 90 -- moving the quality by binary search
-only when the file falls outside 15-100 KB -- then the 102x126 chip photo at quality 75, lowered
+For each input: decode, turn upright by EXIF orientation, centre-crop to 358:441, bilinear resize
+to 358x441 (bilinear, as sscard), encode a 350 dpi 4:2:0 JPEG at quality 90 -- moving the quality by binary search
+only when the file falls outside 15-100 KB -- then the 102x126 chip photo at quality 70, lowered
 until it is at most 4,096 bytes.
 
 Usage: bench_pillow.py DIR_OF_JPEGS [REPEAT]   prints one JSON line with photos_per_second.
@@ -63,9 +63,9 @@ def normalize(data):
     else:
         ch = w / aspect
         box = (0, (h - ch) / 2, w, (h + ch) / 2)
-    out = img.resize((W, H), Image.Resampling.BICUBIC, box=box)
+    out = img.resize((W, H), Image.Resampling.BILINEAR, box=box)
     card = in_window(out, 90, 30, MIN_B, MAX_B)
-    chip = in_window(out.resize((102, 126), Image.Resampling.BICUBIC), 75, 5, 0, 4096)
+    chip = in_window(out.resize((102, 126), Image.Resampling.BILINEAR), 70, 5, 0, 4096)
     return card, chip
 
 

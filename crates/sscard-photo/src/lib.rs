@@ -295,11 +295,12 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, Rejection> {
 
 /// The greyscale (BT.601 luma) of an RGB image.
 pub fn gray_of(img: &RgbImage) -> image::GrayImage {
-    let data = img
-        .as_raw()
-        .chunks_exact(3)
-        .map(|p| luma([p[0], p[1], p[2]]) as u8)
-        .collect();
+    // Fixed-point BT.601 weights (×1024) into a preallocated buffer, so the loop vectorises.
+    let src = img.as_raw();
+    let mut data = vec![0u8; src.len() / 3];
+    for (g, p) in data.iter_mut().zip(src.chunks_exact(3)) {
+        *g = ((306 * u32::from(p[0]) + 601 * u32::from(p[1]) + 117 * u32::from(p[2])) >> 10) as u8;
+    }
     image::GrayImage::from_raw(img.width(), img.height(), data).expect("one byte per pixel")
 }
 
@@ -554,7 +555,7 @@ pub fn normalize_image(
     )?;
     let chip = resample::resize_rgb(&out, profile.chip_width, profile.chip_height);
     let (chip_jpeg, chip_quality) =
-        encode_in_window(&chip, profile.dpi, 75, 5, 0, profile.chip_max_bytes)?;
+        encode_in_window(&chip, profile.dpi, 70, 5, 0, profile.chip_max_bytes)?;
     Ok(Normalized {
         jpeg,
         quality,

@@ -1,4 +1,5 @@
-//! Crop-and-resize with `fast_image_resize` (bicubic, SIMD). The crop window may reach a little
+//! Crop-and-resize with `fast_image_resize` (bilinear with an area-wide support when shrinking,
+//! SIMD). The crop window may reach a little
 //! past the image; those pixels repeat the nearest edge pixel (the normaliser allows only a small
 //! overshoot, so this fills a few rows of background or shoulders, never the face).
 
@@ -60,7 +61,7 @@ fn crop_resize(
     let src_image = ImageRef::new(sw, sh, data, pixel).expect("buffer matches its dimensions");
     let mut dst = Image::new(out_w, out_h, pixel);
     let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom))
+        .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
         .crop(
             f64::from(left),
             f64::from(top),
