@@ -246,6 +246,8 @@ pub(crate) struct Seeded {
     pub(crate) people: usize,
     pub(crate) cards: usize,
     pub(crate) sample_ids: Vec<ResidentId>,
+    /// The factory's batch: number, rows accepted, rows refused, cards at the on-site point.
+    pub(crate) batch: Option<(i64, usize, usize, usize)>,
 }
 
 /// Seeds the demo data into a fresh store.
@@ -254,7 +256,8 @@ pub(crate) async fn seed(
     people: usize,
     cards: usize,
     seed: u64,
-) -> Result<Seeded, sscard_store::StoreError> {
+    batch: Option<(&std::path::Path, usize)>,
+) -> anyhow::Result<Seeded> {
     let ctx = Ctx::now("system:demo").because("演示数据 / demo data");
     let mut rng = StdRng::seed_from_u64(seed);
     let factory = factory_code();
@@ -276,15 +279,205 @@ pub(crate) async fn seed(
             employees.push(e);
         }
     }
-    for chunk in employees.chunks(1000) {
+    let (counter, factory_staff) = employees.split_at(cards);
+    let (uploaded, others) =
+        factory_staff.split_at(batch.map_or(0, |b| b.1).min(factory_staff.len()));
+    for chunk in counter.chunks(1000).chain(others.chunks(1000)) {
         store.register_people(&ctx, chunk).await?;
     }
-    let made = seed_cards(store, &ctx, &mut rng, &employees[..cards]).await?;
+    let made = seed_cards(store, &ctx, &mut rng, counter).await?;
+    let batch = match batch {
+        Some((dir, _)) if !uploaded.is_empty() => Some(seed_batch(store, uploaded, dir).await?),
+        _ => None,
+    };
     Ok(Seeded {
         people: employees.len(),
-        cards: made,
+        cards: made + batch.map_or(0, |b| b.3),
         sample_ids: vec![employees[2].id, employees[6].id, employees[cards + 1].id],
+        batch,
     })
+}
+
+/// The banks answer twice: the rural commercial bank fails one row, which goes again and
+/// succeeds.
+async fn bank_rounds(
+    store: &Store,
+    ctx: &Ctx,
+    batch: i64,
+    keys: &sscard_import::production::ExchangeKeys,
+    files: &std::path::Path,
+    now: &str,
+) -> anyhow::Result<()> {
+    use sscard_import::production;
+    let err = |e: production::ProductionError| anyhow::anyhow!("{e}");
+    for round in 0..2 {
+        let sent = production::send_to_banks(
+            store,
+            ctx,
+            batch,
+            keys,
+            &files.join(format!("bank-{round}")),
+        )
+        .await
+        .map_err(err)?;
+        for file in sent {
+            let text = std::fs::read(&file)?;
+            let bank = if file.to_string_lossy().contains("-314-") {
+                "314"
+            } else {
+                ""
+            };
+            let plan = sscard_exchange::FailPlan {
+                seqs: if round == 0 && !bank.is_empty() {
+                    vec!["3".into()]
+                } else {
+                    vec![]
+                },
+                rate: 0.0,
+            };
+            let partner = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('-').nth(1))
+                .unwrap_or_default()
+                .to_owned();
+            let k = keys.partner(&partner);
+            let answer = sscard_exchange::sim_bank(&text, &k, &k, &plan, now)?;
+            production::record_bank_file(store, ctx, batch, keys, &answer)
+                .await
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+/// The rest of the factory's employees go through the employer pipeline, as in the field: the
+/// HR list and the badge photos are uploaded (a few rows are wrong, as they always are: the
+/// error workbook names them), the batch goes to the banks and the factory (each failing a row
+/// or two, retried), the cards are personalised and arrive at the factory's on-site point.
+/// Exchange files, card images and the error workbook are written under `files`.
+/// The factory HR's upload: the employee list (CSV) and the photo ZIP, with three mistakes —
+/// a typo in an ID number, a person listed twice, a photo on a blue background.
+fn factory_upload(employees: &[PersonInput]) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    let photos = sscard_photo::synth::corpus(60);
+    let blue = sscard_photo::synth::Variation {
+        background: sscard_photo::synth::BLUE,
+        ..sscard_photo::synth::Variation::badge(sscard_photo::synth::Source::Astronaut)
+    }
+    .jpeg();
+    let mut csv = String::from("姓名,身份证号码,合作银行,车间,部门,手机号码\n");
+    let mut zip_bytes = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut zip_bytes);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        let banks = ["CCB", "CCB", "ABC", "BOCOM", "TZRCB"];
+        for (i, e) in employees.iter().enumerate() {
+            let mut idn = e.id.expose().to_owned();
+            if i == 17 {
+                // A typo in the check character.
+                let last = if idn.ends_with('0') { '1' } else { '0' };
+                idn.pop();
+                idn.push(last);
+            }
+            writeln!(
+                csv,
+                "{},{idn},{},{},{},1381234{:04}",
+                e.name.expose(),
+                banks[i % banks.len()],
+                e.workshop.as_deref().unwrap_or_default(),
+                e.department.as_deref().unwrap_or_default(),
+                i % 10_000
+            )?;
+            if i == 40 {
+                // The same person twice.
+                writeln!(csv, "{},{idn},CCB,,,", e.name.expose())?;
+            }
+            zip.start_file(format!("{idn}.jpg"), opts)?;
+            zip.write_all(if i == 63 {
+                &blue
+            } else {
+                &photos[i % photos.len()]
+            })?;
+        }
+        zip.finish()?;
+    }
+    Ok((csv.into_bytes(), zip_bytes.into_inner()))
+}
+
+pub(crate) async fn seed_batch(
+    store: &Store,
+    employees: &[PersonInput],
+    files: &std::path::Path,
+) -> anyhow::Result<(i64, usize, usize, usize)> {
+    use sscard_import::production::{self, ExchangeKeys};
+    let ctx = Ctx::now("agent:demo").because("演示：单位批量申领 / demo employer upload");
+    let factory = factory_code();
+    std::fs::create_dir_all(files)?;
+    let (csv, zip) = factory_upload(employees)?;
+    let report = sscard_import::pipeline::import_upload(
+        store,
+        &ctx,
+        &factory,
+        "可胜电子-员工名单.csv",
+        csv,
+        Some(zip),
+        &sscard_photo::Profile::jiangsu(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let batch = report.outcome.batch_id;
+    std::fs::write(
+        files.join("errors.xlsx"),
+        sscard_import::workbook::error_workbook(batch, &report.outcome.rejected)?,
+    )?;
+    let ctx = Ctx::now("operator:demo").because("演示：制卡 / demo production");
+    let keys = ExchangeKeys::demo();
+    let now = ctx.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let err = |e: production::ProductionError| anyhow::anyhow!("{e}");
+    bank_rounds(store, &ctx, batch, &keys, files, &now).await?;
+    // Factory: one card fails inspection and is made again.
+    let fk = keys.partner(production::DEFAULT_FACTORY);
+    for round in 0..2 {
+        let order = production::send_to_factory(
+            store,
+            &ctx,
+            batch,
+            &keys,
+            production::DEFAULT_FACTORY,
+            &files.join(format!("factory-{round}")),
+        )
+        .await
+        .map_err(err)?;
+        let plan = sscard_exchange::FailPlan {
+            seqs: if round == 0 { vec!["5".into()] } else { vec![] },
+            rate: 0.0,
+        };
+        let answer = sscard_exchange::sim_factory(&std::fs::read(&order)?, &fk, &fk, &plan, &now)?;
+        production::record_factory_file(store, &ctx, batch, &keys, &answer)
+            .await
+            .map_err(err)?;
+    }
+    let province = sscard_chip::keys::test_province_keys(sscard_chip::crypto::Algorithm::Sm4);
+    production::personalise(
+        store,
+        &ctx,
+        batch,
+        &province,
+        true,
+        &files.join("card-images"),
+    )
+    .await
+    .map_err(err)?;
+    let received = store.receive_batch(&ctx, batch, "TZ-KS-ONSITE").await?;
+    Ok((
+        batch,
+        report.outcome.accepted,
+        report.outcome.rejected.len(),
+        received.done,
+    ))
 }
 
 /// Cards in varied states: awaiting pickup, handed over, in use, lost, reissued, exchanged.

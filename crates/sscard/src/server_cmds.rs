@@ -1,5 +1,6 @@
 //! `sscard serve`, `sscard demo`, `sscard user add`, `sscard token create`.
 
+use std::fmt::Write as _;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +88,10 @@ pub(crate) struct DemoArgs {
     /// Of them, how many get a card (in varied states).
     #[arg(long, default_value_t = 300)]
     cards: usize,
+    /// Employees uploaded by the factory's HR with their photos and taken through the whole
+    /// production chain to the on-site point (the rest are registered directly).
+    #[arg(long, default_value_t = 1000)]
+    batch_people: usize,
     /// Seed of the generator (same seed, same people).
     #[arg(long, default_value_t = 20_140_601)]
     seed: u64,
@@ -108,6 +113,8 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{path}{suffix}"));
     }
+    let files = std::path::PathBuf::from(format!("{path}.files"));
+    let _ = std::fs::remove_dir_all(&files);
     let started = std::time::Instant::now();
     let store = match Store::open(&config.db, &StoreOptions::default()).await {
         Ok(s) => s,
@@ -118,19 +125,32 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
         a.people,
         a.cards.min(a.people.saturating_sub(2)),
         a.seed,
+        Some((&files, a.batch_people)),
     )
     .await
     {
         Ok(s) => s,
-        Err(e) => return Ok(store_error(&e, g.json)),
+        Err(e) => match e.downcast_ref::<sscard_store::StoreError>() {
+            Some(e) => return Ok(store_error(e, g.json)),
+            None => return Err(e),
+        },
     };
     let took = started.elapsed();
-    let summary = format!(
+    let mut summary = format!(
         "sscard demo — 泰州 / Taizhou: {} 名职工（employees）, {} 张卡（cards）, 用时 {:.1} s（seeded in）",
         seeded.people,
         seeded.cards,
         took.as_secs_f64()
     );
+    if let Some((batch, accepted, rejected, received)) = seeded.batch {
+        let _ = write!(
+            summary,
+            "\n  工厂批量申领（factory upload）: 批次 {batch} · 受理 {accepted} · 未通过 {rejected}（错误清单 error workbook: {}）\n  \
+             已制卡并送达厂区发卡点（made and at the on-site point TZ-KS-ONSITE）: {received} · 交换文件与卡片镜像（exchange files, card images）: {}",
+            files.join("errors.xlsx").display(),
+            files.display()
+        );
+    }
     if a.no_serve {
         println!("{summary}");
         return Ok(ExitCode::SUCCESS);
