@@ -53,6 +53,13 @@ pub enum Permission {
     ReadAudit,
     /// Run scheduled jobs (lapse of temporary losses).
     RunJobs,
+    /// Upload employee lists and photos (an employer agent: for its own employer).
+    UploadBatches,
+    /// See production batches (an employer agent: its own).
+    ReadBatches,
+    /// Run the production chain: send to banks and the factory, apply results, personalise,
+    /// receive at outlets.
+    RunProduction,
 }
 
 impl Role {
@@ -120,16 +127,24 @@ impl Role {
             Role::EmployerAgent => {
                 matches!(
                     p,
-                    P::ReadPersons | P::RegisterPersons | P::Apply | P::ReadBanks
+                    P::ReadPersons
+                        | P::RegisterPersons
+                        | P::Apply
+                        | P::ReadBanks
+                        | P::UploadBatches
+                        | P::ReadBatches
                 )
             }
-            Role::ProductionOperator => matches!(p, P::ReadCards | P::ReadBanks),
+            Role::ProductionOperator => matches!(
+                p,
+                P::ReadCards | P::ReadBanks | P::ReadBatches | P::RunProduction
+            ),
             Role::Terminal => matches!(p, P::ReadCards | P::RecordUse),
             Role::Bank => matches!(p, P::ReadCards | P::BankOps | P::CardLoss | P::ReadBanks),
             Role::Auditor => {
                 matches!(
                     p,
-                    P::ReadPersons | P::ReadCards | P::ReadBanks | P::ReadAudit
+                    P::ReadPersons | P::ReadCards | P::ReadBanks | P::ReadAudit | P::ReadBatches
                 )
             }
         }
@@ -153,6 +168,8 @@ mod tests {
             P::ManageEmployers,
             P::RunJobs,
             P::RevealId,
+            P::UploadBatches,
+            P::RunProduction,
         ];
         assert!(changes.iter().all(|p| !Role::Auditor.can(*p)));
         let revealers: Vec<Role> = Role::ALL

@@ -18,10 +18,13 @@ use crate::auth::{self, Caller, SESSION_COOKIE, Via};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 
+mod batches;
+
 static HTMX: &str = include_str!("../../assets/htmx.min.js");
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
+        .merge(batches::router())
         .route("/console", get(home))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
@@ -125,6 +128,9 @@ fn layout(p: &Page, title: &str, body: &Markup) -> Markup {
                     nav {
                         @if let Some(c) = &p.caller {
                             span #whoami { (c.staff.display_name) " · " (p.t(c.staff.role.zh(), c.staff.role.as_str())) }
+                            @if c.staff.role.can(Permission::ReadBatches) {
+                                a #nav-batches href="/console/batches" { (p.t("制卡批次", "Batches")) }
+                            }
                             @if c.staff.role.can(Permission::ReadAudit) {
                                 a #nav-audit href="/console/audit" { (p.t("审计", "Audit")) }
                             }

@@ -1,0 +1,612 @@
+//! Console pages for employer bulk applications and production: the employer agent uploads its
+//! list and photos, sees each upload's outcome and downloads the error workbook; the production
+//! operator sees every batch and runs its steps (files to and from partners are downloaded and
+//! uploaded here).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use sscard_core::{Permission, Role};
+use sscard_ids::CreditCode;
+use sscard_import::pipeline::{ImportError, import_upload};
+use sscard_import::production::{self, ExchangeKeys, ProductionError};
+use sscard_store::{BatchImportOutcome, Ctx};
+
+use super::{Page, csrf_failed, csrf_ok, error_page, layout, permitted};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+/// Largest upload (list + photo ZIP) the console takes.
+pub(crate) const UPLOAD_LIMIT: usize = 512 * 1024 * 1024;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/batches", get(list_page))
+        .route("/console/batches/template.xlsx", get(template))
+        .route(
+            "/console/batches/upload",
+            post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/console/batches/{id}", get(batch_page))
+        .route(
+            "/console/batches/{id}/step/{step}",
+            post(step).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/console/uploads/{id}/errors.xlsx", get(error_workbook))
+}
+
+fn actor(caller: &Caller) -> Ctx {
+    Ctx::now(format!(
+        "{}:{}",
+        caller.staff.role.as_str(),
+        caller.staff.username
+    ))
+}
+
+/// The employer an agent acts for (`None`: other roles, who see every employer). An agent
+/// account without a valid employer sees nothing.
+fn own_employer(caller: &Caller) -> Result<Option<CreditCode>, ApiError> {
+    if caller.staff.role != Role::EmployerAgent {
+        return Ok(None);
+    }
+    caller
+        .staff
+        .employer_credit_code
+        .as_deref()
+        .and_then(|c| CreditCode::parse(c).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::forbidden("单位经办人账号未关联单位 / the agent account has no employer")
+        })
+}
+
+async fn list_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let (p, caller) = match permitted(
+        &st,
+        &headers,
+        Permission::ReadBatches,
+        "查看制卡批次",
+        "view production batches",
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let scope = match own_employer(&caller) {
+        Ok(s) => s,
+        Err(e) => return error_page(&p, &e),
+    };
+    let batches = match st.store.batches(scope.as_ref()).await {
+        Ok(b) => b,
+        Err(e) => return error_page(&p, &ApiError::from(e)),
+    };
+    let body = html! {
+        h1 { (p.t("制卡批次", "Production batches")) }
+        @if p.can(Permission::UploadBatches) { (upload_form(&p)) }
+        table #batches {
+            tr { th { (p.t("批次", "Batch")) } th { (p.t("单位", "Employer")) } th { (p.t("状态", "Status")) } th { (p.t("人数", "People")) } th { (p.t("已制卡", "Cards")) } }
+            @for b in &batches {
+                tr {
+                    td { a href=(format!("/console/batches/{}", b.id)) { (b.id) } }
+                    td { (b.employer_name) }
+                    td { (b.status) " " (b.status_zh) }
+                    td { (b.rows) }
+                    td { (b.cards) }
+                }
+            }
+        }
+        @if batches.is_empty() { p #no-batches { (p.t("还没有批次", "No batches yet")) } }
+    };
+    layout(&p, p.t("制卡批次", "Production batches"), &body).into_response()
+}
+
+fn upload_form(p: &Page) -> Markup {
+    html! {
+        form #upload-form method="post" action="/console/batches/upload" enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(p.csrf());
+            p { label { (p.t("员工名单（.xlsx 或 CSV）", "Employee list (.xlsx or CSV)")) br; input #list name="list" type="file" required; } }
+            p { label { (p.t("照片压缩包（ZIP，照片以身份证号码命名）", "Photo ZIP (photos named by ID number)")) br; input #photos name="photos" type="file"; } }
+            button #upload type="submit" { (p.t("上传并申领", "Upload and apply")) }
+            " "
+            a #template href="/console/batches/template.xlsx" { (p.t("下载名单模板", "Download the list template")) }
+        }
+    }
+}
+
+/// Reads a multipart form into (field name, file name, bytes).
+async fn fields(mut form: Multipart) -> Result<Vec<(String, String, Bytes)>, ApiError> {
+    let mut out = Vec::new();
+    loop {
+        let field = form.next_field().await.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "upload.malformed",
+                format!("上传内容有误：{e}"),
+                format!("the upload is malformed: {e}"),
+            )
+        })?;
+        let Some(field) = field else { break };
+        let name = field.name().unwrap_or_default().to_owned();
+        let file = field.file_name().unwrap_or_default().to_owned();
+        let data = field.bytes().await.map_err(|e| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "upload.too_large",
+                format!("上传内容过大或中断：{e}"),
+                format!("the upload is too large or was cut off: {e}"),
+            )
+        })?;
+        out.push((name, file, data));
+    }
+    Ok(out)
+}
+
+fn field<'a>(
+    fields: &'a [(String, String, Bytes)],
+    name: &str,
+) -> Option<&'a (String, String, Bytes)> {
+    fields.iter().find(|f| f.0 == name && !f.2.is_empty())
+}
+
+async fn upload(State(st): State<AppState>, headers: HeaderMap, form: Multipart) -> Response {
+    let (p, caller) = match permitted(
+        &st,
+        &headers,
+        Permission::UploadBatches,
+        "上传员工名单",
+        "upload employee lists",
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let fields = match fields(form).await {
+        Ok(f) => f,
+        Err(e) => return error_page(&p, &e),
+    };
+    let csrf = field(&fields, "csrf")
+        .map(|f| String::from_utf8_lossy(&f.2).into_owned())
+        .unwrap_or_default();
+    if !csrf_ok(&p, &csrf) {
+        return csrf_failed(&p);
+    }
+    let Ok(Some(employer)) = own_employer(&caller) else {
+        return error_page(
+            &p,
+            &ApiError::forbidden(p.t(
+                "只有单位经办人可以上传名单",
+                "only an employer agent uploads lists",
+            )),
+        );
+    };
+    let Some((_, file_name, list)) = field(&fields, "list") else {
+        return error_page(
+            &p,
+            &ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "upload.no_list",
+                "请选择员工名单文件",
+                "choose the employee list file",
+            ),
+        );
+    };
+    let photos = field(&fields, "photos").map(|f| f.2.to_vec());
+    let profile = sscard_photo::Profile::jiangsu();
+    match import_upload(
+        &st.store,
+        &actor(&caller),
+        &employer,
+        file_name,
+        list.to_vec(),
+        photos,
+        &profile,
+    )
+    .await
+    {
+        Ok(report) => outcome_page(&p, &report.outcome, report.rows),
+        Err(ImportError::Store(e)) => error_page(&p, &ApiError::from(e)),
+        Err(ImportError::File(e)) => error_page(
+            &p,
+            &ApiError::from_bilingual(StatusCode::UNPROCESSABLE_ENTITY, &e),
+        ),
+        Err(ImportError::Archive(e)) => error_page(
+            &p,
+            &ApiError::from_bilingual(StatusCode::UNPROCESSABLE_ENTITY, &e),
+        ),
+    }
+}
+
+fn outcome_page(p: &Page, o: &BatchImportOutcome, rows: usize) -> Response {
+    let body = html! {
+        h1 { (p.t("上传结果", "Upload result")) }
+        p.flash #upload-summary {
+            (p.t("批次 ", "Batch ")) a href=(format!("/console/batches/{}", o.batch_id)) { (o.batch_id) } " · "
+            (rows) (p.t(" 行 · 受理 ", " rows · accepted ")) strong #accepted { (o.accepted) }
+            (p.t(" · 此前已受理 ", " · already applied ")) span #already { (o.already) }
+            (p.t(" · 未通过 ", " · refused ")) strong #rejected { (o.rejected.len()) }
+        }
+        @if !o.rejected.is_empty() {
+            p { a #error-workbook href=(format!("/console/uploads/{}/errors.xlsx", o.upload_id)) { (p.t("下载错误清单（.xlsx）", "Download the error workbook (.xlsx)")) } }
+            table #problems {
+                tr { th { (p.t("行号", "Row")) } th { (p.t("列", "Column")) } th { (p.t("原因", "Reason")) } th { (p.t("代码", "Code")) } }
+                @for r in &o.rejected {
+                    tr { td { (r.row) } td { (r.column) } td { (p.t(&r.message, &r.message_en)) } td { code { (r.code) } } }
+                }
+            }
+            p { (p.t("请在原文件中改正这些行后重新上传整份文件；已受理的人员不会重复申领。", "Fix these rows in your file and upload the whole file again; people already applied are not applied twice.")) }
+        }
+        p { a href="/console/batches" { (p.t("返回批次列表", "Back to the batches")) } }
+    };
+    layout(p, p.t("上传结果", "Upload result"), &body).into_response()
+}
+
+async fn batch_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let (p, caller) = match permitted(
+        &st,
+        &headers,
+        Permission::ReadBatches,
+        "查看制卡批次",
+        "view production batches",
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let detail = match st.store.batch(id).await {
+        Ok(d) => d,
+        Err(e) => return error_page(&p, &ApiError::from(e)),
+    };
+    let mine = match own_employer(&caller) {
+        Ok(s) => s,
+        Err(e) => return error_page(&p, &e),
+    };
+    if mine.is_some_and(|e| e.as_str() != detail.summary.employer) {
+        return error_page(
+            &p,
+            &ApiError::forbidden(p.t("其他单位的批次", "another employer's batch")),
+        );
+    }
+    let s = &detail.summary;
+    let body = html! {
+        h1 { (p.t("批次 ", "Batch ")) (s.id) }
+        p #batch-status { (s.employer_name) " · " (p.t("状态 ", "status ")) strong { (s.status) " " (s.status_zh) } " · " (s.rows) (p.t(" 人 · ", " people · ")) (detail.photos) (p.t(" 张照片 · ", " photos · ")) (s.cards) (p.t(" 张卡", " cards")) }
+        table #steps {
+            tr { th { (p.t("环节", "Step")) } th { (p.t("人数", "Rows")) } }
+            @for (step, n) in &detail.steps { tr { td { (step) } td { (n) } } }
+        }
+        h2 { (p.t("上传记录", "Uploads")) }
+        table #uploads {
+            tr { th { (p.t("文件", "File")) } th { (p.t("行数", "Rows")) } th { (p.t("受理", "Accepted")) } th { (p.t("已受理", "Already")) } th { (p.t("未通过", "Refused")) } th {} }
+            @for u in &detail.uploads {
+                tr {
+                    td { (u.file_name) } td { (u.rows_total) } td { (u.accepted) } td { (u.already) } td { (u.rejected) }
+                    td { @if u.rejected > 0 { a href=(format!("/console/uploads/{}/errors.xlsx", u.id)) { (p.t("错误清单", "Error workbook")) } } }
+                }
+            }
+        }
+        @if p.can(Permission::RunProduction) { (steps_form(&p, s.id, s.status)) }
+    };
+    layout(&p, p.t("批次", "Batch"), &body).into_response()
+}
+
+fn steps_form(p: &Page, id: i64, status: u8) -> Markup {
+    let action = |step: &str| format!("/console/batches/{id}/step/{step}");
+    html! {
+        h2 { (p.t("生产环节", "Production")) }
+        div.actions #production-actions {
+            @if matches!(status, 10 | 20 | 21 | 22 | 23) {
+                form method="post" action=(action("send-bank")) enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(p.csrf());
+                    button #send-bank type="submit" { (p.t("生成开户文件并下载", "Make and download the bank files")) }
+                }
+                form method="post" action=(action("bank-result")) enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(p.csrf());
+                    input name="file" type="file" required;
+                    button #bank-result type="submit" { (p.t("导入银行回盘", "Apply a bank result")) }
+                }
+            }
+            @if matches!(status, 21 | 30 | 31 | 32 | 33) {
+                form method="post" action=(action("send-factory")) enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(p.csrf());
+                    button #send-factory type="submit" { (p.t("生成制卡数据包并下载", "Make and download the card order")) }
+                }
+                form method="post" action=(action("factory-result")) enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(p.csrf());
+                    input name="file" type="file" required;
+                    button #factory-result type="submit" { (p.t("导入卡厂回盘", "Apply the factory result")) }
+                }
+            }
+            @if status == 41 {
+                form method="post" action=(action("receive")) enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(p.csrf());
+                    input name="outlet" placeholder="TZ-KS-ONSITE" required;
+                    button #receive type="submit" { (p.t("网点接收", "Received at the outlet")) }
+                }
+            }
+        }
+        p { small { (p.t("个人化需要密钥服务，用命令行 sscard batch personalise 执行。", "Personalisation needs the key service: run sscard batch personalise.")) } }
+    }
+}
+
+fn file_download(path: &std::path::Path) -> Response {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("card-order.zip")
+        .to_owned();
+    let data = std::fs::read(path).unwrap_or_default();
+    (
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        data,
+    )
+        .into_response()
+}
+
+fn zip_download(name: &str, files: &[std::path::PathBuf]) -> Response {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        for f in files {
+            let entry = f.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+            if let Ok(data) = std::fs::read(f) {
+                let _ = zip.start_file(entry, zip::write::SimpleFileOptions::default());
+                let _ = zip.write_all(&data);
+            }
+        }
+        let _ = zip.finish();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        out.into_inner(),
+    )
+        .into_response()
+}
+
+async fn step(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((id, step)): Path<(i64, String)>,
+    form: Multipart,
+) -> Response {
+    let (p, caller) = match permitted(
+        &st,
+        &headers,
+        Permission::RunProduction,
+        "执行生产环节",
+        "run production steps",
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let fields = match fields(form).await {
+        Ok(f) => f,
+        Err(e) => return error_page(&p, &e),
+    };
+    let csrf = field(&fields, "csrf")
+        .map(|f| String::from_utf8_lossy(&f.2).into_owned())
+        .unwrap_or_default();
+    if !csrf_ok(&p, &csrf) {
+        return csrf_failed(&p);
+    }
+    let ctx = actor(&caller);
+    let keys = ExchangeKeys::from_env().unwrap_or_else(|_| ExchangeKeys::demo());
+    let Ok(dir) = tempfile::tempdir() else {
+        return error_page(
+            &p,
+            &ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "无法创建临时目录",
+                "cannot create a temporary directory",
+            ),
+        );
+    };
+    let file = field(&fields, "file")
+        .map(|f| f.2.to_vec())
+        .unwrap_or_default();
+    let result = match step.as_str() {
+        "send-bank" => {
+            match production::send_to_banks(&st.store, &ctx, id, &keys, dir.path()).await {
+                Ok(files) => return zip_download(&format!("B{id:06}-bank-files.zip"), &files),
+                Err(e) => Err(e),
+            }
+        }
+        "send-factory" => match production::send_to_factory(
+            &st.store,
+            &ctx,
+            id,
+            &keys,
+            production::DEFAULT_FACTORY,
+            dir.path(),
+        )
+        .await
+        {
+            Ok(path) => return file_download(&path),
+            Err(e) => Err(e),
+        },
+        "bank-result" => production::record_bank_file(&st.store, &ctx, id, &keys, &file)
+            .await
+            .map(|_| ()),
+        "factory-result" => production::record_factory_file(&st.store, &ctx, id, &keys, &file)
+            .await
+            .map(|_| ()),
+        "receive" => {
+            let outlet = field(&fields, "outlet")
+                .map(|f| String::from_utf8_lossy(&f.2).trim().to_owned())
+                .unwrap_or_default();
+            st.store
+                .receive_batch(&ctx, id, &outlet)
+                .await
+                .map(|_| ())
+                .map_err(ProductionError::Store)
+        }
+        _ => {
+            return error_page(
+                &p,
+                &ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found.step",
+                    "没有这个生产环节",
+                    "no such production step",
+                ),
+            );
+        }
+    };
+    step_outcome(&p, id, result)
+}
+
+fn step_outcome(p: &Page, id: i64, result: Result<(), ProductionError>) -> Response {
+    match result {
+        Ok(()) => Redirect::to(&format!("/console/batches/{id}")).into_response(),
+        Err(ProductionError::Store(e)) => error_page(p, &ApiError::from(e)),
+        Err(ProductionError::Exchange(e)) => error_page(
+            p,
+            &ApiError::from_bilingual(StatusCode::UNPROCESSABLE_ENTITY, &e),
+        ),
+        Err(ProductionError::Io(e)) => error_page(
+            p,
+            &ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.io",
+                format!("文件读写失败：{e}"),
+                format!("file error: {e}"),
+            ),
+        ),
+    }
+}
+
+async fn error_workbook(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<uuid::Uuid>,
+) -> Response {
+    let (p, caller) = match permitted(
+        &st,
+        &headers,
+        Permission::ReadBatches,
+        "下载错误清单",
+        "download error workbooks",
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (batch, problems) = match st.store.upload_problems(id).await {
+        Ok(v) => v,
+        Err(e) => return error_page(&p, &ApiError::from(e)),
+    };
+    let mine = match own_employer(&caller) {
+        Ok(s) => s,
+        Err(e) => return error_page(&p, &e),
+    };
+    if let Some(own) = mine {
+        match st.store.batch(batch).await {
+            Ok(d) if d.summary.employer == own.as_str() => {}
+            _ => {
+                return error_page(
+                    &p,
+                    &ApiError::forbidden(
+                        p.t("其他单位的错误清单", "another employer's error workbook"),
+                    ),
+                );
+            }
+        }
+    }
+    match sscard_import::workbook::error_workbook(batch, &problems) {
+        Ok(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"B{batch:06}-errors.xlsx\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => error_page(
+            &p,
+            &ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+                e.to_string(),
+            ),
+        ),
+    }
+}
+
+async fn template(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let (p, _caller) = match permitted(
+        &st,
+        &headers,
+        Permission::UploadBatches,
+        "下载名单模板",
+        "download the list template",
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let banks = match st.store.banks().await {
+        Ok(b) => b,
+        Err(e) => return error_page(&p, &ApiError::from(e)),
+    };
+    match sscard_import::workbook::template(&banks) {
+        Ok(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"sscard-employee-list.xlsx\"".to_owned(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => error_page(
+            &p,
+            &ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+                e.to_string(),
+            ),
+        ),
+    }
+}
