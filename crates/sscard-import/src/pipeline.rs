@@ -221,6 +221,15 @@ fn photo_issue(row: usize, code: &str, zh: String, en: String) -> RowIssue {
     }
 }
 
+/// How far an upload's photo work is: photos to normalise and photos done.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Photos to normalise (known once the list and ZIP are read).
+    pub total: std::sync::atomic::AtomicUsize,
+    /// Photos normalised so far.
+    pub done: std::sync::atomic::AtomicUsize,
+}
+
 /// Turns a parsed list (and its photos) into the store's upload: photos are matched (by the
 /// photo column, else by ID number), normalised on all cores, and every photo problem becomes
 /// a row problem. Rows with a problem are left out.
@@ -231,6 +240,23 @@ pub fn prepare(
     employer: &CreditCode,
     file_name: &str,
     file_bytes: &[u8],
+) -> BatchUploadInput {
+    prepare_counted(
+        parsed,
+        archive,
+        profile,
+        (employer, file_name, file_bytes),
+        &Progress::default(),
+    )
+}
+
+/// [`prepare`], reporting photo progress into `progress`.
+pub fn prepare_counted(
+    parsed: &Parsed,
+    archive: Option<&PhotoArchive>,
+    profile: &Profile,
+    (employer, file_name, file_bytes): (&CreditCode, &str, &[u8]),
+    progress: &Progress,
 ) -> BatchUploadInput {
     let mut problems: Vec<RowIssue> = parsed.problems.iter().map(RowIssue::from).collect();
     let mut good: Vec<(&crate::EmployeeRow, Option<&[u8]>)> = Vec::with_capacity(parsed.rows.len());
@@ -260,8 +286,18 @@ pub fn prepare(
         }
     }
     let with_photo: Vec<&[u8]> = good.iter().filter_map(|(_, p)| *p).collect();
-    let mut normalised =
-        sscard_photo::normalize_all(&with_photo, profile, Options::default()).into_iter();
+    let mut normalised = {
+        progress
+            .total
+            .store(with_photo.len(), std::sync::atomic::Ordering::Relaxed);
+        sscard_photo::normalize_all_counted(
+            &with_photo,
+            profile,
+            Options::default(),
+            &progress.done,
+        )
+    }
+    .into_iter();
     let mut rows = Vec::with_capacity(good.len());
     for (row, photo) in good {
         let photo = match photo {
@@ -389,6 +425,28 @@ pub async fn import_upload(
     photos: Option<Vec<u8>>,
     profile: &Profile,
 ) -> Result<ImportReport, ImportError> {
+    import_upload_with_progress(
+        store,
+        ctx,
+        (employer, file_name),
+        file,
+        photos,
+        profile,
+        std::sync::Arc::default(),
+    )
+    .await
+}
+
+/// [`import_upload`], reporting photo progress into `progress` as it goes.
+pub async fn import_upload_with_progress(
+    store: &Store,
+    ctx: &Ctx,
+    (employer, file_name): (&CreditCode, &str),
+    file: Vec<u8>,
+    photos: Option<Vec<u8>>,
+    profile: &Profile,
+    progress: std::sync::Arc<Progress>,
+) -> Result<ImportReport, ImportError> {
     // The employer must exist before any work is done.
     store.employer(employer).await.map_err(ImportError::Store)?;
     let banks = store.banks().await.map_err(ImportError::Store)?;
@@ -408,13 +466,12 @@ pub async fn import_upload(
             .map(read_photo_zip)
             .transpose()
             .map_err(ImportError::Archive)?;
-        let mut upload = prepare(
+        let mut upload = prepare_counted(
             &parsed,
             archive.as_ref(),
             &profile,
-            &employer,
-            &file_name,
-            &file,
+            (&employer, &file_name, &file),
+            &progress,
         );
         // Banks were checked by name; the store wants the code.
         for row in &mut upload.rows {

@@ -571,9 +571,28 @@ pub fn normalize_all<T: AsRef<[u8]> + Sync>(
     profile: &Profile,
     options: Options,
 ) -> Vec<Result<Normalized, Rejection>> {
+    normalize_all_counted(
+        inputs,
+        profile,
+        options,
+        &std::sync::atomic::AtomicUsize::new(0),
+    )
+}
+
+/// [`normalize_all`], adding one to `done` as each photo finishes (for progress display).
+pub fn normalize_all_counted<T: AsRef<[u8]> + Sync>(
+    inputs: &[T],
+    profile: &Profile,
+    options: Options,
+    done: &std::sync::atomic::AtomicUsize,
+) -> Vec<Result<Normalized, Rejection>> {
     inputs
         .par_iter()
-        .map(|b| normalize(b.as_ref(), profile, options))
+        .map(|b| {
+            let r = normalize(b.as_ref(), profile, options);
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            r
+        })
         .collect()
 }
 

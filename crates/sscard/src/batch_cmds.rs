@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Subcommand;
 use sscard_ids::{Bilingual, CreditCode};
-use sscard_import::pipeline::{ImportError, import_upload};
+use sscard_import::pipeline::ImportError;
 use sscard_photo::{Options, Profile};
 
 use crate::output::{invalid_argument, json_line, store_error};
@@ -191,8 +191,41 @@ async fn import(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let report = match import_upload(&store, &g.ctx(), &employer, &name, bytes, zip, &profile).await
-    {
+    let progress = std::sync::Arc::new(sscard_import::pipeline::Progress::default());
+    let ticker = (!g.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            use std::sync::atomic::Ordering::Relaxed;
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                let (done, total) = (progress.done.load(Relaxed), progress.total.load(Relaxed));
+                if let Some(width) = (30 * done.min(total)).checked_div(total) {
+                    eprint!(
+                        "\r照片（photos） [{}{}] {done}/{total}",
+                        "#".repeat(width),
+                        " ".repeat(30 - width)
+                    );
+                }
+            }
+        })
+    });
+    let result = sscard_import::pipeline::import_upload_with_progress(
+        &store,
+        &g.ctx(),
+        (&employer, &name),
+        bytes,
+        zip,
+        &profile,
+        progress.clone(),
+    )
+    .await;
+    if let Some(t) = ticker {
+        t.abort();
+        if progress.total.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+            eprintln!();
+        }
+    }
+    let report = match result {
         Ok(r) => r,
         Err(ImportError::Store(e)) => return Ok(store_error(&e, g.json)),
         Err(ImportError::File(e)) => return Ok(refused(file, &e, g.json)),
