@@ -75,6 +75,37 @@ pub fn detect_faces(gray: &GrayImage) -> Vec<Face> {
     first
 }
 
+/// [`detect_faces`] on a colour image: shrunk in colour first, then turned grey, which spares a
+/// full-size grey copy.
+pub fn detect_faces_rgb(img: &image::RgbImage) -> Vec<Face> {
+    let pass = |side: u32| {
+        let (w, h) = img.dimensions();
+        let factor = w.min(h) as f32 / side as f32;
+        if factor <= 1.0 {
+            return detect_at(&crate::gray_of(img), side);
+        }
+        let sw = ((w as f32 / factor).round() as u32).max(WINDOW);
+        let sh = ((h as f32 / factor).round() as u32).max(WINDOW);
+        let small = crate::gray_of(&crate::resample::resize_rgb(img, sw, sh));
+        let (sx, sy) = (w as f32 / sw as f32, h as f32 / sh as f32);
+        detect_at(&small, side)
+            .into_iter()
+            .map(|f| Face {
+                x: f.x * sx,
+                y: f.y * sy,
+                width: f.width * sx,
+                height: f.height * sy,
+                score: f.score,
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = pass(FIRST_PASS_SIDE);
+    if first.is_empty() && img.width().min(img.height()) > FIRST_PASS_SIDE {
+        return pass(SECOND_PASS_SIDE);
+    }
+    first
+}
+
 fn detect_at(gray: &GrayImage, side: u32) -> Vec<Face> {
     let (w, h) = gray.dimensions();
     if w < WINDOW || h < WINDOW {

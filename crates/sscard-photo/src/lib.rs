@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sscard_ids::Bilingual;
 
-pub use detect::{Face, detect_faces};
+pub use detect::{Face, detect_faces, detect_faces_rgb};
 pub use profile::Profile;
 
 /// Largest input file accepted, bytes.
@@ -512,7 +512,7 @@ pub fn normalize_image(
 ) -> Result<Normalized, Rejection> {
     let (w, h) = img.dimensions();
     let (window, face) = if options.face_check {
-        let faces = detect_faces(&gray_of(img));
+        let faces = detect_faces_rgb(img);
         let Some(main) = faces.first().copied() else {
             return Err(Rejection::NoFace);
         };

@@ -278,6 +278,17 @@ async fn upsert_person(
     p: &PersonInput,
     audit: &mut Audit,
 ) -> Result<Uuid, StoreError> {
+    Ok(upsert_person_tracked(tx, ctx, p, audit).await?.0)
+}
+
+/// [`upsert_person`], also saying whether the person was registered just now (then they can
+/// have no card and no application yet).
+async fn upsert_person_tracked(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    p: &PersonInput,
+    audit: &mut Audit,
+) -> Result<(Uuid, bool), StoreError> {
     let employer_id: Option<Uuid> = match &p.employer {
         Some(code) => Some(
             sqlx::query_scalar("SELECT id FROM employers WHERE credit_code = $1")
@@ -320,7 +331,7 @@ async fn upsert_person(
                 json!({ "name_changed": existing.name != p.name.expose(), "name": p.name.masked() }),
             );
         }
-        return Ok(existing.id);
+        return Ok((existing.id, false));
     }
     let id = Uuid::now_v7();
     let inserted = sqlx::query(
@@ -351,7 +362,7 @@ async fn upsert_person(
         p.id.masked(),
         json!({ "name": p.name.masked(), "region": p.id.region().to_string() }),
     );
-    Ok(id)
+    Ok((id, true))
 }
 
 async fn allocate_card_number(tx: &mut Tx<'_>, cfg: &Config) -> Result<CardNumber, StoreError> {
@@ -1582,7 +1593,22 @@ async fn import_row(
             ),
         }));
     }
-    let person_id = upsert_person(tx, ctx, &r.person, audit).await?;
+    let (person_id, new_person) = upsert_person_tracked(tx, ctx, &r.person, audit).await?;
+    if new_person {
+        // Registered just now: no card, no application; apply straight away.
+        return apply_row(
+            tx,
+            cfg,
+            ctx,
+            (batch_id, upload_id),
+            r,
+            bank,
+            person_id,
+            &[],
+            audit,
+        )
+        .await;
+    }
     let open_app = sqlx::query(
         "SELECT br.batch_id FROM applications a LEFT JOIN batch_rows br ON br.application_id = a.id \
          WHERE a.person_id = $1 AND a.status IN ('00', '01', '02')",
@@ -1612,6 +1638,33 @@ async fn import_row(
     if in_batch.is_some() {
         return Ok(RowOutcome::Rejected(open_application_issue(r)));
     }
+    apply_row(
+        tx,
+        cfg,
+        ctx,
+        (batch_id, upload_id),
+        r,
+        bank,
+        person_id,
+        &cards,
+        audit,
+    )
+    .await
+}
+
+/// Records a new application for a person who may apply, with its batch row and photo.
+#[allow(clippy::too_many_arguments)]
+async fn apply_row(
+    tx: &mut Tx<'_>,
+    cfg: &Config,
+    ctx: &Ctx,
+    (batch_id, upload_id): (Uuid, Uuid),
+    r: &crate::BatchRowInput,
+    bank: &Bank,
+    person_id: Uuid,
+    cards: &[CardRow],
+    audit: &mut Audit,
+) -> Result<RowOutcome, StoreError> {
     let req = ApplyRequest {
         person: r.person.clone(),
         bank: bank.code.clone(),
@@ -1621,7 +1674,16 @@ async fn import_row(
         outlet: None,
     };
     let outcome = create_application(
-        tx, cfg, ctx, &req, bank, person_id, &cards, &holder, None, audit,
+        tx,
+        cfg,
+        ctx,
+        &req,
+        bank,
+        person_id,
+        cards,
+        &holder_of(cards),
+        None,
+        audit,
     )
     .await?;
     sqlx::query(
