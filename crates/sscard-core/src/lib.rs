@@ -13,6 +13,7 @@
 pub mod application;
 pub mod batch;
 pub mod card;
+pub mod distribution;
 pub mod holder;
 pub mod roles;
 pub mod strokes;

@@ -127,6 +127,13 @@ fn compare_chars(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// Compares two texts (workshop or department names) character by character in stroke order:
+/// fewer strokes first, then the stroke sequence; characters the table lacks (Latin letters,
+/// digits) after the Chinese ones, in code-point order.
+pub fn compare_text(a: &str, b: &str) -> Ordering {
+    compare_chars(a, b).then_with(|| a.cmp(b))
+}
+
 /// Compares two full names in surname stroke order. A total order: equal only for equal strings.
 pub fn compare_names(a: &str, b: &str) -> Ordering {
     let (sa, ga) = split_surname(a);
