@@ -378,6 +378,26 @@ impl Envelope {
     }
 }
 
+/// The partner a file's header names, read without verifying anything: only to choose the key
+/// to verify the file with.
+pub fn partner_of(bytes: &[u8]) -> Result<String, ExchangeError> {
+    let end = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .unwrap_or(bytes.len());
+    let header = std::str::from_utf8(&bytes[..end]).map_err(|_| ExchangeError::NotExchangeFile)?;
+    if !header.starts_with(MAGIC) {
+        return Err(ExchangeError::NotExchangeFile);
+    }
+    header
+        .split('|')
+        .find_map(|f| f.strip_prefix("partner="))
+        .map(str::to_owned)
+        .ok_or_else(|| ExchangeError::BadHeader {
+            detail: "partner=".into(),
+        })
+}
+
 /// A card order with its photos: `order.txt` (the signed [`Kind::CardOrder`] file) and
 /// `photos/<seq>.jpg`.
 pub fn pack_card_order(order: &[u8], photos: &[(String, Vec<u8>)]) -> Vec<u8> {

@@ -157,18 +157,6 @@ fn results_of(e: &Envelope) -> Vec<(String, StepResult)> {
         .collect()
 }
 
-/// The partner named in a file's header (unverified: only to choose the key to verify with).
-fn partner_of(bytes: &[u8]) -> Result<String, ExchangeError> {
-    let text = std::str::from_utf8(bytes.get(..bytes.len().min(300)).unwrap_or_default())
-        .unwrap_or_default();
-    let header = text.lines().next().ok_or(ExchangeError::NotExchangeFile)?;
-    header
-        .split('|')
-        .find_map(|f| f.strip_prefix("partner="))
-        .map(str::to_owned)
-        .ok_or(ExchangeError::NotExchangeFile)
-}
-
 /// Applies a bank's signed result file (verified with that bank's key; 20 → 21 when no row
 /// waits for a bank any more).
 pub async fn record_bank_file(
@@ -178,7 +166,7 @@ pub async fn record_bank_file(
     keys: &ExchangeKeys,
     file: &[u8],
 ) -> Result<StepReport, ProductionError> {
-    let bank = partner_of(file)?;
+    let bank = sscard_exchange::partner_of(file)?;
     let e = Envelope::parse(file, &keys.partner(&bank))?;
     e.expect(Kind::AccountResult, number, &bank)?;
     Ok(store
@@ -255,7 +243,7 @@ pub async fn record_factory_file(
     keys: &ExchangeKeys,
     file: &[u8],
 ) -> Result<StepReport, ProductionError> {
-    let factory = partner_of(file)?;
+    let factory = sscard_exchange::partner_of(file)?;
     let e = Envelope::parse(file, &keys.partner(&factory))?;
     e.expect(Kind::CardResult, number, &factory)?;
     Ok(store

@@ -441,6 +441,10 @@ pub struct BatchDetail {
 pub struct ProductionRow {
     /// The batch row.
     pub row_id: Uuid,
+    /// The person.
+    pub person_id: Uuid,
+    /// The row's application.
+    pub application_id: Uuid,
     /// Full social security number.
     pub ssn: String,
     /// Full name.

@@ -2045,6 +2045,8 @@ const PRODUCTION_SELECT: &str = "SELECT r.id, r.step, r.failure, r.account_numbe
 fn production_row(row: &DbRow) -> Result<crate::ProductionRow, StoreError> {
     Ok(crate::ProductionRow {
         row_id: row.try_get("id")?,
+        person_id: row.try_get("person_id")?,
+        application_id: row.try_get("application_id")?,
         ssn: row.try_get("ssn")?,
         name: row.try_get("name")?,
         sex: row.try_get("sex")?,
@@ -2188,11 +2190,7 @@ pub(crate) async fn send_to_bank(
         }
         for r in &waiting {
             set_step(&mut tx, ctx, r.row_id, "bank_sent", None).await?;
-            let app: Uuid =
-                sqlx::query_scalar("SELECT application_id FROM batch_rows WHERE id = $1")
-                    .bind(r.row_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let app = r.application_id;
             step_application(
                 &mut tx,
                 app,
@@ -2223,7 +2221,7 @@ pub(crate) async fn record_bank_results(
     bank: &str,
     results: &[(String, crate::StepResult)],
 ) -> Result<crate::StepReport, StoreError> {
-    use sscard_core::{BatchEvent, BatchStatus, Stage, StepState};
+    use sscard_core::Stage;
     transaction!(pool, |tx| {
         let mut audit = Audit::default();
         let sent = rows_at(&mut *tx, number, &["bank_sent"]).await?;
@@ -2258,26 +2256,53 @@ pub(crate) async fn record_bank_results(
                 }
             }
         }
-        let still_sent = rows_at(&mut *tx, number, &["bank_sent"]).await?.len();
-        let (_, status, _) = batch_head(&mut tx, number).await?;
-        if still_sent == 0 && status == BatchStatus::At(Stage::Bank, StepState::Sent) {
-            move_batch(
-                &mut tx,
-                ctx,
-                number,
-                &[BatchEvent::ImportResult(Stage::Bank)],
-                &mut audit,
-            )
-            .await?;
-        }
+        let counts = (done, failed, ignored);
         audit.push(
             "batch.bank_result",
             number.to_string(),
             json!({ "bank": bank, "done": done, "failed": failed, "ignored": ignored }),
         );
-        flush_audit(&mut tx, ctx, audit).await?;
-        report(&mut tx, number, done, failed, ignored).await?
+        close_results(&mut tx, ctx, number, Stage::Bank, audit, counts).await?
     })
+}
+
+/// After a partner's results: once no row waits at `stage` any more, the batch comes back from
+/// it; then the audit is written and the step reported.
+async fn close_results(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    number: i64,
+    stage: sscard_core::Stage,
+    mut audit: Audit,
+    (done, failed, ignored): (usize, usize, usize),
+) -> Result<crate::StepReport, StoreError> {
+    use sscard_core::{BatchEvent, BatchStatus, Stage, StepState};
+    let waiting_step = if stage == Stage::Bank {
+        "bank_sent"
+    } else {
+        "factory_sent"
+    };
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM batch_rows r JOIN batches b ON b.id = r.batch_id \
+         WHERE b.number = $1 AND r.step = $2",
+    )
+    .bind(number)
+    .bind(waiting_step)
+    .fetch_one(&mut **tx)
+    .await?;
+    let (_, status, _) = batch_head(tx, number).await?;
+    if waiting == 0 && status == BatchStatus::At(stage, StepState::Sent) {
+        move_batch(
+            tx,
+            ctx,
+            number,
+            &[BatchEvent::ImportResult(stage)],
+            &mut audit,
+        )
+        .await?;
+    }
+    flush_audit(tx, ctx, audit).await?;
+    report(tx, number, done, failed, ignored).await
 }
 
 /// Gives every row with an open account (or failed at the factory before) a card number and
@@ -2338,7 +2363,7 @@ pub(crate) async fn record_factory_results(
     number: i64,
     results: &[(String, crate::StepResult)],
 ) -> Result<crate::StepReport, StoreError> {
-    use sscard_core::{BatchEvent, BatchStatus, Stage, StepState};
+    use sscard_core::Stage;
     transaction!(pool, |tx| {
         let mut audit = Audit::default();
         let sent = rows_at(&mut *tx, number, &["factory_sent"]).await?;
@@ -2369,25 +2394,13 @@ pub(crate) async fn record_factory_results(
                 }
             }
         }
-        let still_sent = rows_at(&mut *tx, number, &["factory_sent"]).await?.len();
-        let (_, status, _) = batch_head(&mut tx, number).await?;
-        if still_sent == 0 && status == BatchStatus::At(Stage::Factory, StepState::Sent) {
-            move_batch(
-                &mut tx,
-                ctx,
-                number,
-                &[BatchEvent::ImportResult(Stage::Factory)],
-                &mut audit,
-            )
-            .await?;
-        }
+        let counts = (done, failed, ignored);
         audit.push(
             "batch.factory_result",
             number.to_string(),
             json!({ "done": done, "failed": failed, "ignored": ignored }),
         );
-        flush_audit(&mut tx, ctx, audit).await?;
-        report(&mut tx, number, done, failed, ignored).await?
+        close_results(&mut tx, ctx, number, Stage::Factory, audit, counts).await?
     })
 }
 
@@ -2409,12 +2422,7 @@ async fn make_card(
             zh: format!("卡厂返回的芯片序列号“{serial}”不是 16 位十六进制数"),
             en: format!("the factory's chip serial \"{serial}\" is not 16 hexadecimal digits"),
         })?;
-    let row = sqlx::query("SELECT person_id, application_id FROM batch_rows WHERE id = $1")
-        .bind(r.row_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let person_id: Uuid = row.try_get("person_id")?;
-    let application_id: Uuid = row.try_get("application_id")?;
+    let (person_id, application_id) = (r.person_id, r.application_id);
     let new_card = NewCard {
         person_id,
         application_id: Some(application_id),
@@ -2533,11 +2541,7 @@ pub(crate) async fn receive_batch(
         let ready = rows_at(&mut *tx, number, &["personalised"]).await?;
         for r in &ready {
             set_step(&mut tx, ctx, r.row_id, "received", None).await?;
-            let app: Uuid =
-                sqlx::query_scalar("SELECT application_id FROM batch_rows WHERE id = $1")
-                    .bind(r.row_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let app = r.application_id;
             sqlx::query("UPDATE applications SET outlet = $1 WHERE id = $2")
                 .bind(outlet)
                 .bind(app)

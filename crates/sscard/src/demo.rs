@@ -322,26 +322,13 @@ async fn bank_rounds(
         .map_err(err)?;
         for file in sent {
             let text = std::fs::read(&file)?;
-            let bank = if file.to_string_lossy().contains("-314-") {
-                "314"
-            } else {
-                ""
-            };
+            let bank = sscard_exchange::partner_of(&text)?;
+            let fails = round == 0 && bank == "314";
             let plan = sscard_exchange::FailPlan {
-                seqs: if round == 0 && !bank.is_empty() {
-                    vec!["3".into()]
-                } else {
-                    vec![]
-                },
+                seqs: if fails { vec!["3".into()] } else { vec![] },
                 rate: 0.0,
             };
-            let partner = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.split('-').nth(1))
-                .unwrap_or_default()
-                .to_owned();
-            let k = keys.partner(&partner);
+            let k = keys.partner(&bank);
             let answer = sscard_exchange::sim_bank(&text, &k, &k, &plan, now)?;
             production::record_bank_file(store, ctx, batch, keys, &answer)
                 .await

@@ -440,15 +440,10 @@ pub(crate) fn sim(g: &Global, c: &SimCommand) -> anyhow::Result<ExitCode> {
         .at
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let result = if bank {
-        let text = String::from_utf8_lossy(&input[..input.len().min(300)]).into_owned();
-        let partner = text
-            .lines()
-            .next()
-            .and_then(|h| h.split('|').find_map(|f| f.strip_prefix("partner=")))
-            .unwrap_or("")
-            .to_owned();
-        let k = keys.partner(&partner);
-        sscard_exchange::sim_bank(&input, &k, &k, &plan, &now)
+        sscard_exchange::partner_of(&input).and_then(|partner| {
+            let k = keys.partner(&partner);
+            sscard_exchange::sim_bank(&input, &k, &k, &plan, &now)
+        })
     } else {
         let k = keys.partner(DEFAULT_FACTORY);
         sscard_exchange::sim_factory(&input, &k, &k, &plan, &now)

@@ -340,6 +340,24 @@ fn steps_form(p: &Page, id: i64, status: u8) -> Markup {
     }
 }
 
+const ZIP: &str = "application/zip";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A file to save: its type, its name, its bytes.
+fn attachment(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 fn file_download(path: &std::path::Path) -> Response {
     let name = path
         .file_name()
@@ -347,17 +365,7 @@ fn file_download(path: &std::path::Path) -> Response {
         .unwrap_or("card-order.zip")
         .to_owned();
     let data = std::fs::read(path).unwrap_or_default();
-    (
-        [
-            (header::CONTENT_TYPE, "application/zip".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        data,
-    )
-        .into_response()
+    attachment(ZIP, &name, data)
 }
 
 fn zip_download(name: &str, files: &[std::path::PathBuf]) -> Response {
@@ -374,17 +382,7 @@ fn zip_download(name: &str, files: &[std::path::PathBuf]) -> Response {
         }
         let _ = zip.finish();
     }
-    (
-        [
-            (header::CONTENT_TYPE, "application/zip".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        out.into_inner(),
-    )
-        .into_response()
+    attachment(ZIP, name, out.into_inner())
 }
 
 async fn step(
@@ -541,20 +539,7 @@ async fn error_workbook(
         }
     }
     match sscard_import::workbook::error_workbook(batch, &problems) {
-        Ok(bytes) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"B{batch:06}-errors.xlsx\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(bytes) => attachment(XLSX, &format!("B{batch:06}-errors.xlsx"), bytes),
         Err(e) => error_page(
             &p,
             &ApiError::new(
@@ -585,20 +570,7 @@ async fn template(State(st): State<AppState>, headers: HeaderMap) -> Response {
         Err(e) => return error_page(&p, &ApiError::from(e)),
     };
     match sscard_import::workbook::template(&banks) {
-        Ok(bytes) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"sscard-employee-list.xlsx\"".to_owned(),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(bytes) => attachment(XLSX, "sscard-employee-list.xlsx", bytes),
         Err(e) => error_page(
             &p,
             &ApiError::new(
