@@ -17,6 +17,8 @@ pub enum Rule {
     PersonSsnUnique,
     /// `employer_credit_code_unique`.
     EmployerCreditCodeUnique,
+    /// `pickup_card_unique`: a card is handed over at a pickup desk once.
+    OnePickupPerCard,
     /// A `CHECK` on a status code or other coded value.
     ValidCode,
     /// A reference to a row that does not exist.
@@ -33,6 +35,7 @@ impl Rule {
             Rule::CardIdCodeUnique => "card_id_code_unique",
             Rule::PersonSsnUnique => "person_ssn_unique",
             Rule::EmployerCreditCodeUnique => "employer_credit_code_unique",
+            Rule::OnePickupPerCard => "pickup_card_unique",
             Rule::ValidCode => "valid_code",
             Rule::Reference => "reference",
         }
@@ -41,7 +44,8 @@ impl Rule {
     /// Identifies the rule from a PostgreSQL constraint name or a SQLite error message.
     fn identify(constraint: Option<&str>, message: &str) -> Option<Rule> {
         // SQLite names the columns of the violated unique index, not the index.
-        const BY_COLUMNS: [(&str, Rule); 6] = [
+        const BY_COLUMNS: [(&str, Rule); 7] = [
+            ("pickups.card_id", Rule::OnePickupPerCard),
             ("cards.person_id", Rule::LiveCardPerPerson),
             ("applications.person_id", Rule::OpenApplicationPerPerson),
             ("cards.card_number", Rule::CardNumberUnique),
@@ -49,7 +53,8 @@ impl Rule {
             ("persons.ssn", Rule::PersonSsnUnique),
             ("employers.credit_code", Rule::EmployerCreditCodeUnique),
         ];
-        const BY_NAME: [(&str, Rule); 6] = [
+        const BY_NAME: [(&str, Rule); 7] = [
+            ("pickup_card_unique", Rule::OnePickupPerCard),
             ("card_live_per_person", Rule::LiveCardPerPerson),
             (
                 "application_open_per_person",
@@ -197,6 +202,7 @@ impl Bilingual for StoreError {
                 Rule::CardIdCodeUnique => "conflict.card_id_code_unique",
                 Rule::PersonSsnUnique => "conflict.person_ssn_unique",
                 Rule::EmployerCreditCodeUnique => "conflict.employer_credit_code_unique",
+                Rule::OnePickupPerCard => "conflict.pickup_card_unique",
                 Rule::ValidCode => "conflict.valid_code",
                 Rule::Reference => "conflict.reference",
             },
@@ -234,6 +240,7 @@ impl Bilingual for StoreError {
                 Rule::EmployerCreditCodeUnique => {
                     "该统一社会信用代码已登记（数据库规则 employer_credit_code_unique）".into()
                 }
+                Rule::OnePickupPerCard => "此卡已发放（数据库规则 pickup_card_unique）".into(),
                 Rule::ValidCode => "状态或代码取值无效（数据库检查约束）".into(),
                 Rule::Reference => "引用的记录不存在（数据库外键约束）".into(),
             },
@@ -271,6 +278,10 @@ impl Bilingual for StoreError {
                 Rule::EmployerCreditCodeUnique => "this credit code is registered already (rule \
                                                    employer_credit_code_unique)"
                     .into(),
+                Rule::OnePickupPerCard => {
+                    "this card has already been handed over (database rule pickup_card_unique)"
+                        .into()
+                }
                 Rule::ValidCode => "a status or code value is not valid (check constraint)".into(),
                 Rule::Reference => "a referenced record does not exist (foreign key)".into(),
             },

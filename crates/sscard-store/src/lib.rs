@@ -16,6 +16,7 @@
 mod audit;
 mod error;
 mod model;
+mod pickup;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -34,6 +35,10 @@ pub use model::{
     BatchRowInput, BatchSummary, BatchUploadInput, CardView, Ctx, Employer, IdempotentResponse,
     NewStaff, Outlet, PersonInput, PersonView, PhotoInput, ProductionRow, RowIssue, StaffAccount,
     StepReport, StepResult, UploadSummary,
+};
+pub use pickup::{
+    DistributionPlan, DistributionPoint, PickupCard, PickupFigures, PickupOutcome, PlanBox,
+    PlanEntry, ProxyInput,
 };
 
 /// The URL used when none is given.
@@ -160,12 +165,14 @@ mod sqlite_ops {
     //! The operations compiled for SQLite.
     pub(crate) type DB = sqlx::Sqlite;
     include!("ops.rs");
+    include!("ops_distribution.rs");
 }
 
 mod postgres_ops {
     //! The operations compiled for PostgreSQL.
     pub(crate) type DB = sqlx::Postgres;
     include!("ops.rs");
+    include!("ops_distribution.rs");
 }
 
 /// Calls the same operation on whichever backend the store runs; `write` ops use the SQLite
@@ -735,6 +742,101 @@ impl Store {
         card: &CardNumber,
     ) -> Result<(String, Option<Vec<u8>>), StoreError> {
         dispatch!(self, read, card_face_data(card))
+    }
+
+    // ---- sorted distribution and the pickup desk ----
+
+    /// Every distribution point (outlets and on-site points), by code.
+    pub async fn distribution_points(&self) -> Result<Vec<DistributionPoint>, StoreError> {
+        dispatch!(self, read, distribution_points())
+    }
+
+    /// One distribution point.
+    pub async fn distribution_point(&self, code: &str) -> Result<DistributionPoint, StoreError> {
+        dispatch!(self, read, distribution_point(code))
+    }
+
+    /// Sets the days an on-site point is open (empty: an outlet's ordinary working days).
+    pub async fn set_opening_days(
+        &self,
+        ctx: &Ctx,
+        code: &str,
+        days: &[chrono::NaiveDate],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, write, set_opening_days(ctx, code, days))
+    }
+
+    /// Orders a received batch's cards for pickup at `point` and boxes them (`box_size` cards a
+    /// box); replaces an earlier plan of the batch unless pickup has started.
+    pub async fn plan_distribution(
+        &self,
+        ctx: &Ctx,
+        batch: i64,
+        point: &str,
+        box_size: u32,
+    ) -> Result<DistributionPlan, StoreError> {
+        dispatch!(self, write, plan_distribution(ctx, batch, point, box_size))
+    }
+
+    /// A batch's distribution plan.
+    pub async fn distribution_plan(&self, batch: i64) -> Result<DistributionPlan, StoreError> {
+        dispatch!(self, read, distribution_plan(batch))
+    }
+
+    /// What a pickup desk at `point` finds for a scanned ID number (changes nothing).
+    pub async fn pickup_lookup(
+        &self,
+        point: &str,
+        id: &ResidentId,
+    ) -> Result<PickupOutcome, StoreError> {
+        dispatch!(self, read, pickup_lookup(point, id))
+    }
+
+    /// Hands the person's card over at `point` when it is ready there; otherwise returns what
+    /// the desk finds, unchanged. One hand-over per card, even when two desks try at once.
+    pub async fn pickup_hand_over(
+        &self,
+        ctx: &Ctx,
+        point: &str,
+        id: &ResidentId,
+        proxy: Option<&ProxyInput>,
+        handling_ms: Option<u32>,
+    ) -> Result<PickupOutcome, StoreError> {
+        dispatch!(
+            self,
+            write,
+            pickup_hand_over(ctx, point, id, proxy, handling_ms)
+        )
+    }
+
+    /// Marks a card of `point`'s plan missing from its box (or found again).
+    pub async fn mark_card_missing(
+        &self,
+        ctx: &Ctx,
+        point: &str,
+        card: &CardNumber,
+        missing: bool,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, write, mark_card_missing(ctx, point, card, missing))
+    }
+
+    /// Records how many people wait in `point`'s queue now.
+    pub async fn report_queue(
+        &self,
+        ctx: &Ctx,
+        point: &str,
+        waiting: u32,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, write, report_queue(ctx, point, waiting))
+    }
+
+    /// A point's live figures for the day of `now` (China time).
+    pub async fn pickup_figures(
+        &self,
+        point: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<PickupFigures, StoreError> {
+        dispatch!(self, read, pickup_figures(point, now))
     }
 
     /// The most recent audit events, newest first.

@@ -731,30 +731,43 @@ pub(crate) async fn card_event(
 ) -> Result<CardView, StoreError> {
     transaction!(pool, |tx| {
         let mut audit = Audit::default();
-        let card = card_by_number(&mut *tx, number).await?;
-        let cards = cards_of(&mut *tx, card.person_id).await?;
-        let holder = holder_of(&cards);
-        let (after, effects) = holder
-            .apply(&HolderEvent::Card {
-                card: *number,
-                event: event.clone(),
-            })
-            .map_err(|e| StoreError::refused(&e))?;
-        let touched = matches!(event, CardEvent::FirstUse).then_some(number);
-        let new_card = NewCard {
-            person_id: card.person_id,
-            application_id: None,
-            bank_code: &card.bank_code,
-        };
-        persist(
-            &mut tx, ctx, cfg, &cards, &after, &effects, touched, &new_card, &mut audit,
-        )
-        .await?;
-        follow_application(&mut tx, card.application_id, &event, ctx, &mut audit).await?;
+        apply_card_event(&mut tx, cfg, ctx, number, &event, &mut audit).await?;
         flush_audit(&mut tx, ctx, audit).await?;
         let card = card_by_number(&mut *tx, number).await?;
         view_card(&mut tx, cfg, card).await?
     })
+}
+
+/// Applies one card event inside a transaction: the holder's rules, the card rows, and the
+/// application that produced the card.
+async fn apply_card_event(
+    tx: &mut Tx<'_>,
+    cfg: &Config,
+    ctx: &Ctx,
+    number: &CardNumber,
+    event: &CardEvent,
+    audit: &mut Audit,
+) -> Result<(), StoreError> {
+    let card = card_by_number(&mut **tx, number).await?;
+    let cards = cards_of(&mut **tx, card.person_id).await?;
+    let holder = holder_of(&cards);
+    let (after, effects) = holder
+        .apply(&HolderEvent::Card {
+            card: *number,
+            event: event.clone(),
+        })
+        .map_err(|e| StoreError::refused(&e))?;
+    let touched = matches!(event, CardEvent::FirstUse).then_some(number);
+    let new_card = NewCard {
+        person_id: card.person_id,
+        application_id: None,
+        bank_code: &card.bank_code,
+    };
+    persist(
+        tx, ctx, cfg, &cards, &after, &effects, touched, &new_card, audit,
+    )
+    .await?;
+    follow_application(tx, card.application_id, event, ctx, audit).await
 }
 
 pub(crate) async fn replace_card(

@@ -67,3 +67,86 @@ impl TestDb {
         })
     }
 }
+
+/// Takes `people` of `employer` (registered here if new) through the production chain with the
+/// store's own operations — every bank and the factory succeed — and receives the cards at
+/// `outlet`. Returns the batch number. For tests of what happens after production.
+pub async fn received_batch(
+    store: &Store,
+    ctx: &crate::Ctx,
+    employer: &sscard_ids::CreditCode,
+    people: &[crate::PersonInput],
+    outlet: &str,
+) -> i64 {
+    use crate::{BatchRowInput, BatchUploadInput, StepResult};
+    let rows: Vec<BatchRowInput> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| BatchRowInput {
+            row: i + 2,
+            person: crate::PersonInput {
+                employer: Some(*employer),
+                ..p.clone()
+            },
+            bank: "CCB".into(),
+            photo: None,
+        })
+        .collect();
+    let upload = BatchUploadInput {
+        employer: *employer,
+        file_name: "test.csv".into(),
+        file_sha256: format!("{:064x}", rand::random::<u128>()),
+        rows_total: rows.len(),
+        rows,
+        problems: Vec::new(),
+    };
+    let outcome = store.import_batch(ctx, &upload).await.expect("import");
+    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+    let batch = outcome.batch_id;
+    let sent = store.send_to_bank(ctx, batch).await.expect("send to bank");
+    let accounts: Vec<(String, StepResult)> = sent
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                r.ssn.clone(),
+                StepResult::Ok(
+                    sscard_ids::BankCardNumber::from_payload(&format!("621700{:012}", i + 1))
+                        .expect("account")
+                        .expose()
+                        .to_owned(),
+                ),
+            )
+        })
+        .collect();
+    store
+        .record_bank_results(ctx, batch, "105", &accounts)
+        .await
+        .expect("bank results");
+    let ordered = store.send_to_factory(ctx, batch).await.expect("to factory");
+    let made: Vec<(String, StepResult)> = ordered
+        .iter()
+        .map(|r| {
+            let card = r.card_number.clone().expect("card number");
+            let serial = format!("{:016X}", rand::random::<u64>());
+            (card, StepResult::Ok(serial))
+        })
+        .collect();
+    store
+        .record_factory_results(ctx, batch, &made)
+        .await
+        .expect("factory results");
+    let cards: Vec<sscard_ids::CardNumber> = made
+        .iter()
+        .map(|(c, _)| sscard_ids::CardNumber::parse(c).expect("card number"))
+        .collect();
+    store
+        .record_personalised(ctx, batch, &cards)
+        .await
+        .expect("personalised");
+    store
+        .receive_batch(ctx, batch, outlet)
+        .await
+        .expect("received");
+    batch
+}
