@@ -70,7 +70,7 @@ pub(crate) fn mod31(body: &[u8; 17]) -> Option<u8> {
 
 /// Luhn (ISO/IEC 7812-1) check over a digit string including its check digit.
 pub(crate) fn luhn_valid(digits: &[u8]) -> bool {
-    luhn_sum(digits) % 10 == 0
+    luhn_sum(digits).is_multiple_of(10)
 }
 
 /// The Luhn check digit to append to `payload` (digits only).

@@ -106,7 +106,8 @@ pub fn find_cjk_font() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-fn load_font(path: &Path) -> Result<FontVec, FaceError> {
+/// Loads a font file and checks that it has Chinese glyphs.
+pub fn load_cjk_font(path: &Path) -> Result<FontVec, FaceError> {
     let data = std::fs::read(path).map_err(|_| FaceError::BadFont {
         path: path.to_owned(),
     })?;
@@ -120,7 +121,8 @@ fn load_font(path: &Path) -> Result<FontVec, FaceError> {
     Ok(font)
 }
 
-fn draw_text(
+/// Draws one line of text with its baseline at `baseline`, blending `colour` by coverage.
+pub fn draw_text(
     img: &mut RgbImage,
     font: &FontVec,
     size: f32,
@@ -157,7 +159,7 @@ fn draw_text(
 
 /// Draws the card's back and returns it as PNG bytes, using the font at `font_path`.
 pub fn render_with(face: &CardFace, font_path: &Path) -> Result<Vec<u8>, FaceError> {
-    let font = load_font(font_path)?;
+    let font = load_cjk_font(font_path)?;
     let mut img = RgbImage::from_fn(WIDTH, HEIGHT, |_, y| {
         // A pale blue-to-white wash, as the printed cards have.
         let t = y as f32 / HEIGHT as f32;

@@ -1,0 +1,128 @@
+//! Printed documents of sscard.
+//!
+//! - [`plan_pdf`]: a distribution plan as a printable PDF — the pickup list, one box per
+//!   section, with a signature column, followed by the box labels. Text is real text in a CJK
+//!   font embedded as a subset with its Unicode map, so it can be searched, copied and
+//!   extracted (`pdftotext`), never drawn outlines.
+//! - [`plan_xlsx`]: the same list as a workbook.
+//! - [`hourly_chart_png`]: a pickup point's hand-overs per hour, drawn here (server side) with
+//!   Chinese labels.
+//!
+//! Fonts come from [`sscard_photo::card_face::find_cjk_font`] (`SSCARD_FONT`, or Debian's
+//! `fonts-wqy-microhei` and the like); without one, printing is refused with a clear error.
+
+mod chart;
+mod pdf;
+mod xlsx;
+
+pub use chart::{CHART_HEIGHT, CHART_WIDTH, hourly_chart_png};
+pub use pdf::plan_pdf;
+pub use xlsx::plan_xlsx;
+
+use std::path::{Path, PathBuf};
+
+use sscard_photo::card_face::{FaceError, find_cjk_font};
+
+/// Why a document could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrintError {
+    /// No usable CJK font.
+    Font(FaceError),
+    /// The PDF writer failed.
+    Pdf(String),
+    /// The workbook writer failed.
+    Xlsx(String),
+}
+
+impl std::fmt::Display for PrintError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PrintError::Font(e) => e.fmt(f),
+            PrintError::Pdf(e) => write!(f, "PDF 生成失败（PDF could not be written）: {e}"),
+            PrintError::Xlsx(e) => {
+                write!(f, "工作簿生成失败（workbook could not be written）: {e}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PrintError {}
+
+/// The CJK font to print with: its path and bytes, checked to have Chinese glyphs.
+#[derive(Clone)]
+pub struct PrintFont {
+    path: PathBuf,
+    data: std::sync::Arc<Vec<u8>>,
+    metrics: std::sync::Arc<ab_glyph::FontVec>,
+}
+
+impl std::fmt::Debug for PrintFont {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrintFont")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrintFont {
+    /// The machine's CJK font (`SSCARD_FONT`, then the usual Debian fonts).
+    pub fn find() -> Result<Self, PrintError> {
+        let path = find_cjk_font().ok_or(PrintError::Font(FaceError::NoCjkFont))?;
+        Self::load(&path)
+    }
+
+    /// A font file (TrueType/OpenType, or the first font of a collection).
+    pub fn load(path: &Path) -> Result<Self, PrintError> {
+        let metrics = sscard_photo::card_face::load_cjk_font(path).map_err(PrintError::Font)?;
+        let data = std::fs::read(path).map_err(|_| {
+            PrintError::Font(FaceError::BadFont {
+                path: path.to_owned(),
+            })
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            data: std::sync::Arc::new(data),
+            metrics: std::sync::Arc::new(metrics),
+        })
+    }
+
+    /// The font file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Width of `text` at `size` (in the size's units).
+    pub(crate) fn width(&self, text: &str, size: f32) -> f32 {
+        use ab_glyph::{Font as _, ScaleFont as _};
+        let scaled = self.metrics.as_scaled(ab_glyph::PxScale::from(size));
+        text.chars()
+            .map(|c| scaled.h_advance(scaled.glyph_id(c)))
+            .sum()
+    }
+
+    /// `text` cut (with an ellipsis) to fit `max` at `size`.
+    pub(crate) fn fit(&self, text: &str, size: f32, max: f32) -> String {
+        if self.width(text, size) <= max {
+            return text.to_owned();
+        }
+        let mut out = String::new();
+        for c in text.chars() {
+            let mut next = out.clone();
+            next.push(c);
+            next.push('…');
+            if self.width(&next, size) > max {
+                break;
+            }
+            out.push(c);
+        }
+        out.push('…');
+        out
+    }
+}
+
+/// `2026-11-28 14:05` in China Standard Time.
+pub(crate) fn china_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
