@@ -237,12 +237,12 @@ impl SoftCard {
 
     /// Data returned by a case-2 read: under T=0 a wrong Le gets `6Cxx`.
     fn case2(&self, data: Vec<u8>, le: Option<usize>) -> Response {
-        if self.t0 {
-            if let Some(le) = le {
-                if le != data.len() && data.len() < 256 {
-                    return Response::status(sw::wrong_le(data.len()));
-                }
-            }
+        if self.t0
+            && let Some(le) = le
+            && le != data.len()
+            && data.len() < 256
+        {
+            return Response::status(sw::wrong_le(data.len()));
         }
         Response::ok(data)
     }

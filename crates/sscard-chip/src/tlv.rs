@@ -123,12 +123,11 @@ pub fn find(objects: &[Tlv], tag: u32) -> Option<Tlv> {
         if o.tag == tag {
             return Some(o.clone());
         }
-        if o.is_constructed() {
-            if let Ok(children) = o.children() {
-                if let Some(found) = find(&children, tag) {
-                    return Some(found);
-                }
-            }
+        if o.is_constructed()
+            && let Ok(children) = o.children()
+            && let Some(found) = find(&children, tag)
+        {
+            return Some(found);
         }
     }
     None

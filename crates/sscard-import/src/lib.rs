@@ -324,10 +324,10 @@ fn parse_grid(
     let mut found = Vec::new();
     for (i, cell) in header.iter().enumerate() {
         found.push(cell.trim().trim_start_matches('\u{FEFF}').to_owned());
-        if let Some(c) = Column::from_header(cell) {
-            if columns.insert(c, i).is_some() {
-                return Err(FileError::DuplicateColumn { column: c });
-            }
+        if let Some(c) = Column::from_header(cell)
+            && columns.insert(c, i).is_some()
+        {
+            return Err(FileError::DuplicateColumn { column: c });
         }
     }
     let missing: Vec<Column> = Column::ALL
@@ -518,16 +518,16 @@ fn check_row(
     let phone = Some(cell(Column::Phone))
         .filter(|p| !p.is_empty())
         .map(str::to_owned);
-    if let Some(p) = &phone {
-        if !(p.len() == 11 && p.starts_with('1') && p.chars().all(|c| c.is_ascii_digit())) {
-            parsed.problems.push(plain(
-                row,
-                Column::Phone,
-                "row.phone",
-                "手机号码应为以 1 开头的 11 位数字".into(),
-                "a mobile number has 11 digits starting with 1".into(),
-            ));
-        }
+    if let Some(p) = &phone
+        && !(p.len() == 11 && p.starts_with('1') && p.chars().all(|c| c.is_ascii_digit()))
+    {
+        parsed.problems.push(plain(
+            row,
+            Column::Phone,
+            "row.phone",
+            "手机号码应为以 1 开头的 11 位数字".into(),
+            "a mobile number has 11 digits starting with 1".into(),
+        ));
     }
     if let Some(id) = id {
         if let Some(first) = first_row_of.get(&id) {
@@ -601,13 +601,13 @@ fn mark_formulas_without_value(
             if f.is_empty() {
                 continue;
             }
-            if let Some((_, cells)) = grid.iter_mut().find(|(r, _)| *r == n) {
-                if cells.get(c).is_none_or(String::is_empty) {
-                    if c >= cells.len() {
-                        cells.resize(c + 1, String::new());
-                    }
-                    cells[c] = format!("={f}");
+            if let Some((_, cells)) = grid.iter_mut().find(|(r, _)| *r == n)
+                && cells.get(c).is_none_or(String::is_empty)
+            {
+                if c >= cells.len() {
+                    cells.resize(c + 1, String::new());
                 }
+                cells[c] = format!("={f}");
             }
         }
     }

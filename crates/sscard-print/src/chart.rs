@@ -52,15 +52,10 @@ fn hours(f: &PickupFigures) -> (u32, u32) {
     (first, last)
 }
 
-/// The chart as PNG bytes.
-pub fn hourly_chart_png(f: &PickupFigures, font: &PrintFont) -> Vec<u8> {
-    let face = &*font.metrics;
-    let mut img = RgbImage::from_pixel(CHART_WIDTH, CHART_HEIGHT, Rgb([255, 255, 255]));
-    let ink = [30, 40, 60];
-    let grey = [200, 205, 215];
-    let bar = [38, 99, 178];
+/// The chart's title and the day's figures under it.
+fn titles(img: &mut RgbImage, face: &ab_glyph::FontVec, f: &PickupFigures, ink: [u8; 3]) {
     draw_text(
-        &mut img,
+        img,
         face,
         18.0,
         LEFT as f32,
@@ -73,7 +68,7 @@ pub fn hourly_chart_png(f: &PickupFigures, font: &PrintFont) -> Vec<u8> {
         ink,
     );
     draw_text(
-        &mut img,
+        img,
         face,
         12.0,
         LEFT as f32,
@@ -84,6 +79,16 @@ pub fn hourly_chart_png(f: &PickupFigures, font: &PrintFont) -> Vec<u8> {
         ),
         [90, 100, 120],
     );
+}
+
+/// The chart as PNG bytes.
+pub fn hourly_chart_png(f: &PickupFigures, font: &PrintFont) -> Vec<u8> {
+    let face = &*font.metrics;
+    let mut img = RgbImage::from_pixel(CHART_WIDTH, CHART_HEIGHT, Rgb([255, 255, 255]));
+    let ink = [30, 40, 60];
+    let grey = [200, 205, 215];
+    let bar = [38, 99, 178];
+    titles(&mut img, face, f, ink);
     let (first, last) = hours(f);
     let slots = last - first + 1;
     let plot_w = CHART_WIDTH - LEFT - RIGHT;

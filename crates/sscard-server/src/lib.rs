@@ -185,22 +185,22 @@ async fn guard(State(st): State<AppState>, request: Request, next: Next) -> Resp
             .into_response();
     }
     // A console session calling the API from the browser must carry its CSRF token.
-    if let auth::Via::Session { csrf, .. } = &caller.via {
-        if method != "GET" {
-            let sent = request
-                .headers()
-                .get("x-csrf-token")
-                .and_then(|v| v.to_str().ok());
-            if sent != Some(csrf.as_str()) {
-                return ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "auth.csrf",
-                    "缺少或错误的 CSRF 令牌",
-                    "missing or wrong CSRF token",
-                )
-                .in_lang(lang)
-                .into_response();
-            }
+    if let auth::Via::Session { csrf, .. } = &caller.via
+        && method != "GET"
+    {
+        let sent = request
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok());
+        if sent != Some(csrf.as_str()) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "auth.csrf",
+                "缺少或错误的 CSRF 令牌",
+                "missing or wrong CSRF token",
+            )
+            .in_lang(lang)
+            .into_response();
         }
     }
     let key = request

@@ -332,10 +332,10 @@ async fn register_person(
         ),
         (_, None) => None,
     };
-    if caller.staff.role == Role::EmployerAgent {
-        if let Ok(existing) = st.store.person(&input.id).await {
-            check_scope(&caller, &existing)?;
-        }
+    if caller.staff.role == Role::EmployerAgent
+        && let Ok(existing) = st.store.person(&input.id).await
+    {
+        check_scope(&caller, &existing)?;
     }
     let view = st
         .store
