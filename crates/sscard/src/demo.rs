@@ -172,6 +172,7 @@ const WORKSHOPS: &[(&str, &[&str])] = &[
 pub(crate) const LOGINS: &[(&str, &str, Role, &str)] = &[
     ("admin", "admin-demo", Role::Admin, "管理员 陈主任"),
     ("clerk", "clerk-demo", Role::Clerk, "柜员 王敏"),
+    ("desk", "desk-demo", Role::Clerk, "厂区发卡员 赵雪"),
     (
         "agent",
         "agent-demo",
@@ -246,8 +247,8 @@ pub(crate) struct Seeded {
     pub(crate) people: usize,
     pub(crate) cards: usize,
     pub(crate) sample_ids: Vec<ResidentId>,
-    /// The factory's batch: number, rows accepted, rows refused, cards at the on-site point.
-    pub(crate) batch: Option<(i64, usize, usize, usize)>,
+    /// The factory's batch, when one was seeded.
+    pub(crate) batch: Option<Batch>,
 }
 
 /// Seeds the demo data into a fresh store.
@@ -292,7 +293,7 @@ pub(crate) async fn seed(
     };
     Ok(Seeded {
         people: employees.len(),
-        cards: made + batch.map_or(0, |b| b.3),
+        cards: made + batch.map_or(0, |b| b.received),
         sample_ids: vec![employees[2].id, employees[6].id, employees[cards + 1].id],
         batch,
     })
@@ -398,7 +399,7 @@ pub(crate) async fn seed_batch(
     store: &Store,
     employees: &[PersonInput],
     files: &std::path::Path,
-) -> anyhow::Result<(i64, usize, usize, usize)> {
+) -> anyhow::Result<Batch> {
     use sscard_import::production::{self, ExchangeKeys};
     let ctx = Ctx::now("agent:demo").because("演示：单位批量申领 / demo employer upload");
     let factory = factory_code();
@@ -459,12 +460,53 @@ pub(crate) async fn seed_batch(
     .await
     .map_err(err)?;
     let received = store.receive_batch(&ctx, batch, "TZ-KS-ONSITE").await?;
-    Ok((
-        batch,
-        report.outcome.accepted,
-        report.outcome.rejected.len(),
-        received.done,
-    ))
+    let boxes = plan_pickup(store, batch, files).await?;
+    Ok(Batch {
+        number: batch,
+        accepted: report.outcome.accepted,
+        rejected: report.outcome.rejected.len(),
+        received: received.done,
+        boxes,
+    })
+}
+
+/// The factory's batch at its on-site point: open for the coming week, sorted into boxes of
+/// 200, the list and labels printed (PDF when a CJK font is installed, .xlsx always).
+async fn plan_pickup(store: &Store, batch: i64, files: &std::path::Path) -> anyhow::Result<usize> {
+    let ctx = Ctx::now("operator:demo").because("演示：分拣发放 / demo sorted distribution");
+    let today = (ctx.at + chrono::Duration::hours(8)).date_naive();
+    let week: Vec<chrono::NaiveDate> = today.iter_days().take(7).collect();
+    store.set_opening_days(&ctx, "TZ-KS-ONSITE", &week).await?;
+    let plan = store
+        .plan_distribution(&ctx, batch, "TZ-KS-ONSITE", 200)
+        .await?;
+    std::fs::write(
+        files.join("distribution.xlsx"),
+        sscard_print::plan_xlsx(&plan)?,
+    )?;
+    match sscard_print::PrintFont::find() {
+        Ok(font) => std::fs::write(
+            files.join("distribution.pdf"),
+            sscard_print::plan_pdf(&plan, &font)?,
+        )?,
+        Err(e) => eprintln!("note: distribution.pdf not written: {e}"),
+    }
+    Ok(plan.boxes.len())
+}
+
+/// What the demo's employer batch came to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Batch {
+    /// Batch number.
+    pub(crate) number: i64,
+    /// Rows accepted.
+    pub(crate) accepted: usize,
+    /// Rows refused.
+    pub(crate) rejected: usize,
+    /// Cards at the on-site point.
+    pub(crate) received: usize,
+    /// Boxes they are sorted into.
+    pub(crate) boxes: usize,
 }
 
 /// Cards in varied states: awaiting pickup, handed over, in use, lost, reissued, exchanged.
@@ -578,7 +620,14 @@ async fn seed_reference(
             username: (*user).into(),
             display_name: (*display).into(),
             role: *role,
-            outlet: (*role == Role::Clerk).then(|| "TZ-HL-01".into()),
+            // The desk clerk works at the factory's on-site point, the other at the counter.
+            outlet: (*role == Role::Clerk).then(|| {
+                if *user == "desk" {
+                    "TZ-KS-ONSITE".into()
+                } else {
+                    "TZ-HL-01".into()
+                }
+            }),
             employer: (*role == Role::EmployerAgent).then_some(factory),
             bank_code: (*role == Role::Bank).then(|| "105".into()),
             password_hash: sscard_server::auth::hash_password(password),

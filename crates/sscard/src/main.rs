@@ -14,6 +14,7 @@ mod bench_photos;
 mod check;
 mod chip_cmds;
 mod demo;
+mod distribution_cmds;
 mod output;
 mod production_cmds;
 mod server_cmds;
@@ -62,6 +63,9 @@ enum Command {
     /// 制卡批次 / employer bulk applications and production batches.
     #[command(subcommand)]
     Batch(batch_cmds::BatchCommand),
+    /// 分拣发放 / sorted distribution: points, box plans, the pickup desk, live figures.
+    #[command(subcommand)]
+    Distribution(distribution_cmds::DistributionCommand),
     /// 模拟合作方 / play a partner bank or the card factory from the centre's files.
     #[command(subcommand)]
     Sim(production_cmds::SimCommand),
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
                     Command::Employer(c) => store_cmds::employer(&global, c).await,
                     Command::Outlet(c) => store_cmds::outlet(&global, c).await,
                     Command::Batch(c) => batch_cmds::run(&global, c).await,
+                    Command::Distribution(c) => distribution_cmds::run(&global, c).await,
                     Command::Bench(c) => bench::run(&global, c).await,
                     Command::Chip(c) => chip_cmds::run(&global, c).await,
                     Command::Serve(a) => server_cmds::serve(&global, &a).await,

@@ -142,13 +142,20 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
         seeded.cards,
         took.as_secs_f64()
     );
-    if let Some((batch, accepted, rejected, received)) = seeded.batch {
+    if let Some(b) = seeded.batch {
         let _ = write!(
             summary,
-            "\n  工厂批量申领（factory upload）: 批次 {batch} · 受理 {accepted} · 未通过 {rejected}（错误清单 error workbook: {}）\n  \
-             已制卡并送达厂区发卡点（made and at the on-site point TZ-KS-ONSITE）: {received} · 交换文件与卡片镜像（exchange files, card images）: {}",
+            "\n  工厂批量申领（factory upload）: 批次 {} · 受理 {} · 未通过 {}（错误清单 error workbook: {}）\n  \
+             已制卡并送达厂区发卡点（made and at the on-site point TZ-KS-ONSITE）: {} · 交换文件与卡片镜像（exchange files, card images）: {}\n  \
+             分拣待领（sorted, ready for pickup）: {} 箱 · 发放清单与箱标签（list and box labels）: {}",
+            b.number,
+            b.accepted,
+            b.rejected,
             files.join("errors.xlsx").display(),
-            files.display()
+            b.received,
+            files.display(),
+            b.boxes,
+            files.join("distribution.pdf").display()
         );
     }
     if a.no_serve {
