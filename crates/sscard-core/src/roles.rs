@@ -60,6 +60,10 @@ pub enum Permission {
     /// Run the production chain: send to banks and the factory, apply results, personalise,
     /// receive at outlets.
     RunProduction,
+    /// Hand cards out at a pickup desk, mark cards missing, count the queue.
+    Distribute,
+    /// See distribution plans and a point's live figures.
+    ReadDistribution,
 }
 
 impl Role {
@@ -123,6 +127,8 @@ impl Role {
                     | P::CardService
                     | P::CardLoss
                     | P::ReadBanks
+                    | P::Distribute
+                    | P::ReadDistribution
             ),
             Role::EmployerAgent => {
                 matches!(
@@ -137,14 +143,23 @@ impl Role {
             }
             Role::ProductionOperator => matches!(
                 p,
-                P::ReadCards | P::ReadBanks | P::ReadBatches | P::RunProduction
+                P::ReadCards
+                    | P::ReadBanks
+                    | P::ReadBatches
+                    | P::RunProduction
+                    | P::ReadDistribution
             ),
             Role::Terminal => matches!(p, P::ReadCards | P::RecordUse),
             Role::Bank => matches!(p, P::ReadCards | P::BankOps | P::CardLoss | P::ReadBanks),
             Role::Auditor => {
                 matches!(
                     p,
-                    P::ReadPersons | P::ReadCards | P::ReadBanks | P::ReadAudit | P::ReadBatches
+                    P::ReadPersons
+                        | P::ReadCards
+                        | P::ReadBanks
+                        | P::ReadAudit
+                        | P::ReadBatches
+                        | P::ReadDistribution
                 )
             }
         }
@@ -170,6 +185,7 @@ mod tests {
             P::RevealId,
             P::UploadBatches,
             P::RunProduction,
+            P::Distribute,
         ];
         assert!(changes.iter().all(|p| !Role::Auditor.can(*p)));
         let revealers: Vec<Role> = Role::ALL

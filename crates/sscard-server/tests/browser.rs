@@ -280,3 +280,214 @@ async fn clerk_reports_a_temporary_loss_and_auditor_cannot() {
     assert!(text(&c, "audit-status").await.contains("完整"));
     c.close().await.unwrap();
 }
+
+/// Waits (up to 10 s) until `check` holds.
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The text of an element by id, read in one script (the desk replaces its result area, so an
+/// element found a moment ago may be gone); empty when it is not there.
+async fn read(c: &Client, id: &str) -> String {
+    let v = c
+        .execute(
+            "const e = document.getElementById(arguments[0]); return e ? e.textContent.trim() : '';",
+            vec![serde_json::json!(id)],
+        )
+        .await
+        .unwrap();
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+async fn outcome(c: &Client) -> (String, String) {
+    let v = c
+        .execute(
+            "const e = document.getElementById('outcome'); \
+             return e ? [e.dataset.outcome, document.getElementById('outcome-message').textContent] : ['', ''];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (
+        v[0].as_str().unwrap_or_default().to_owned(),
+        v[1].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Types into the desk's ID field as an ID card reader does: the number, then Enter.
+async fn scan(c: &Client, keys: &str) {
+    c.find(Locator::Id("scan"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{keys}\u{E007}"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one scripted session, step by step
+async fn pickup_desk_hands_over_twenty_cards_by_scanning() {
+    use sscard_ids::PersonName;
+    use sscard_store::{Ctx, PersonInput};
+    let Some(d) = driver() else { return };
+    let app = TestApp::sqlite().await;
+    let store = &app.store;
+    let ctx = Ctx::now("operator:test");
+    let names = [
+        "丁一", "王明", "李强", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴敏",
+        "徐涛", "孙悦", "马超", "朱琳", "胡军", "郭峰", "何平", "高远", "林红", "罗兰", "梁栋",
+    ];
+    let people: Vec<PersonInput> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| PersonInput {
+            workshop: Some(
+                if i % 2 == 0 {
+                    "总装车间"
+                } else {
+                    "注塑车间"
+                }
+                .into(),
+            ),
+            department: Some("一班".into()),
+            ..PersonInput::new(common::id(600 + i as u16), PersonName::parse(n).unwrap())
+        })
+        .collect();
+    let batch = sscard_store::testing::received_batch(
+        store,
+        &ctx,
+        &common::employer_code(),
+        &people,
+        "TZ-HL-01",
+    )
+    .await;
+    let plan = store
+        .plan_distribution(&ctx, batch, "TZ-HL-01", 10)
+        .await
+        .unwrap();
+    // A card waiting at another outlet, and one of this point's cards missing from its box.
+    store
+        .upsert_outlet(
+            &ctx,
+            &sscard_store::Outlet {
+                code: "TZ-GG-01".into(),
+                name_zh: "高港区社保服务网点".into(),
+                name_en: "Gaogang".into(),
+                region: "321203".into(),
+                kind: "outlet".into(),
+                employer_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let elsewhere = PersonInput::new(common::id(640), PersonName::parse("宋远").unwrap());
+    sscard_store::testing::received_batch(
+        store,
+        &ctx,
+        &common::employer_code(),
+        &[elsewhere],
+        "TZ-GG-01",
+    )
+    .await;
+    let by_name = |name: &str| {
+        let i = names.iter().position(|n| *n == name).unwrap();
+        common::id(600 + i as u16)
+    };
+    let lost = &plan.entries[21];
+    store
+        .mark_card_missing(
+            &ctx,
+            "TZ-HL-01",
+            &sscard_ids::CardNumber::parse(&lost.card_number).unwrap(),
+            true,
+        )
+        .await
+        .unwrap();
+
+    let c = browser(&d).await;
+    login(&c, &app, "clerk").await;
+    c.find(Locator::Id("nav-pickup"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("scan")).await.unwrap();
+    // The cursor is in the ID field from the start.
+    let focused = c
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, serde_json::json!("scan"));
+
+    // Twenty people in pickup order: scan, see the box and slot, Enter hands over.
+    for e in plan.entries.iter().take(20) {
+        scan(&c, by_name(&e.name).expose()).await;
+        until("the card", || async {
+            read(&c, "card-number").await == e.card_number
+        })
+        .await;
+        assert_eq!(outcome(&c).await.0, "ready");
+        assert_eq!(read(&c, "box").await, e.r#box.to_string(), "{}", e.name);
+        assert_eq!(read(&c, "slot").await, e.slot.to_string(), "{}", e.name);
+        let shown = read(&c, "name").await;
+        assert!(shown.contains('*'), "the name is masked: {shown}");
+        scan(&c, "").await;
+        until("the hand-over", || async {
+            outcome(&c).await.0 == "handed_over"
+        })
+        .await;
+    }
+
+    // Scanning someone again: already picked up, with when and where.
+    scan(&c, by_name(&plan.entries[0].name).expose()).await;
+    until("already picked up", || async {
+        outcome(&c).await.0 == "already_picked_up"
+    })
+    .await;
+    let (_, message) = outcome(&c).await;
+    assert!(
+        message.contains("此卡已领取") && message.contains("海陵区服务中心"),
+        "{message}"
+    );
+    // The card missing from its box.
+    scan(&c, by_name(&lost.name).expose()).await;
+    until("lost", || async { outcome(&c).await.0 == "lost" }).await;
+    assert!(outcome(&c).await.1.contains("丢失"));
+    // The person whose card waits at another point.
+    scan(&c, common::id(640).expose()).await;
+    until("elsewhere", || async { outcome(&c).await.0 == "elsewhere" }).await;
+    assert!(outcome(&c).await.1.contains("高港区社保服务网点"));
+    // A mistyped number is named, not looked up.
+    scan(&c, "32120219880808000X").await;
+    until("bad id", || async { outcome(&c).await.0 == "error" }).await;
+
+    // The live figures count the twenty; the chart is an image drawn by the server.
+    until("the figures", || async {
+        read(&c, "fig-today").await == "20"
+    })
+    .await;
+    assert_eq!(read(&c, "fig-remaining").await, "1");
+    assert_eq!(read(&c, "fig-missing").await, "1");
+    let chart_ok = c
+        .execute(
+            "const i = document.getElementById('chart'); return i.complete && i.naturalWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chart_ok, serde_json::json!(760));
+    let db = store.distribution_plan(batch).await.unwrap();
+    assert_eq!(db.entries.iter().filter(|e| e.handed_over).count(), 20);
+    c.close().await.unwrap();
+}

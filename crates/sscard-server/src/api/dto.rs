@@ -355,3 +355,147 @@ pub struct LapseDto {
     /// Card numbers.
     pub lapsed: Vec<String>,
 }
+
+/// A scan at a pickup desk: the holder's resident ID number (from the ID card reader).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PickupRequest {
+    /// The holder's 18-character resident ID number.
+    pub id_number: String,
+    /// 代领: the proxy's resident ID number (with `proxy_name`).
+    #[serde(default)]
+    pub proxy_id: Option<String>,
+    /// 代领: the proxy's name.
+    #[serde(default)]
+    pub proxy_name: Option<String>,
+    /// Milliseconds from the scan to the hand-over, as the desk measured it.
+    #[serde(default)]
+    pub handling_ms: Option<u32>,
+}
+
+/// What the desk finds, or what became of a hand-over.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickupDto {
+    /// `ready`, `handed_over`, `already_picked_up`, `lost`, `elsewhere`, `other_employer`,
+    /// `no_card`.
+    pub outcome: String,
+    /// zh-CN message for the clerk.
+    pub message: String,
+    /// English message.
+    pub message_en: String,
+    /// Card number (where there is a card).
+    pub card_number: Option<String>,
+    /// Holder's name, masked.
+    pub name_masked: Option<String>,
+    /// Box, from 1.
+    pub r#box: Option<u32>,
+    /// Slot in the box, from 1.
+    pub slot: Option<u32>,
+    /// When the card was handed over (now, or before).
+    pub at: Option<String>,
+    /// The point concerned (where it was picked up, or where it waits).
+    pub point: Option<String>,
+    /// The proxy's ID number, masked.
+    pub proxy: Option<String>,
+}
+
+impl From<sscard_store::PickupOutcome> for PickupDto {
+    fn from(o: sscard_store::PickupOutcome) -> Self {
+        use sscard_store::PickupOutcome as O;
+        let mut dto = PickupDto {
+            outcome: o.code().to_owned(),
+            message: o.zh(),
+            message_en: o.en(),
+            card_number: None,
+            name_masked: None,
+            r#box: None,
+            slot: None,
+            at: None,
+            point: None,
+            proxy: None,
+        };
+        match o {
+            O::Ready { card } => {
+                dto.card_number = Some(card.card_number);
+                dto.name_masked = Some(card.name_masked);
+                (dto.r#box, dto.slot) = (card.r#box, card.slot);
+            }
+            O::HandedOver { card, at, proxy } => {
+                dto.card_number = Some(card.card_number);
+                dto.name_masked = Some(card.name_masked);
+                (dto.r#box, dto.slot) = (card.r#box, card.slot);
+                dto.at = Some(at.to_rfc3339());
+                dto.proxy = proxy;
+            }
+            O::AlreadyPickedUp {
+                card_number,
+                at,
+                point,
+                proxy,
+            } => {
+                dto.card_number = Some(card_number);
+                dto.at = at.map(|t| t.to_rfc3339());
+                dto.point = point;
+                dto.proxy = proxy;
+            }
+            O::Lost { card_number, since } => {
+                dto.card_number = Some(card_number);
+                dto.at = since.map(|t| t.to_rfc3339());
+            }
+            O::Elsewhere { point, .. } => dto.point = Some(point),
+            O::OtherEmployer { point } => dto.point = point,
+            O::NoCard { .. } => {}
+        }
+        dto
+    }
+}
+
+/// A pickup point's live figures today (China time).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FiguresDto {
+    /// Point code.
+    pub point: String,
+    /// Point name.
+    pub point_name: String,
+    /// The day, `YYYY-MM-DD`.
+    pub date: String,
+    /// Open that day.
+    pub open: bool,
+    /// Cards handed over that day.
+    pub handed_over_today: u32,
+    /// Hand-overs per hour, index = hour of the day (0–23).
+    pub per_hour: Vec<u32>,
+    /// Hand-overs in the last 60 minutes.
+    pub last_hour: u32,
+    /// Cards still waiting.
+    pub remaining: u32,
+    /// Cards marked missing.
+    pub missing: u32,
+    /// Average scan-to-hand-over time, seconds.
+    pub avg_handling_seconds: Option<f64>,
+    /// Desks active in the last 15 minutes.
+    pub active_desks: u32,
+    /// The queue last counted.
+    pub queue: Option<u32>,
+    /// Estimated wait for someone joining the queue now, minutes.
+    pub estimated_wait_minutes: Option<f64>,
+}
+
+impl From<sscard_store::PickupFigures> for FiguresDto {
+    fn from(f: sscard_store::PickupFigures) -> Self {
+        FiguresDto {
+            point: f.point,
+            point_name: f.point_name,
+            date: f.date.to_string(),
+            open: f.open,
+            handed_over_today: f.handed_over_today,
+            per_hour: f.per_hour.iter().map(|(_, n)| *n).collect(),
+            last_hour: f.last_hour,
+            remaining: f.remaining,
+            missing: f.missing,
+            avg_handling_seconds: f.avg_handling_seconds,
+            active_desks: f.active_desks,
+            queue: f.queue,
+            estimated_wait_minutes: f.estimated_wait_minutes,
+        }
+    }
+}

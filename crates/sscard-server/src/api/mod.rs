@@ -141,6 +141,21 @@ pub const RULES: &[(&str, &str, Access)] = &[
         "/api/v1/audit/verify",
         Access::Needs(Permission::ReadAudit),
     ),
+    (
+        "POST",
+        "/api/v1/points/{point}/lookup",
+        Access::Needs(Permission::Distribute),
+    ),
+    (
+        "POST",
+        "/api/v1/points/{point}/hand-over",
+        Access::Needs(Permission::Distribute),
+    ),
+    (
+        "GET",
+        "/api/v1/points/{point}/figures",
+        Access::Needs(Permission::ReadDistribution),
+    ),
 ];
 
 /// The rule for a route, if it has one.
@@ -173,6 +188,7 @@ pub fn allows(access: Access, role: Role) -> bool {
         (name = "persons", description = "人员 / persons"),
         (name = "applications", description = "申领 / applications"),
         (name = "cards", description = "卡片 / cards"),
+        (name = "distribution", description = "分拣发放 / sorted distribution and the pickup desk"),
         (name = "audit", description = "审计 / audit trail"),
         (name = "reference", description = "参考数据 / reference data"),
     )
@@ -235,6 +251,9 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(lapse_temporary_losses))
         .routes(routes!(audit_events))
         .routes(routes!(audit_verify))
+        .routes(routes!(pickup_lookup))
+        .routes(routes!(pickup_hand_over))
+        .routes(routes!(pickup_figures))
         .split_for_parts()
 }
 
@@ -641,4 +660,90 @@ async fn audit_verify(
         events: report.events,
         message,
     }))
+}
+
+/// 发放台查询 / what a pickup desk finds for a scanned ID number (changes nothing).
+#[utoipa::path(post, path = "/api/v1/points/{point}/lookup", tag = "distribution",
+    params(("point" = String, Path, description = "distribution point code")),
+    request_body = dto::PickupRequest,
+    responses((status = 200, body = dto::PickupDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn pickup_lookup(
+    State(st): State<AppState>,
+    Path(point): Path<String>,
+    Json(body): Json<dto::PickupRequest>,
+) -> Result<Json<dto::PickupDto>, ApiError> {
+    let id = parse_id(&body.id_number)?;
+    Ok(Json(st.store.pickup_lookup(&point, &id).await?.into()))
+}
+
+/// 发放 / hand the scanned person's card over when it is ready at this point; otherwise the
+/// outcome says why not (already picked up, lost, elsewhere, another employer, no card).
+#[utoipa::path(post, path = "/api/v1/points/{point}/hand-over", tag = "distribution",
+    params(("point" = String, Path, description = "distribution point code")),
+    request_body = dto::PickupRequest,
+    responses((status = 200, body = dto::PickupDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn pickup_hand_over(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(point): Path<String>,
+    Json(body): Json<dto::PickupRequest>,
+) -> Result<Json<dto::PickupDto>, ApiError> {
+    let id = parse_id(&body.id_number)?;
+    let proxy = proxy_of(body.proxy_id.as_deref(), body.proxy_name.as_deref())?;
+    Ok(Json(
+        st.store
+            .pickup_hand_over(
+                &ctx_of(&caller, None),
+                &point,
+                &id,
+                proxy.as_ref(),
+                body.handling_ms,
+            )
+            .await?
+            .into(),
+    ))
+}
+
+/// A proxy (代领) from its two fields: both or neither.
+pub(crate) fn proxy_of(
+    id: Option<&str>,
+    name: Option<&str>,
+) -> Result<Option<sscard_store::ProxyInput>, ApiError> {
+    let id = id.map(str::trim).filter(|s| !s.is_empty());
+    let name = name.map(str::trim).filter(|s| !s.is_empty());
+    match (id, name) {
+        (None, None) => Ok(None),
+        (Some(id), Some(name)) => Ok(Some(sscard_store::ProxyInput {
+            id: ResidentId::parse(id).map_err(|e| ApiError::invalid("proxy_id", &e))?,
+            name: name.to_owned(),
+        })),
+        (Some(_), None) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pickup.proxy_name",
+            "代领须填写代领人姓名",
+            "a proxy pickup needs the proxy's name",
+        )),
+        (None, Some(_)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pickup.proxy_id",
+            "代领须填写代领人身份证号码",
+            "a proxy pickup needs the proxy's ID number",
+        )),
+    }
+}
+
+/// 发放点实时数据 / a point's live figures today (China time).
+#[utoipa::path(get, path = "/api/v1/points/{point}/figures", tag = "distribution",
+    params(("point" = String, Path, description = "distribution point code")),
+    responses((status = 200, body = dto::FiguresDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn pickup_figures(
+    State(st): State<AppState>,
+    Path(point): Path<String>,
+) -> Result<Json<dto::FiguresDto>, ApiError> {
+    Ok(Json(
+        st.store
+            .pickup_figures(&point, chrono::Utc::now())
+            .await?
+            .into(),
+    ))
 }

@@ -19,12 +19,14 @@ use crate::error::ApiError;
 use crate::i18n::Lang;
 
 mod batches;
+mod pickup;
 
 static HTMX: &str = include_str!("../../assets/htmx.min.js");
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(batches::router())
+        .merge(pickup::router())
         .route("/console", get(home))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
@@ -130,6 +132,11 @@ fn layout(p: &Page, title: &str, body: &Markup) -> Markup {
                             span #whoami { (c.staff.display_name) " · " (p.t(c.staff.role.zh(), c.staff.role.as_str())) }
                             @if c.staff.role.can(Permission::ReadBatches) {
                                 a #nav-batches href="/console/batches" { (p.t("制卡批次", "Batches")) }
+                            }
+                            @if c.staff.role.can(Permission::Distribute) {
+                                a #nav-pickup href="/console/pickup" { (p.t("发放台", "Pickup desk")) }
+                            } @else if c.staff.role.can(Permission::ReadDistribution) {
+                                a #nav-pickup href="/console/pickup/figures" { (p.t("发放数据", "Pickup figures")) }
                             }
                             @if c.staff.role.can(Permission::ReadAudit) {
                                 a #nav-audit href="/console/audit" { (p.t("审计", "Audit")) }
