@@ -22,6 +22,8 @@ pub(crate) enum BenchCommand {
     Photos(crate::bench_photos::PhotoBench),
     /// One employer upload of 5,000 employees end to end, with and without photos.
     Batch(crate::bench_photos::BatchBench),
+    /// 50 pickup desks doing lookup + hand-over over HTTP on the demo data: throughput, p50/p99.
+    Pickup(crate::bench_pickup::PickupBench),
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +66,7 @@ pub(crate) async fn run(g: &Global, c: BenchCommand) -> anyhow::Result<ExitCode>
         BenchCommand::Chip(b) => return chip(g, &b),
         BenchCommand::Photos(b) => return crate::bench_photos::photos(g, &b),
         BenchCommand::Batch(b) => return crate::bench_photos::batch(g, &b).await,
+        BenchCommand::Pickup(b) => return crate::bench_pickup::run(g, &b).await,
     };
     let mut results = Vec::new();
     let dir = tempfile::tempdir()?;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod batch_cmds;
 mod bench;
 mod bench_photos;
+mod bench_pickup;
 mod check;
 mod chip_cmds;
 mod demo;

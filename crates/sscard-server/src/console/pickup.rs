@@ -476,8 +476,8 @@ async fn chart(
                 &ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "print.font",
-                    &e.to_string(),
-                    &e.to_string(),
+                    e.to_string(),
+                    e.to_string(),
                 ),
             );
         }
@@ -544,7 +544,7 @@ const DESK_CSS: &str = ".desk{display:flex;gap:2em;align-items:flex-start}.scan{
 /// The desk's behaviour: the ID field keeps the focus; Enter with a number looks it up; Enter
 /// on the empty field (or the button) confirms the card shown; the figures refresh after each
 /// hand-over. The handling time runs from the scan to the confirmation.
-const DESK_JS: &str = r#"
+const DESK_JS: &str = r"
 (function () {
   const scan = document.getElementById('scan');
   const form = document.getElementById('scan-form');
@@ -620,4 +620,4 @@ const DESK_JS: &str = r#"
   });
   scan.focus();
 })();
-"#;
+";
