@@ -71,15 +71,7 @@ async fn desk(
     headers: HeaderMap,
     Query(q): Query<PointQuery>,
 ) -> Response {
-    let (p, caller) = match permitted(
-        &st,
-        &headers,
-        Permission::Distribute,
-        "发放台",
-        "the pickup desk",
-    )
-    .await
-    {
+    let (p, caller) = match desk_clerk(&st, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -182,19 +174,24 @@ fn problem(p: &Page, e: &ApiError) -> Response {
     )
 }
 
-async fn desk_caller(
-    st: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<(Page, Caller), Response> {
-    let (p, caller) = permitted(
+/// A logged-in caller allowed to work a pickup desk.
+async fn desk_clerk(st: &AppState, headers: &HeaderMap) -> Result<(Page, Caller), Response> {
+    permitted(
         st,
         headers,
         Permission::Distribute,
         "发放台",
         "the pickup desk",
     )
-    .await?;
+    .await
+}
+
+async fn desk_caller(
+    st: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(Page, Caller), Response> {
+    let (p, caller) = desk_clerk(st, headers).await?;
     if !csrf_ok(&p, csrf) {
         return Err(csrf_failed(&p));
     }
@@ -500,15 +497,7 @@ async fn photo(
     headers: HeaderMap,
     Query(q): Query<PointQuery>,
 ) -> Response {
-    let (p, _) = match permitted(
-        &st,
-        &headers,
-        Permission::Distribute,
-        "发放台",
-        "the pickup desk",
-    )
-    .await
-    {
+    let (p, _) = match desk_clerk(&st, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
