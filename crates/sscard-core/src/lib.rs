@@ -5,11 +5,13 @@
 //! - [`holder`]: the rules across one person's cards (one person one card, one live
 //!   social-security function, supersession on first use).
 //! - [`application`] and [`batch`]: the application and production-batch status chains.
+//! - [`actor`]: who acts, with its role and scope, and the scope checks the store runs.
 //! - [`strokes`]: surname stroke order for distribution lists.
 //!
 //! Every refusal is a typed error implementing [`sscard_ids::Bilingual`]: a stable code plus
 //! zh-CN and English text.
 
+pub mod actor;
 pub mod application;
 pub mod batch;
 pub mod card;
@@ -18,6 +20,7 @@ pub mod holder;
 pub mod roles;
 pub mod strokes;
 
+pub use actor::{Actor, Scope, ScopeError, ScopeObject};
 pub use application::{
     ApplicationEvent, ApplicationSource, ApplicationStatus, ApplicationTransitionError,
     BusinessType,

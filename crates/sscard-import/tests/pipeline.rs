@@ -53,14 +53,18 @@ fn row(name: &str, id: &str, bank: &str) -> String {
 }
 
 async fn batch_count(store: &Store) -> usize {
-    store.batches(None).await.unwrap().len()
+    store
+        .batches(&sscard_store::Ctx::system("system:test"))
+        .await
+        .unwrap()
+        .len()
 }
 
 // One story told in order: upload, error workbook, fix, re-upload, refusals.
 #[allow(clippy::too_many_lines)]
 async fn scenario(db: TestDb) {
     let store = &db.store;
-    let ctx = Ctx::now("agent:test");
+    let ctx = Ctx::system("agent:test");
     store
         .register_employer(
             &ctx,
@@ -167,7 +171,10 @@ async fn scenario(db: TestDb) {
     }
 
     // The error workbook holds the same rows.
-    let (batch, problems) = store.upload_problems(o.upload_id).await.unwrap();
+    let (batch, problems) = store
+        .upload_problems(&sscard_store::Ctx::system("system:test"), o.upload_id)
+        .await
+        .unwrap();
     assert_eq!(batch, o.batch_id);
     assert_eq!(problems, o.rejected);
     let book = sscard_import::workbook::error_workbook(batch, &problems).unwrap();
@@ -225,12 +232,22 @@ async fn scenario(db: TestDb) {
             .collect::<Vec<_>>(),
         vec!["holder.already_holds_card"]
     );
-    let detail = store.batch(o.batch_id).await.unwrap();
+    let detail = store
+        .batch(&sscard_store::Ctx::system("system:test"), o.batch_id)
+        .await
+        .unwrap();
     assert_eq!(detail.summary.rows, 7);
     assert_eq!(detail.photos, 7);
     assert_eq!(detail.steps, vec![("applied".to_owned(), 7)]);
     assert_eq!(detail.uploads.len(), 2);
-    let list = store.batches(Some(&employer())).await.unwrap();
+    let list = store
+        .batches(&sscard_store::Ctx::now(sscard_core::Actor::new(
+            "agent:test",
+            sscard_core::Role::EmployerAgent,
+            sscard_core::Scope::Employer(employer()),
+        )))
+        .await
+        .unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].status, 10);
 
@@ -284,7 +301,15 @@ async fn scenario(db: TestDb) {
         "nothing written"
     );
     assert_eq!(batch_count(store).await, 1);
-    assert_eq!(store.batch(o.batch_id).await.unwrap().uploads.len(), 2);
+    assert_eq!(
+        store
+            .batch(&sscard_store::Ctx::system("system:test"), o.batch_id)
+            .await
+            .unwrap()
+            .uploads
+            .len(),
+        2
+    );
     let unknown = CreditCode::from_body("91320100MA1NKL3Q0").unwrap();
     let err = import_upload(store, &ctx, &unknown, "d.csv", csv(&fixed), None, &profile)
         .await

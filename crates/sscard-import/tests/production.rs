@@ -48,7 +48,7 @@ fn status_of(e: &ProductionError) -> String {
 #[allow(clippy::too_many_lines)] // one story, told in order
 async fn chain(db: TestDb) {
     let store = &db.store;
-    let ctx = Ctx::now("operator:test");
+    let ctx = Ctx::system("operator:test");
     let employer = CreditCode::from_body("91321200MA1MXK8P0").unwrap();
     store
         .register_employer(
@@ -106,7 +106,15 @@ async fn chain(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(files.len(), 2);
-    assert_eq!(store.batch(batch).await.unwrap().summary.status, 20);
+    assert_eq!(
+        store
+            .batch(&sscard_store::Ctx::system("system:test"), batch)
+            .await
+            .unwrap()
+            .summary
+            .status,
+        20
+    );
     let mut results = Vec::new();
     for f in &files {
         let bank = if f.to_string_lossy().contains("-105-") {
@@ -145,7 +153,11 @@ async fn chain(db: TestDb) {
         ProductionError::Exchange(ExchangeError::Unexpected { .. })
     ));
     assert_eq!(
-        store.batch(batch).await.unwrap().steps,
+        store
+            .batch(&sscard_store::Ctx::system("system:test"), batch)
+            .await
+            .unwrap()
+            .steps,
         vec![("bank_sent".to_owned(), 5)]
     );
     let mut failed = 0;
@@ -161,7 +173,10 @@ async fn chain(db: TestDb) {
         .await
         .unwrap();
     assert_eq!((again.done, again.failed), (0, 0));
-    let d = store.batch(batch).await.unwrap();
+    let d = store
+        .batch(&sscard_store::Ctx::system("system:test"), batch)
+        .await
+        .unwrap();
     assert_eq!(d.summary.status, 21);
     assert_eq!(
         d.steps,
@@ -184,7 +199,11 @@ async fn chain(db: TestDb) {
         1
     );
     assert_eq!(
-        store.batch(batch).await.unwrap().steps,
+        store
+            .batch(&sscard_store::Ctx::system("system:test"), batch)
+            .await
+            .unwrap()
+            .steps,
         vec![("bank_ok".to_owned(), 5)]
     );
 
@@ -194,7 +213,15 @@ async fn chain(db: TestDb) {
     let order = production::send_to_factory(store, &ctx, batch, &keys, factory, dir.path())
         .await
         .unwrap();
-    assert_eq!(store.batch(batch).await.unwrap().summary.status, 30);
+    assert_eq!(
+        store
+            .batch(&sscard_store::Ctx::system("system:test"), batch)
+            .await
+            .unwrap()
+            .summary
+            .status,
+        30
+    );
     let package = std::fs::read(&order).unwrap();
     let result = sim_factory(
         &package,
@@ -249,7 +276,10 @@ async fn chain(db: TestDb) {
             .done,
         1
     );
-    let d = store.batch(batch).await.unwrap();
+    let d = store
+        .batch(&sscard_store::Ctx::system("system:test"), batch)
+        .await
+        .unwrap();
     assert_eq!(d.summary.cards, 5);
     assert_eq!(d.steps, vec![("made".to_owned(), 5)]);
     assert_eq!(
@@ -309,7 +339,10 @@ async fn chain(db: TestDb) {
         .await
         .unwrap();
     assert_eq!((report.done, report.status), (5, 60));
-    let person = store.person(&id(3)).await.unwrap();
+    let person = store
+        .person(&sscard_store::Ctx::system("system:test"), &id(3))
+        .await
+        .unwrap();
     assert_eq!(
         person.applications[0].status.code(),
         "02",

@@ -74,9 +74,10 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The actor name recorded in the audit trail.
-    pub fn actor(&self) -> String {
-        format!("{}:{}", self.staff.role.as_str(), self.staff.username)
+    /// The actor: the account's role and scope, the name the audit trail records. Built here
+    /// once for the API and the console alike; the store checks its scope.
+    pub fn actor(&self) -> sscard_core::Actor {
+        self.staff.actor()
     }
 }
 

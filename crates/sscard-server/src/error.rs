@@ -116,6 +116,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let status = match &e {
             StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
+            StoreError::OutOfScope(_) => StatusCode::FORBIDDEN,
             StoreError::Refused { .. } | StoreError::Conflict(_) => StatusCode::CONFLICT,
             StoreError::Busy { .. } | StoreError::Retry => StatusCode::SERVICE_UNAVAILABLE,
             StoreError::Database { detail } | StoreError::Migration { detail } => {

@@ -74,26 +74,17 @@ impl AppState {
     }
 }
 
-/// Reveals a person's full ID number for a caller allowed to, recording the reveal.
+/// Reveals a person's full ID number for a caller allowed to; the store checks the scope and
+/// records the reveal in the same transaction.
 pub(crate) async fn reveal(
     st: &AppState,
     caller: &Caller,
     person: uuid::Uuid,
     reason: Option<&str>,
 ) -> Result<sscard_ids::ResidentId, ApiError> {
-    let view = st.store.person_by_id(person).await?;
-    api::check_scope(caller, &view)?;
-    let ssn = st.store.person_ssn(person).await?;
     let ctx = Ctx::now(caller.actor()).because(reason.unwrap_or_default());
-    st.store
-        .record_audit(
-            &ctx,
-            "person.reveal_id",
-            &ssn.masked(),
-            serde_json::json!({ "person": person.to_string() }),
-        )
-        .await?;
-    tracing::info!(person = %person, actor = %caller.actor(), "full ID number revealed");
+    let ssn = st.store.reveal_ssn(&ctx, person).await?;
+    tracing::info!(person = %person, actor = %caller.actor().name(), "full ID number revealed");
     Ok(ssn)
 }
 
@@ -209,11 +200,12 @@ async fn guard(State(st): State<AppState>, request: Request, next: Next) -> Resp
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let staff_id = caller.staff.id;
+    let actor = caller.actor();
     let mut request = request;
     request.extensions_mut().insert(caller);
     let response = match key {
         Some(key) if method == "POST" => {
-            idempotent(&st, staff_id, key, &method, &path, request, next).await
+            idempotent(&st, (staff_id, actor), key, &method, &path, request, next).await
         }
         _ => next.run(request).await,
     };
@@ -232,7 +224,7 @@ fn localise(response: Response, lang: Lang) -> Response {
 /// response; the same key with a different request is refused.
 async fn idempotent(
     st: &AppState,
-    staff: uuid::Uuid,
+    (staff, actor): (uuid::Uuid, sscard_core::Actor),
     key: String,
     method: &str,
     path: &str,
@@ -300,7 +292,7 @@ async fn idempotent(
         status: status.as_u16(),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
-    let ctx = Ctx::now(format!("staff:{staff}"));
+    let ctx = Ctx::now(actor);
     if let Err(e) = st
         .store
         .save_idempotent_response(&ctx, staff, &key, method, path, &stored)

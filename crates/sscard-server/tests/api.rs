@@ -197,7 +197,11 @@ on_both!(idempotency_key_replays_the_first_result, |app| {
     assert_eq!(second.status(), 200);
     assert_eq!(second.headers()["idempotent-replayed"], "true");
     assert_eq!(second.json::<Value>().await.unwrap(), first);
-    let person = app.store.person(&common::id(303)).await.unwrap();
+    let person = app
+        .store
+        .person(&sscard_store::Ctx::system("system:test"), &common::id(303))
+        .await
+        .unwrap();
     assert_eq!(person.applications.len(), 1, "applied once");
     // The same key for a different request is refused.
     let other = json!({ "id_number": common::id(304).expose(), "name": "王五", "bank": "ABC" });
@@ -221,7 +225,7 @@ on_both!(idempotency_key_replays_the_first_result, |app| {
     assert!(results.iter().all(|r| r.as_ref().unwrap().status() == 200));
     assert_eq!(
         app.store
-            .person(&common::id(305))
+            .person(&sscard_store::Ctx::system("system:test"), &common::id(305))
             .await
             .unwrap()
             .applications
@@ -257,7 +261,7 @@ on_both!(employer_agents_see_only_their_employees, |app| {
     assert_eq!(other.status(), 403);
     assert_eq!(
         other.json::<Value>().await.unwrap()["code"],
-        "auth.other_employer"
+        "auth.out_of_scope"
     );
 });
 
@@ -415,7 +419,11 @@ async fn auditor_console_post_is_forbidden() {
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("auth.forbidden"));
     assert_eq!(
-        app.store.card(&app.card).await.unwrap().ss_status,
+        app.store
+            .card(&sscard_store::Ctx::system("system:test"), &app.card)
+            .await
+            .unwrap()
+            .ss_status,
         sscard_core::SsStatus::Normal
     );
 }

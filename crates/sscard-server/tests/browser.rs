@@ -200,7 +200,11 @@ async fn clerk_reports_a_temporary_loss_and_auditor_cannot() {
         "{status}"
     );
     assert_eq!(
-        app.store.card(&app.card).await.unwrap().ss_status,
+        app.store
+            .card(&sscard_store::Ctx::system("system:test"), &app.card)
+            .await
+            .unwrap()
+            .ss_status,
         sscard_core::SsStatus::TemporaryLoss
     );
 
@@ -267,7 +271,11 @@ async fn clerk_reports_a_temporary_loss_and_auditor_cannot() {
         .unwrap();
     assert_eq!(status, serde_json::json!(403));
     assert_eq!(
-        app.store.card(&app.other_card).await.unwrap().ss_status,
+        app.store
+            .card(&sscard_store::Ctx::system("system:test"), &app.other_card)
+            .await
+            .unwrap()
+            .ss_status,
         sscard_core::SsStatus::Normal
     );
     // The confirmation page itself is refused too.
@@ -342,7 +350,7 @@ async fn pickup_desk_hands_over_twenty_cards_by_scanning() {
     let Some(d) = driver() else { return };
     let app = TestApp::sqlite().await;
     let store = &app.store;
-    let ctx = Ctx::now("operator:test");
+    let ctx = Ctx::system("operator:test");
     let names = [
         "丁一", "王明", "李强", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴敏",
         "徐涛", "孙悦", "马超", "朱琳", "胡军", "郭峰", "何平", "高远", "林红", "罗兰", "梁栋",

@@ -3,32 +3,8 @@
 
 mod common;
 
-use common::{PASSWORD, TestApp, id};
+use common::{TestApp, csrf_of, id, login};
 use sscard_photo::synth::{BLUE, Source, Variation};
-
-async fn login(app: &TestApp, user: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = client
-        .post(app.url("/console/login"))
-        .form(&[("username", user), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    client
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a CSRF token")
-        + 19;
-    page[at..at + page[at..].find('"').unwrap()].to_owned()
-}
 
 fn zip_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     use std::io::Write;
@@ -230,5 +206,13 @@ async fn agent_uploads_auditor_looks_operator_sends_to_banks() {
         page.contains("21 "),
         "the batch is back from the banks: {page}"
     );
-    assert_eq!(app.store.batch(1).await.unwrap().summary.status, 21);
+    assert_eq!(
+        app.store
+            .batch(&sscard_store::Ctx::system("system:test"), 1)
+            .await
+            .unwrap()
+            .summary
+            .status,
+        21
+    );
 }

@@ -57,12 +57,13 @@ pub(crate) fn canonical(e: &AuditEvent) -> Vec<u8> {
 }
 
 /// `SM3(prev_hash ‖ canonical(event))` in lower-case hex; the previous hash enters as its raw
-/// 32 bytes.
-pub(crate) fn chain_hash(prev_hash: &str, e: &AuditEvent) -> String {
+/// 32 bytes. `None` when `prev_hash` is not hex (a stored value that was tampered with).
+pub(crate) fn chain_hash(prev_hash: &str, e: &AuditEvent) -> Option<String> {
+    let prev = hex::decode(prev_hash).ok()?;
     let mut h = Sm3::new();
-    h.update(hex::decode(prev_hash).unwrap_or_else(|_| prev_hash.as_bytes().to_vec()));
+    h.update(prev);
     h.update(canonical(e));
-    hex::encode(h.finalize())
+    Some(hex::encode(h.finalize()))
 }
 
 /// What `audit verify` found wrong first.
@@ -77,6 +78,11 @@ pub enum AuditProblem {
     OutOfOrder { seq: i64, action: String },
     /// The head records a later event than the chain holds: the last events were deleted.
     TruncatedAfter { seq: i64, head_seq: i64 },
+    /// The event at the anchor's position has another hash than the anchor kept outside the
+    /// database: the chain was rewritten (and its head recomputed).
+    AnchorMismatch { seq: i64 },
+    /// The chain ends before the anchor's position: events the anchor saw are gone.
+    AnchorMissing { seq: i64, last: i64 },
 }
 
 /// The result of walking the chain.
@@ -86,6 +92,14 @@ pub struct AuditReport {
     pub events: i64,
     /// The first problem, if any.
     pub problem: Option<AuditProblem>,
+    /// The walk started after this event (0: from the genesis; otherwise a checkpoint).
+    pub from_seq: i64,
+    /// The last event that checked (its sequence number and hash).
+    pub last_seq: i64,
+    /// That event's hash.
+    pub last_hash: String,
+    /// Whether an anchor was given and matched.
+    pub anchored: bool,
 }
 
 impl AuditReport {
@@ -120,6 +134,18 @@ impl AuditReport {
                     "audit event #{seq} ({action}) does not chain to the one before: inserted or out of order"
                 ),
             ),
+            Some(AuditProblem::AnchorMismatch { seq }) => (
+                format!("审计事件 #{seq} 与外部保存的锚点不符：审计链被改写过（链头也被重新计算）"),
+                format!(
+                    "audit event #{seq} does not match the anchor kept outside the database: the chain was rewritten (head recomputed)"
+                ),
+            ),
+            Some(AuditProblem::AnchorMissing { seq, last }) => (
+                format!("审计链只到 #{last}，而锚点记录到 #{seq}：锚点之后的事件已被删除"),
+                format!(
+                    "the audit chain ends at #{last} but the anchor records #{seq}: events the anchor saw were deleted"
+                ),
+            ),
             Some(AuditProblem::TruncatedAfter { seq, head_seq }) => (
                 format!("审计链在 #{seq} 之后被截断：链头记录到 #{head_seq}，其后的事件已被删除"),
                 format!(
@@ -130,69 +156,270 @@ impl AuditReport {
     }
 }
 
-/// Walks events in `seq` order and compares with the head. Stops at the first problem.
+/// Walks events in `seq` order, one at a time, in constant memory: start it at the genesis
+/// (or a checkpoint), feed it every later event, then finish it against the head.
+#[derive(Debug)]
+pub(crate) struct Verifier {
+    from_seq: i64,
+    prev_hash: String,
+    expected_seq: i64,
+    count: i64,
+    anchor: Option<(i64, String)>,
+    anchored: bool,
+    problem: Option<AuditProblem>,
+}
+
+impl Verifier {
+    /// A walk of the events after `(seq, hash)`; `(0, GENESIS)` walks the whole chain.
+    pub(crate) fn after(seq: i64, hash: &str) -> Self {
+        Self {
+            from_seq: seq,
+            prev_hash: hash.to_owned(),
+            expected_seq: seq + 1,
+            count: 0,
+            anchor: None,
+            anchored: false,
+            problem: None,
+        }
+    }
+
+    /// Also checks the event at `anchor.seq` against the anchor's hash.
+    pub(crate) fn with_anchor(mut self, anchor: Option<&Anchor>) -> Self {
+        self.anchor = anchor.map(|a| (a.seq, a.hash.clone()));
+        self
+    }
+
+    /// The next event; `false` once a problem was found (stop feeding then).
+    pub(crate) fn feed(&mut self, e: &AuditEvent) -> bool {
+        if self.problem.is_some() {
+            return false;
+        }
+        self.count += 1;
+        self.problem = if e.seq != self.expected_seq {
+            Some(AuditProblem::Missing {
+                seq: self.expected_seq,
+            })
+        } else if e.prev_hash != self.prev_hash {
+            Some(AuditProblem::OutOfOrder {
+                seq: e.seq,
+                action: e.action.clone(),
+            })
+        } else if chain_hash(&e.prev_hash, e).as_deref() != Some(e.hash.as_str()) {
+            Some(AuditProblem::Altered {
+                seq: e.seq,
+                action: e.action.clone(),
+            })
+        } else {
+            match &self.anchor {
+                Some((seq, hash)) if *seq == e.seq && *hash != e.hash => {
+                    Some(AuditProblem::AnchorMismatch { seq: e.seq })
+                }
+                Some((seq, _)) if *seq == e.seq => {
+                    self.anchored = true;
+                    None
+                }
+                _ => None,
+            }
+        };
+        if self.problem.is_some() {
+            return false;
+        }
+        self.prev_hash.clone_from(&e.hash);
+        self.expected_seq += 1;
+        true
+    }
+
+    /// The report, comparing the end of the walk with the head `(seq, hash)`.
+    pub(crate) fn finish(mut self, (head_seq, head_hash): (i64, &str)) -> AuditReport {
+        let last = self.expected_seq - 1;
+        if self.problem.is_none() {
+            self.problem = if head_seq > last {
+                Some(AuditProblem::TruncatedAfter {
+                    seq: last,
+                    head_seq,
+                })
+            } else if head_seq == last && head_hash != self.prev_hash {
+                // The last event was replaced by one with a recomputed hash.
+                Some(AuditProblem::Altered {
+                    seq: last,
+                    action: "(head)".into(),
+                })
+            } else {
+                match &self.anchor {
+                    Some((seq, _)) if *seq > last => {
+                        Some(AuditProblem::AnchorMissing { seq: *seq, last })
+                    }
+                    // An anchor before a checkpoint was checked when the checkpoint was made.
+                    Some((seq, _)) if *seq <= self.from_seq => {
+                        self.anchored = true;
+                        None
+                    }
+                    _ => None,
+                }
+            };
+        }
+        AuditReport {
+            events: self.count,
+            problem: self.problem,
+            from_seq: self.from_seq,
+            last_seq: last,
+            last_hash: self.prev_hash,
+            anchored: self.anchored,
+        }
+    }
+}
+
+/// Walks a whole chain held in memory (for tests and small chains).
+#[cfg(test)]
 pub(crate) fn verify<'a>(
     events: impl IntoIterator<Item = &'a AuditEvent>,
     head: (i64, &str),
 ) -> AuditReport {
-    let mut prev_hash = GENESIS.to_owned();
-    let mut expected_seq = 1;
-    let mut count = 0;
+    let mut v = Verifier::after(0, GENESIS);
     for e in events {
-        count += 1;
-        if e.seq != expected_seq {
-            return AuditReport {
-                events: count,
-                problem: Some(AuditProblem::Missing { seq: expected_seq }),
-            };
+        if !v.feed(e) {
+            break;
         }
-        if e.prev_hash != prev_hash {
-            return AuditReport {
-                events: count,
-                problem: Some(AuditProblem::OutOfOrder {
-                    seq: e.seq,
-                    action: e.action.clone(),
-                }),
-            };
-        }
-        if chain_hash(&e.prev_hash, e) != e.hash {
-            return AuditReport {
-                events: count,
-                problem: Some(AuditProblem::Altered {
-                    seq: e.seq,
-                    action: e.action.clone(),
-                }),
-            };
-        }
-        prev_hash.clone_from(&e.hash);
-        expected_seq += 1;
     }
-    let last = expected_seq - 1;
-    let (head_seq, head_hash) = head;
-    if head_seq > last {
-        return AuditReport {
-            events: count,
-            problem: Some(AuditProblem::TruncatedAfter {
-                seq: last,
-                head_seq,
-            }),
-        };
-    }
-    if head_seq == last && head_hash != prev_hash {
-        // The last event was replaced by one with a recomputed hash.
-        return AuditReport {
-            events: count,
-            problem: Some(AuditProblem::Altered {
-                seq: last,
-                action: "(head)".into(),
-            }),
-        };
-    }
-    AuditReport {
-        events: count,
-        problem: None,
+    v.finish(head)
+}
+
+/// The audit key: signs anchors of the chain's head (HMAC-SM3). Zeroized when dropped; its
+/// `Debug` prints nothing of it.
+#[derive(Clone)]
+pub struct AuditKey(zeroize::Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(***)")
     }
 }
+
+impl AuditKey {
+    /// The environment variable that holds the key (64 hex digits: 32 bytes).
+    pub const ENV: &'static str = "SSCARD_AUDIT_KEY";
+
+    /// A key from hex (at least 32 bytes).
+    pub fn from_hex(text: &str) -> Result<Self, AnchorError> {
+        let bytes =
+            zeroize::Zeroizing::new(hex::decode(text.trim()).map_err(|_| AnchorError::BadKey)?);
+        if bytes.len() < 32 {
+            return Err(AnchorError::BadKey);
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The key from [`Self::ENV`]; `None` when unset, an error when malformed.
+    pub fn from_env() -> Result<Option<Self>, AnchorError> {
+        match std::env::var(Self::ENV) {
+            Ok(v) => Self::from_hex(&v).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn mac(&self, message: &str) -> String {
+        use hmac::Mac;
+        let mut m = hmac::Hmac::<Sm3>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        m.update(message.as_bytes());
+        hex::encode(m.finalize().into_bytes())
+    }
+}
+
+/// The chain's head at a moment, signed with the audit key: kept outside the database (the
+/// auditor's mailbox, a WORM log, paper), it lets `audit verify --anchor` notice a chain that
+/// was rewritten with every later hash and the head recomputed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Anchor {
+    /// Sequence number of the head event.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
+    /// When the anchor was taken (RFC 3339).
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// HMAC-SM3 over `sscard-audit-anchor-v1`, seq, hash and time, in hex.
+    pub mac: String,
+}
+
+impl Anchor {
+    fn message(seq: i64, hash: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+        format!(
+            "sscard-audit-anchor-v1\n{seq}\n{hash}\n{}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        )
+    }
+
+    /// Signs the head `(seq, hash)` at `at`.
+    pub fn sign(seq: i64, hash: &str, at: chrono::DateTime<chrono::Utc>, key: &AuditKey) -> Self {
+        Self {
+            seq,
+            hash: hash.to_owned(),
+            at,
+            mac: key.mac(&Self::message(seq, hash, at)),
+        }
+    }
+
+    /// Checks the signature (in constant time).
+    pub fn check(&self, key: &AuditKey) -> Result<(), AnchorError> {
+        use subtle::ConstantTimeEq;
+        let expected = key.mac(&Self::message(self.seq, &self.hash, self.at));
+        if expected.as_bytes().ct_eq(self.mac.as_bytes()).into() {
+            Ok(())
+        } else {
+            Err(AnchorError::BadSignature)
+        }
+    }
+}
+
+/// An anchor or audit key that cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnchorError {
+    /// The key is not hex or shorter than 32 bytes.
+    BadKey,
+    /// The anchor's signature does not match: another key, or an edited anchor.
+    BadSignature,
+}
+
+impl sscard_ids::Bilingual for AnchorError {
+    fn code(&self) -> &'static str {
+        match self {
+            AnchorError::BadKey => "audit.key",
+            AnchorError::BadSignature => "audit.anchor_signature",
+        }
+    }
+
+    fn zh(&self) -> String {
+        match self {
+            AnchorError::BadKey => format!(
+                "审计密钥无效：{} 须为至少 64 位十六进制数字（32 字节），例如用 `openssl rand -hex 32` 生成",
+                AuditKey::ENV
+            ),
+            AnchorError::BadSignature => {
+                "锚点签名不符：锚点被改动过，或不是用本中心的审计密钥签发的".into()
+            }
+        }
+    }
+
+    fn en(&self) -> String {
+        match self {
+            AnchorError::BadKey => format!(
+                "the audit key is not valid: {} must be at least 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`",
+                AuditKey::ENV
+            ),
+            AnchorError::BadSignature => {
+                "the anchor's signature does not match: the anchor was edited, or signed with another key".into()
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for AnchorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use sscard_ids::Bilingual as _;
+        write!(f, "{}（{}）", self.zh(), self.en())
+    }
+}
+
+impl std::error::Error for AnchorError {}
 
 #[cfg(test)]
 mod tests {
@@ -214,7 +441,7 @@ mod tests {
                     prev_hash: prev.clone(),
                     hash: String::new(),
                 };
-                e.hash = chain_hash(&prev, &e);
+                e.hash = chain_hash(&prev, &e).expect("hex");
                 prev.clone_from(&e.hash);
                 e
             })
@@ -279,6 +506,29 @@ mod tests {
                 seq: 4,
                 head_seq: 5
             })
+        );
+    }
+}
+
+#[cfg(test)]
+mod anchor_tests {
+    use super::*;
+
+    #[test]
+    fn anchors_are_signed_and_checked() {
+        let key = AuditKey::from_hex(&"ab".repeat(32)).expect("valid");
+        assert_eq!(format!("{key:?}"), "AuditKey(***)");
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("valid");
+        let a = Anchor::sign(7, &"00".repeat(32), at, &key);
+        assert_eq!(a.check(&key), Ok(()));
+        let mut edited = a.clone();
+        edited.seq = 6;
+        assert_eq!(edited.check(&key), Err(AnchorError::BadSignature));
+        let other = AuditKey::from_hex(&"cd".repeat(32)).expect("valid");
+        assert_eq!(a.check(&other), Err(AnchorError::BadSignature));
+        assert_eq!(
+            AuditKey::from_hex("abcd").map(|_| ()),
+            Err(AnchorError::BadKey)
         );
     }
 }

@@ -109,6 +109,9 @@ pub enum StoreError {
     },
     /// A database constraint refused the write.
     Conflict(Rule),
+    /// The actor asked for an object outside its scope (another outlet's point, another
+    /// employer's person, another bank's card). Nothing was changed; the refusal is audited.
+    OutOfScope(sscard_core::ScopeError),
     /// The request could not be completed after retrying concurrent conflicts.
     Busy { attempts: u32 },
     /// The database could not be reached or failed; `detail` is for operators' logs.
@@ -134,7 +137,10 @@ impl StoreError {
     pub fn is_refusal(&self) -> bool {
         matches!(
             self,
-            StoreError::Refused { .. } | StoreError::Conflict(_) | StoreError::NotFound { .. }
+            StoreError::Refused { .. }
+                | StoreError::Conflict(_)
+                | StoreError::NotFound { .. }
+                | StoreError::OutOfScope(_)
         )
     }
 
@@ -165,12 +171,20 @@ impl From<sqlx::Error> for StoreError {
                 return StoreError::Conflict(rule);
             }
         }
+        // No connection within the acquire timeout: busy now, not retried (a retry would only
+        // queue again on the same exhausted pool).
         if matches!(e, sqlx::Error::PoolTimedOut) {
-            return StoreError::Retry;
+            return StoreError::Busy { attempts: 1 };
         }
         StoreError::Database {
             detail: e.to_string(),
         }
+    }
+}
+
+impl From<sscard_core::ScopeError> for StoreError {
+    fn from(e: sscard_core::ScopeError) -> Self {
+        StoreError::OutOfScope(e)
     }
 }
 
@@ -195,6 +209,7 @@ impl Bilingual for StoreError {
                 _ => "not_found",
             },
             StoreError::Refused { code, .. } => code,
+            StoreError::OutOfScope(e) => e.code(),
             StoreError::Conflict(rule) => match rule {
                 Rule::LiveCardPerPerson => "conflict.card_live_per_person",
                 Rule::OpenApplicationPerPerson => "conflict.application_open_per_person",
@@ -227,6 +242,7 @@ impl Bilingual for StoreError {
                 format!("未找到{what}：{key}")
             }
             StoreError::Refused { zh, .. } => zh.clone(),
+            StoreError::OutOfScope(e) => e.zh(),
             StoreError::Conflict(rule) => match rule {
                 Rule::LiveCardPerPerson => {
                     "一人一卡：该人员已有一张社保功能有效的卡（数据库规则 card_live_per_person）".into()
@@ -257,6 +273,7 @@ impl Bilingual for StoreError {
         match self {
             StoreError::NotFound { what, key } => format!("no {what} {key}"),
             StoreError::Refused { en, .. } => en.clone(),
+            StoreError::OutOfScope(e) => e.en(),
             StoreError::Conflict(rule) => match rule {
                 Rule::LiveCardPerPerson => "one person, one card: this person already has a card \
                                             with a live social-security function (rule \

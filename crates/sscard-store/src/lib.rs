@@ -13,10 +13,15 @@
 //! the rule refuses it cleanly. The database also holds the invariants itself (partial unique
 //! indexes, CHECKs); a violation becomes [`StoreError::Conflict`] naming the rule.
 
+// The operations are one module tree compiled twice, once per backend (`sqlite.rs`,
+// `postgres.rs`): loading the same files as two modules is the point.
+#![allow(clippy::duplicate_mod)]
+
 mod audit;
 mod error;
 mod model;
 mod pickup;
+mod retry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -26,9 +31,9 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sscard_core::{CardEvent, LifecyclePolicy};
-use sscard_ids::{CardNumber, CardNumberGenerator, CreditCode, RegionCode, ResidentId};
+use sscard_ids::{CardNumber, CardNumberGenerator, RegionCode, ResidentId};
 
-pub use audit::{AuditEvent, AuditProblem, AuditReport, GENESIS};
+pub use audit::{Anchor, AnchorError, AuditEvent, AuditKey, AuditProblem, AuditReport, GENESIS};
 pub use error::{Rule, StoreError};
 pub use model::{
     ApplicationView, ApplyOutcome, ApplyRequest, Bank, BatchDetail, BatchImportOutcome,
@@ -43,9 +48,6 @@ pub use pickup::{
 
 /// The URL used when none is given.
 pub const DEFAULT_URL: &str = "sqlite://sscard.db";
-
-/// How many times a transaction that met a concurrent change is tried.
-const MAX_ATTEMPTS: u32 = 60;
 
 /// Settings of a store.
 #[derive(Debug, Clone)]
@@ -74,6 +76,18 @@ impl Default for StoreOptions {
         }
     }
 }
+
+/// Where a verification of the audit chain starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyFrom {
+    /// The first event: the full walk.
+    Genesis,
+    /// The latest checkpoint (the chain found intact up to there before).
+    Checkpoint,
+}
+
+/// How often the background sealer chains pending audit events (PostgreSQL).
+pub const SEAL_PERIOD: Duration = Duration::from_millis(100);
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,68 +140,60 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Retries a transaction body while it meets concurrent changes. The body is a block that uses
-/// `$tx` (a `sqlx::Transaction`) and `?`; it runs again from scratch on each attempt.
-macro_rules! transaction {
-    ($pool:expr, |$tx:ident| $body:block) => {{
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let outcome: Result<_, $crate::StoreError> = async {
+/// A unit of work: one transaction, the audit events it gathers, and the scope refusals it meets.
+///
+/// The body uses `$tx` (a `sqlx::Transaction`) and `$audit` (an `ops::Audit`), `?` and `return`;
+/// its value, however it is returned, commits the transaction after the audit events are
+/// appended in the same transaction, so auditing happens by construction. An error rolls
+/// everything back; an [`StoreError::OutOfScope`] is then recorded in the audit trail on its
+/// own. A body that met a concurrent change runs again from scratch, within [`retry::Policy`].
+macro_rules! unit_of_work {
+    ($pool:expr, $ctx:expr, |$tx:ident, $audit:ident| $body:block) => {{
+        let ctx: &$crate::Ctx = $ctx;
+        let mut retry = $crate::retry::Policy::start();
+        let outcome = loop {
+            let once: Result<_, $crate::StoreError> = async {
                 let mut $tx = $pool.begin().await?;
-                let value = $body;
+                #[allow(unused_mut)]
+                let mut $audit = Audit::default();
+                let value = async { Ok::<_, $crate::StoreError>($body) }.await?;
+                flush_audit(&mut $tx, ctx, $audit).await?;
                 $tx.commit().await?;
                 Ok(value)
             }
             .await;
-            match outcome {
+            match once {
                 Err(e) if e.is_retryable() => {
-                    if attempt >= $crate::MAX_ATTEMPTS {
-                        break Err($crate::StoreError::Busy { attempts: attempt });
+                    if let Err(busy) = retry.again().await {
+                        break Err(busy);
                     }
-                    $crate::backoff(attempt).await;
                 }
                 other => break other,
             }
+        };
+        if let Err($crate::StoreError::OutOfScope(refusal)) = &outcome {
+            record_refusal($pool, ctx, refusal).await;
         }
+        outcome
     }};
 }
 
-/// Waits a little before retrying; random, growing with the attempt, capped at ~64 ms.
-pub(crate) async fn backoff(attempt: u32) {
-    use rand::Rng;
-    let cap = 1u64 << attempt.min(6);
-    let ms = rand::rng().random_range(0..=cap);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
-}
-
-mod sqlite_ops {
-    //! The operations compiled for SQLite.
-    pub(crate) type DB = sqlx::Sqlite;
-    include!("ops.rs");
-    include!("ops_distribution.rs");
-}
-
-mod postgres_ops {
-    //! The operations compiled for PostgreSQL.
-    pub(crate) type DB = sqlx::Postgres;
-    include!("ops.rs");
-    include!("ops_distribution.rs");
-}
+mod postgres;
+mod sqlite;
 
 /// Calls the same operation on whichever backend the store runs; `write` ops use the SQLite
 /// writer connection, `read` ops the reader pool.
 macro_rules! dispatch {
     ($self:ident, write, $op:ident($($arg:expr),*)) => {
         match &*$self.pools {
-            Pools::Sqlite { writer, .. } => sqlite_ops::$op(writer, &$self.cfg, $($arg),*).await,
-            Pools::Postgres(pool) => postgres_ops::$op(pool, &$self.cfg, $($arg),*).await,
+            Pools::Sqlite { writer, .. } => sqlite::$op(writer, &$self.cfg, $($arg),*).await,
+            Pools::Postgres(pool) => postgres::$op(pool, &$self.cfg, $($arg),*).await,
         }
     };
     ($self:ident, read, $op:ident($($arg:expr),*)) => {
         match &*$self.pools {
-            Pools::Sqlite { reader, .. } => sqlite_ops::$op(reader, &$self.cfg, $($arg),*).await,
-            Pools::Postgres(pool) => postgres_ops::$op(pool, &$self.cfg, $($arg),*).await,
+            Pools::Sqlite { reader, .. } => sqlite::$op(reader, &$self.cfg, $($arg),*).await,
+            Pools::Postgres(pool) => postgres::$op(pool, &$self.cfg, $($arg),*).await,
         }
     };
 }
@@ -215,7 +221,7 @@ impl Store {
             // SQLITE_BUSY from another writer. Reads go to a pool (WAL lets them run alongside).
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
-                .acquire_timeout(Duration::from_secs(60))
+                .acquire_timeout(retry::ACQUIRE_TIMEOUT)
                 .connect_with(connect.clone())
                 .await?;
             let reader = SqlitePoolOptions::new()
@@ -229,7 +235,7 @@ impl Store {
             })?;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections.max(2))
-                .acquire_timeout(Duration::from_secs(60))
+                .acquire_timeout(retry::ACQUIRE_TIMEOUT)
                 .connect_with(connect)
                 .await?;
             Pools::Postgres(pool)
@@ -242,11 +248,42 @@ impl Store {
                 ),
             });
         };
-        Ok(Store {
+        let store = Store {
             pools: std::sync::Arc::new(pools),
             cfg,
             migration_locking: options.migration_locking,
-        })
+        };
+        store.start_sealer();
+        Ok(store)
+    }
+
+    /// On PostgreSQL, chains pending audit events every [`SEAL_PERIOD`] while the store lives
+    /// (the task holds only a weak reference and ends with the last clone). Needs a Tokio
+    /// runtime; without one, readers of the chain still seal before they read.
+    fn start_sealer(&self) {
+        let Pools::Postgres(_) = &*self.pools else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pools = std::sync::Arc::downgrade(&self.pools);
+        let cfg = self.cfg.clone();
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(SEAL_PERIOD).await;
+                let Some(pools) = pools.upgrade() else { break };
+                let Pools::Postgres(pool) = &*pools else {
+                    break;
+                };
+                if pool.is_closed() {
+                    break;
+                }
+                // A failure here (database restarting) is retried on the next tick; readers
+                // seal again before they read.
+                let _ = postgres::seal_audit(pool, &cfg).await;
+            }
+        });
     }
 
     /// Connects and migrates.
@@ -310,7 +347,7 @@ impl Store {
         person: &PersonInput,
     ) -> Result<PersonView, StoreError> {
         dispatch!(self, write, register_person(ctx, person))?;
-        self.person(&person.id).await
+        self.person(ctx, &person.id).await
     }
 
     /// Registers an employer by its unified social credit code (updates the name if known).
@@ -451,14 +488,25 @@ impl Store {
 
     // ---- reads ----
 
-    /// One card.
-    pub async fn card(&self, card: &CardNumber) -> Result<CardView, StoreError> {
-        dispatch!(self, read, card_view(card))
+    /// One card (a bank: its own cards only).
+    pub async fn card(&self, ctx: &Ctx, card: &CardNumber) -> Result<CardView, StoreError> {
+        let r = dispatch!(self, read, card_view(ctx, card));
+        self.noted(ctx, r).await
     }
 
-    /// One person with cards and applications.
-    pub async fn person(&self, id: &ResidentId) -> Result<PersonView, StoreError> {
-        dispatch!(self, read, person_view(id))
+    /// One person with cards and applications (an employer agent: its own employer's only).
+    pub async fn person(&self, ctx: &Ctx, id: &ResidentId) -> Result<PersonView, StoreError> {
+        let r = dispatch!(self, read, person_view(ctx, id));
+        self.noted(ctx, r).await
+    }
+
+    /// Records a read's scope refusal in the audit trail (a write's is recorded by its unit of
+    /// work) and passes the result on.
+    async fn noted<T>(&self, ctx: &Ctx, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::OutOfScope(refusal)) = &r {
+            dispatch!(self, write, record_refusal_op(ctx, refusal));
+        }
+        r
     }
 
     /// The partner banks.
@@ -466,9 +514,54 @@ impl Store {
         dispatch!(self, read, banks())
     }
 
-    /// Walks the audit chain and names the first event that was altered, deleted or moved.
+    /// Walks the whole audit chain from the genesis, in constant memory, and names the first
+    /// event that was altered, deleted or moved; an intact chain is recorded as a checkpoint.
     pub async fn verify_audit(&self) -> Result<AuditReport, StoreError> {
-        dispatch!(self, read, verify_audit())
+        self.verify_audit_with(VerifyFrom::Genesis, None).await
+    }
+
+    /// Walks the audit chain from the genesis or from the latest checkpoint (the events since
+    /// the last verification only: for pages that show the chain's status), optionally against
+    /// an anchor kept outside the database. Pending events are sealed first.
+    pub async fn verify_audit_with(
+        &self,
+        from: VerifyFrom,
+        anchor: Option<&Anchor>,
+    ) -> Result<AuditReport, StoreError> {
+        self.seal_audit().await?;
+        let start = match from {
+            VerifyFrom::Genesis => None,
+            VerifyFrom::Checkpoint => dispatch!(self, read, audit_checkpoint())?,
+        }
+        .unwrap_or((0, GENESIS.to_owned()));
+        let report = dispatch!(self, read, verify_audit(start, anchor))?;
+        if report.ok() && report.last_seq > 0 {
+            dispatch!(
+                self,
+                write,
+                save_audit_checkpoint(report.last_seq, &report.last_hash, chrono::Utc::now())
+            )?;
+        }
+        Ok(report)
+    }
+
+    /// The chain's head now (pending events sealed first), signed with the audit key.
+    pub async fn audit_anchor(&self, key: &AuditKey) -> Result<Anchor, StoreError> {
+        self.seal_audit().await?;
+        let (seq, hash) = dispatch!(self, read, audit_head())?;
+        Ok(Anchor::sign(seq, &hash, chrono::Utc::now(), key))
+    }
+
+    /// Chains the audit events appended since the last seal (PostgreSQL; nothing to do on
+    /// SQLite); returns how many. A background task does this every
+    /// [`SEAL_PERIOD`]; readers of the chain call it first.
+    pub async fn seal_audit(&self) -> Result<u64, StoreError> {
+        dispatch!(self, write, seal_audit())
+    }
+
+    /// Audit events appended but not chained yet.
+    pub async fn audit_pending(&self) -> Result<i64, StoreError> {
+        dispatch!(self, read, audit_pending())
     }
 
     // ---- staff, sessions, tokens ----
@@ -611,14 +704,16 @@ impl Store {
         dispatch!(self, write, register_people(ctx, people))
     }
 
-    /// A person by internal id.
-    pub async fn person_by_id(&self, id: uuid::Uuid) -> Result<PersonView, StoreError> {
-        dispatch!(self, read, person_view_by_id(id))
+    /// A person by internal id (an employer agent: its own employer's only).
+    pub async fn person_by_id(&self, ctx: &Ctx, id: uuid::Uuid) -> Result<PersonView, StoreError> {
+        let r = dispatch!(self, read, person_view_by_id(ctx, id));
+        self.noted(ctx, r).await
     }
 
-    /// The full ID number of a person (for an audited reveal; the caller records it).
-    pub async fn person_ssn(&self, id: uuid::Uuid) -> Result<ResidentId, StoreError> {
-        dispatch!(self, read, person_ssn(id))
+    /// 查看完整证件号码: a person's full ID number, for an actor whose scope covers the person;
+    /// the reveal is audited in the same transaction (`ctx.reason` says why).
+    pub async fn reveal_ssn(&self, ctx: &Ctx, id: uuid::Uuid) -> Result<ResidentId, StoreError> {
+        dispatch!(self, write, reveal_ssn(ctx, id))
     }
 
     /// The holder of a card: full ID number and name (for personalisation; callers must not
@@ -644,25 +739,25 @@ impl Store {
         dispatch!(self, write, import_batch(ctx, upload))
     }
 
-    /// All batches, newest first; an employer agent's view passes its employer.
-    pub async fn batches(
-        &self,
-        employer: Option<&CreditCode>,
-    ) -> Result<Vec<BatchSummary>, StoreError> {
-        dispatch!(self, read, batches(employer))
+    /// All batches, newest first; an employer agent sees its own employer's only.
+    pub async fn batches(&self, ctx: &Ctx) -> Result<Vec<BatchSummary>, StoreError> {
+        dispatch!(self, read, batches(ctx))
     }
 
-    /// One batch by number.
-    pub async fn batch(&self, number: i64) -> Result<BatchDetail, StoreError> {
-        dispatch!(self, read, batch_detail(number))
+    /// One batch by number (an employer agent: its own employer's only).
+    pub async fn batch(&self, ctx: &Ctx, number: i64) -> Result<BatchDetail, StoreError> {
+        let r = dispatch!(self, read, batch_detail(ctx, number));
+        self.noted(ctx, r).await
     }
 
     /// The rows refused in one upload (the error workbook's content).
     pub async fn upload_problems(
         &self,
+        ctx: &Ctx,
         upload: uuid::Uuid,
     ) -> Result<(i64, Vec<RowIssue>), StoreError> {
-        dispatch!(self, read, upload_problems(upload))
+        let r = dispatch!(self, read, upload_problems(ctx, upload));
+        self.noted(ctx, r).await
     }
 
     // ---- the production chain ----
@@ -786,10 +881,12 @@ impl Store {
     /// What a pickup desk at `point` finds for a scanned ID number (changes nothing).
     pub async fn pickup_lookup(
         &self,
+        ctx: &Ctx,
         point: &str,
         id: &ResidentId,
     ) -> Result<PickupOutcome, StoreError> {
-        dispatch!(self, read, pickup_lookup(point, id))
+        let r = dispatch!(self, read, pickup_lookup(ctx, point, id));
+        self.noted(ctx, r).await
     }
 
     /// Hands the person's card over at `point` when it is ready there; otherwise returns what
@@ -833,14 +930,17 @@ impl Store {
     /// A point's live figures for the day of `now` (China time).
     pub async fn pickup_figures(
         &self,
+        ctx: &Ctx,
         point: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<PickupFigures, StoreError> {
-        dispatch!(self, read, pickup_figures(point, now))
+        let r = dispatch!(self, read, pickup_figures(ctx, point, now));
+        self.noted(ctx, r).await
     }
 
-    /// The most recent audit events, newest first.
+    /// The most recent audit events, newest first (pending events sealed first).
     pub async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
+        self.seal_audit().await?;
         dispatch!(self, read, audit_tail(limit))
     }
 }

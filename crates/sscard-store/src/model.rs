@@ -2,15 +2,18 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use sscard_core::{ApplicationSource, ApplicationStatus, BusinessType, FinancialStatus, SsStatus};
+use sscard_core::{
+    Actor, ApplicationSource, ApplicationStatus, BusinessType, FinancialStatus, SsStatus,
+};
 use sscard_ids::{CardNumber, CreditCode, PersonName, RegionCode, ResidentId};
 use uuid::Uuid;
 
-/// Who does something, when, and why. Every state change records all three.
+/// Who does something, when, and why. Every state change records all three, and every
+/// operation checks the actor's scope inside its transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ctx {
-    /// The staff account, terminal or job acting (`clerk:wang`, `system:lapse`).
-    pub actor: String,
+    /// The staff account, token, terminal or job acting, with its role and scope.
+    pub actor: Actor,
     /// When it happens. Injected, so tests and replays control time.
     pub at: DateTime<Utc>,
     /// Why, in the actor's words (may be empty).
@@ -18,19 +21,24 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A job or command of the centre itself acting now, on everything ([`Actor::system`]).
+    pub fn system(name: impl Into<String>) -> Self {
+        Self::now(Actor::system(name))
+    }
+
     /// An actor acting now.
-    pub fn now(actor: impl Into<String>) -> Self {
+    pub fn now(actor: Actor) -> Self {
         Self {
-            actor: actor.into(),
+            actor,
             at: Utc::now(),
             reason: String::new(),
         }
     }
 
     /// An actor acting at a given time.
-    pub fn at(actor: impl Into<String>, at: DateTime<Utc>) -> Self {
+    pub fn at(actor: Actor, at: DateTime<Utc>) -> Self {
         Self {
-            actor: actor.into(),
+            actor,
             at,
             reason: String::new(),
         }
@@ -242,6 +250,30 @@ pub struct StaffAccount {
     pub employer_credit_code: Option<String>,
     /// The bank a bank account acts for.
     pub bank_code: Option<String>,
+}
+
+impl StaffAccount {
+    /// The actor this account acts as: its role, and the scope its role is bounded by (a clerk's
+    /// outlet, an employer agent's employer, a bank's code). A role that needs a scope the
+    /// account lacks acts on nothing.
+    pub fn actor(&self) -> Actor {
+        use sscard_core::{Role, Scope};
+        let scope = match self.role {
+            Role::Clerk => self.outlet.clone().map_or(Scope::All, Scope::Outlet),
+            Role::EmployerAgent => self
+                .employer_credit_code
+                .as_deref()
+                .and_then(|c| CreditCode::parse(c).ok())
+                .map_or(Scope::Nothing, Scope::Employer),
+            Role::Bank => self.bank_code.clone().map_or(Scope::Nothing, Scope::Bank),
+            Role::Admin | Role::ProductionOperator | Role::Terminal | Role::Auditor => Scope::All,
+        };
+        Actor::new(
+            format!("{}:{}", self.role.as_str(), self.username),
+            self.role,
+            scope,
+        )
+    }
 }
 
 /// A new staff account.

@@ -30,7 +30,10 @@ contract!(instant_card_through_its_lifecycle, |db| {
         .await
         .unwrap();
     let card = out.card_number.expect("instant issue produces a card");
-    let view = s.card(&card).await.unwrap();
+    let view = s
+        .card(&sscard_store::Ctx::system("system:test"), &card)
+        .await
+        .unwrap();
     assert_eq!((view.ss_status, view.ss_status_code), (SsStatus::Sealed, 0));
     assert_eq!(view.holder_id, id.masked());
     assert_eq!(view.expiry_date.to_string(), "2036-11-01");
@@ -68,9 +71,24 @@ contract!(instant_card_through_its_lifecycle, |db| {
     let re = s.reissue(&ctx(), &card).await.unwrap();
     let new = re.card_number.unwrap();
     assert_eq!(re.replaces, Some(card));
-    assert_eq!(s.card(&card).await.unwrap().ss_status, SsStatus::Cancelled);
-    assert_eq!(s.card(&new).await.unwrap().ss_status, SsStatus::Sealed);
-    let person = s.person(&id).await.unwrap();
+    assert_eq!(
+        s.card(&sscard_store::Ctx::system("system:test"), &card)
+            .await
+            .unwrap()
+            .ss_status,
+        SsStatus::Cancelled
+    );
+    assert_eq!(
+        s.card(&sscard_store::Ctx::system("system:test"), &new)
+            .await
+            .unwrap()
+            .ss_status,
+        SsStatus::Sealed
+    );
+    let person = s
+        .person(&sscard_store::Ctx::system("system:test"), &id)
+        .await
+        .unwrap();
     assert_eq!(person.cards.len(), 2);
     assert_eq!(person.applications.len(), 2);
     assert_eq!(person.applications[0].business_type, BusinessType::Reissue);
@@ -99,7 +117,13 @@ contract!(second_application_is_refused_naming_the_card, |db| {
         .await
         .unwrap();
     assert_eq!(ex.replaces, Some(card));
-    assert_eq!(s.person(&id).await.unwrap().live_card, Some(card));
+    assert_eq!(
+        s.person(&sscard_store::Ctx::system("system:test"), &id)
+            .await
+            .unwrap()
+            .live_card,
+        Some(card)
+    );
     // A second replacement is refused while the first one is open.
     let again = s
         .apply(&ctx(), &request(&id, &name, BusinessType::Exchange, true))
@@ -134,7 +158,13 @@ contract!(legacy_bank_and_unknown_bank_are_refused, |db| {
         db.store.apply(&ctx(), &req).await.unwrap_err().code(),
         "not_found.bank"
     );
-    assert!(db.store.person(&id).await.is_err(), "nothing half-written");
+    assert!(
+        db.store
+            .person(&sscard_store::Ctx::system("system:test"), &id)
+            .await
+            .is_err(),
+        "nothing half-written"
+    );
 });
 
 contract!(concurrent_applications_for_one_person_make_one_card, |db| {
@@ -159,11 +189,22 @@ contract!(concurrent_applications_for_one_person_make_one_card, |db| {
         }
     }
     let card = ok[0].card_number.unwrap();
-    let person = db.store.person(&id).await.unwrap();
+    let person = db
+        .store
+        .person(&sscard_store::Ctx::system("system:test"), &id)
+        .await
+        .unwrap();
     assert_eq!(person.cards.len(), 1);
     db.store.hand_over(&ctx(), &card).await.unwrap();
     db.store.activate_ss(&ctx(), &card).await.unwrap();
-    assert_eq!(db.store.person(&id).await.unwrap().live_card, Some(card));
+    assert_eq!(
+        db.store
+            .person(&sscard_store::Ctx::system("system:test"), &id)
+            .await
+            .unwrap()
+            .live_card,
+        Some(card)
+    );
 });
 
 contract!(concurrent_hand_overs_succeed_once, |db| {
@@ -224,14 +265,20 @@ contract!(first_use_of_new_card_races_use_of_old_card, |db| {
         if let Err(e) = &b {
             assert_eq!(e.code(), "card.superseded", "round {round}");
         }
-        let old_view = s.card(&old).await.unwrap();
+        let old_view = s
+            .card(&sscard_store::Ctx::system("system:test"), &old)
+            .await
+            .unwrap();
         assert_eq!(old_view.superseded_by, Some(new));
         assert_eq!(
             old_view.financial_status,
             FinancialStatus::Active,
             "the bank function stays"
         );
-        let person = s.person(&id).await.unwrap();
+        let person = s
+            .person(&sscard_store::Ctx::system("system:test"), &id)
+            .await
+            .unwrap();
         assert_eq!(person.live_card, Some(new));
         let supersessions = s
             .audit_tail(10_000)
@@ -256,7 +303,12 @@ contract!(temporary_loss_lapses_after_the_period, |db| {
     let (_, card) = card_in_use(s).await;
     let (_, other) = card_in_use(s).await;
     s.report_temporary_loss(&ctx(), &card).await.unwrap();
-    let later = |d: i64| Ctx::at("system:lapse", t0() + Duration::days(d));
+    let later = |d: i64| {
+        Ctx::at(
+            sscard_core::Actor::system("system:lapse"),
+            t0() + Duration::days(d),
+        )
+    };
     s.report_temporary_loss(&later(3), &other).await.unwrap();
     assert!(
         s.lapse_overdue_temporary_losses(&later(6))
@@ -265,16 +317,28 @@ contract!(temporary_loss_lapses_after_the_period, |db| {
             .is_empty()
     );
     assert_eq!(
-        s.card(&card).await.unwrap().ss_status,
+        s.card(&sscard_store::Ctx::system("system:test"), &card)
+            .await
+            .unwrap()
+            .ss_status,
         SsStatus::TemporaryLoss
     );
     assert_eq!(
         s.lapse_overdue_temporary_losses(&later(7)).await.unwrap(),
         vec![card]
     );
-    assert_eq!(s.card(&card).await.unwrap().ss_status, SsStatus::Normal);
     assert_eq!(
-        s.card(&other).await.unwrap().ss_status,
+        s.card(&sscard_store::Ctx::system("system:test"), &card)
+            .await
+            .unwrap()
+            .ss_status,
+        SsStatus::Normal
+    );
+    assert_eq!(
+        s.card(&sscard_store::Ctx::system("system:test"), &other)
+            .await
+            .unwrap()
+            .ss_status,
         SsStatus::TemporaryLoss
     );
     assert_eq!(

@@ -73,7 +73,7 @@ fn ready_place(o: &PickupOutcome) -> (u32, u32) {
 async fn story(db: TestDb) {
     let store = &db.store;
     let t0 = Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).unwrap(); // 09:00 in Taizhou
-    let ctx = Ctx::at("operator:test", t0);
+    let ctx = Ctx::at(sscard_core::Actor::system("operator:test"), t0);
     let region = RegionCode::parse("321200").unwrap();
     let factory = CreditCode::from_body("91321200MA1MXK8P0").unwrap();
     let other = CreditCode::from_body("91321200MA1NNN001").unwrap();
@@ -180,12 +180,18 @@ async fn story(db: TestDb) {
             .position(|p| p.name.expose() == e.name)
             .unwrap() as u16
             + 1;
-        let found = store.pickup_lookup("SITE", &id(n)).await.unwrap();
+        let found = store
+            .pickup_lookup(&sscard_store::Ctx::system("system:test"), "SITE", &id(n))
+            .await
+            .unwrap();
         assert_eq!(ready_place(&found), (e.r#box, e.slot), "{}", e.name);
     }
 
     // Hand-over; a second scan says when and where it was picked up.
-    let desk = Ctx::at("clerk:desk1", t0 + Duration::minutes(10));
+    let desk = Ctx::at(
+        sscard_core::Actor::system("clerk:desk1"),
+        t0 + Duration::minutes(10),
+    );
     let done = store
         .pickup_hand_over(&desk, "SITE", &id(1), None, Some(42_000))
         .await
@@ -196,13 +202,22 @@ async fn story(db: TestDb) {
     assert_eq!(card.name_masked, "王*明");
     assert!(proxy.is_none());
     let card_1 = CardNumber::parse(&card.card_number).unwrap();
-    assert!(store.card(&card_1).await.unwrap().handed_over);
+    assert!(
+        store
+            .card(&sscard_store::Ctx::system("system:test"), &card_1)
+            .await
+            .unwrap()
+            .handed_over
+    );
     for outcome in [
         store
             .pickup_hand_over(&desk, "SITE", &id(1), None, None)
             .await
             .unwrap(),
-        store.pickup_lookup("SITE", &id(1)).await.unwrap(),
+        store
+            .pickup_lookup(&sscard_store::Ctx::system("system:test"), "SITE", &id(1))
+            .await
+            .unwrap(),
     ] {
         let PickupOutcome::AlreadyPickedUp { at, point, .. } = &outcome else {
             panic!("{outcome:?}")
@@ -215,7 +230,10 @@ async fn story(db: TestDb) {
             outcome.zh()
         );
     }
-    let person_1 = store.person(&id(1)).await.unwrap();
+    let person_1 = store
+        .person(&sscard_store::Ctx::system("system:test"), &id(1))
+        .await
+        .unwrap();
     assert_eq!(person_1.applications[0].status.code(), "03");
 
     // Proxy pickup records the agent (masked wherever it is shown).
@@ -249,7 +267,10 @@ async fn story(db: TestDb) {
 
     // A card the point cannot find is marked missing: the desk says lost, hands nothing over.
     let lost_card = {
-        let PickupOutcome::Ready { card } = store.pickup_lookup("SITE", &id(3)).await.unwrap()
+        let PickupOutcome::Ready { card } = store
+            .pickup_lookup(&sscard_store::Ctx::system("system:test"), "SITE", &id(3))
+            .await
+            .unwrap()
         else {
             panic!()
         };
@@ -260,7 +281,10 @@ async fn story(db: TestDb) {
         .await
         .unwrap();
     for outcome in [
-        store.pickup_lookup("SITE", &id(3)).await.unwrap(),
+        store
+            .pickup_lookup(&sscard_store::Ctx::system("system:test"), "SITE", &id(3))
+            .await
+            .unwrap(),
         store
             .pickup_hand_over(&desk, "SITE", &id(3), None, None)
             .await
@@ -269,11 +293,20 @@ async fn story(db: TestDb) {
         assert_eq!(outcome.code(), "lost", "{outcome:?}");
         assert!(outcome.zh().contains("丢失"));
     }
-    assert!(!store.card(&lost_card).await.unwrap().handed_over);
+    assert!(
+        !store
+            .card(&sscard_store::Ctx::system("system:test"), &lost_card)
+            .await
+            .unwrap()
+            .handed_over
+    );
 
     // Someone of another employer, whose card waits at the outlet.
     let b = received_batch(store, &ctx, &other, &[person(20, "周外", "", "")], "OUT").await;
-    let outcome = store.pickup_lookup("SITE", &id(20)).await.unwrap();
+    let outcome = store
+        .pickup_lookup(&sscard_store::Ctx::system("system:test"), "SITE", &id(20))
+        .await
+        .unwrap();
     assert_eq!(outcome.code(), "other_employer");
     assert!(
         outcome.zh().contains("海陵区社保卡服务中心"),
@@ -281,7 +314,10 @@ async fn story(db: TestDb) {
         outcome.zh()
     );
     // The same person at the outlet: ready (not planned: no box), then handed over.
-    let found = store.pickup_lookup("OUT", &id(20)).await.unwrap();
+    let found = store
+        .pickup_lookup(&sscard_store::Ctx::system("system:test"), "OUT", &id(20))
+        .await
+        .unwrap();
     let PickupOutcome::Ready { card } = &found else {
         panic!("{found:?}")
     };
@@ -296,26 +332,38 @@ async fn story(db: TestDb) {
         "OUT",
     )
     .await;
-    let outcome = store.pickup_lookup("SITE", &id(21)).await.unwrap();
+    let outcome = store
+        .pickup_lookup(&sscard_store::Ctx::system("system:test"), "SITE", &id(21))
+        .await
+        .unwrap();
     let PickupOutcome::Elsewhere { point_id, .. } = &outcome else {
         panic!("{outcome:?}")
     };
     assert_eq!(point_id, "OUT");
     // Nobody registered.
     assert_eq!(
-        store.pickup_lookup("SITE", &id(999)).await.unwrap().code(),
+        store
+            .pickup_lookup(&sscard_store::Ctx::system("system:test"), "SITE", &id(999))
+            .await
+            .unwrap()
+            .code(),
         "no_card"
     );
 
     // Two desks scan the same person at the same moment: one hand-over, one "already".
-    let d1 = Ctx::at("clerk:desk1", t0 + Duration::minutes(20));
-    let d2 = Ctx::at("clerk:desk2", t0 + Duration::minutes(20));
+    let d1 = Ctx::at(
+        sscard_core::Actor::system("clerk:desk1"),
+        t0 + Duration::minutes(20),
+    );
+    let d2 = Ctx::at(
+        sscard_core::Actor::system("clerk:desk2"),
+        t0 + Duration::minutes(20),
+    );
     let four = id(4);
     let (a, b) = tokio::join!(
         store.pickup_hand_over(&d1, "SITE", &four, None, Some(20_000)),
         store.pickup_hand_over(&d2, "SITE", &four, None, Some(20_000)),
     );
-    let desk1_won = a.as_ref().unwrap().code() == "handed_over";
     let mut codes = [a.unwrap().code(), b.unwrap().code()];
     codes.sort_unstable();
     assert_eq!(codes, ["already_picked_up", "handed_over"]);
@@ -335,13 +383,18 @@ async fn story(db: TestDb) {
     // Live figures: 3 handed over today, 8 remaining, 1 missing, the queue's estimated wait.
     store.report_queue(&desk, "SITE", 12).await.unwrap();
     let now = t0 + Duration::minutes(30);
-    let f = store.pickup_figures("SITE", now).await.unwrap();
+    let f = store
+        .pickup_figures(&sscard_store::Ctx::system("system:test"), "SITE", now)
+        .await
+        .unwrap();
     assert_eq!(f.handed_over_today, 3);
     assert_eq!(f.per_hour[9], (9, 3));
     assert_eq!(f.last_hour, 3);
     assert_eq!((f.remaining, f.missing), (8, 1));
     assert!(f.open);
-    assert_eq!(f.active_desks, if desk1_won { 1 } else { 2 });
+    // Active desks: those that handed a card over in the last 15 minutes — only the winner of
+    // the race (desk 1's first hand-over is 20 minutes old).
+    assert_eq!(f.active_desks, 1);
     let avg = f.avg_handling_seconds.unwrap();
     assert!((avg - (42.0 + 30.0 + 20.0) / 3.0).abs() < 1e-9, "{avg}");
     let wait = f.estimated_wait_minutes.unwrap();
@@ -349,7 +402,11 @@ async fn story(db: TestDb) {
     assert!((wait - 12.0 * avg / desks / 60.0).abs() < 1e-9, "{wait}");
     // The next day nothing has been handed over yet.
     let tomorrow = store
-        .pickup_figures("SITE", now + Duration::days(1))
+        .pickup_figures(
+            &sscard_store::Ctx::system("system:test"),
+            "SITE",
+            now + Duration::days(1),
+        )
         .await
         .unwrap();
     assert_eq!(tomorrow.handed_over_today, 0);

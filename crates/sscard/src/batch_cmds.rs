@@ -126,7 +126,16 @@ pub(crate) async fn run(g: &Global, c: BatchCommand) -> anyhow::Result<ExitCode>
                 Err(code) => return Ok(code),
             };
             let store = try_open!(g);
-            let list = try_store!(g, store.batches(employer.as_ref()).await);
+            // `--employer`: the list as that employer's agent sees it.
+            let ctx = match employer {
+                Some(code) => sscard_store::Ctx::now(sscard_core::Actor::new(
+                    g.actor.clone(),
+                    sscard_core::Role::EmployerAgent,
+                    sscard_core::Scope::Employer(code),
+                )),
+                None => sscard_store::Ctx::system(g.actor.clone()),
+            };
+            let list = try_store!(g, store.batches(&ctx).await);
             if g.json {
                 json_line(&list);
             } else if list.is_empty() {
@@ -146,7 +155,12 @@ pub(crate) async fn run(g: &Global, c: BatchCommand) -> anyhow::Result<ExitCode>
         BatchCommand::Chain(c) => crate::production_cmds::run(g, c).await,
         BatchCommand::Errors { upload, out } => {
             let store = try_open!(g);
-            let (batch, problems) = try_store!(g, store.upload_problems(upload).await);
+            let (batch, problems) = try_store!(
+                g,
+                store
+                    .upload_problems(&sscard_store::Ctx::system(g.actor.clone()), upload)
+                    .await
+            );
             std::fs::write(
                 &out,
                 sscard_import::workbook::error_workbook(batch, &problems)?,
@@ -276,7 +290,12 @@ async fn import(
 
 async fn show(g: &Global, id: i64) -> anyhow::Result<ExitCode> {
     let store = try_open!(g);
-    let b = try_store!(g, store.batch(id).await);
+    let b = try_store!(
+        g,
+        store
+            .batch(&sscard_store::Ctx::system(g.actor.clone()), id)
+            .await
+    );
     if g.json {
         json_line(&b);
     } else {
@@ -435,7 +454,12 @@ pub(crate) async fn card_face(g: &Global, number: &str, out: &Path) -> anyhow::R
         Err(e) => return Ok(invalid_argument("CARD", &e, g.json)),
     };
     let store = try_open!(g);
-    let card = try_store!(g, store.card(&number).await);
+    let card = try_store!(
+        g,
+        store
+            .card(&sscard_store::Ctx::system(g.actor.clone()), &number)
+            .await
+    );
     let (id, name) = try_store!(g, store.card_holder(&number).await);
     let (generation, photo) = try_store!(g, store.card_face_data(&number).await);
     let banks = try_store!(g, store.banks().await);

@@ -139,7 +139,7 @@ async fn bench_store(
                 }
                 let (id, name) = person(i);
                 let t = Instant::now();
-                let ctx = Ctx::now("bench");
+                let ctx = Ctx::system("bench");
                 let req = ApplyRequest {
                     person: PersonInput::new(id, name),
                     bank: "CCB".into(),

@@ -168,7 +168,7 @@ async fn one_batch(
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store = Store::open(&url, &StoreOptions::default()).await?;
-    let ctx = Ctx::now("bench:batch");
+    let ctx = Ctx::system("bench:batch");
     let employer = crate::demo::factory_code();
     store
         .register_employer(

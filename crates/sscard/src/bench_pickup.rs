@@ -77,7 +77,7 @@ pub(crate) async fn run(g: &Global, b: &PickupBench) -> anyhow::Result<ExitCode>
     let token = sscard_server::auth::new_token();
     store
         .create_api_token(
-            &Ctx::now("system:bench"),
+            &Ctx::system("system:bench"),
             "desk",
             "bench",
             &sscard_server::auth::token_hash(&token),
@@ -120,7 +120,11 @@ pub(crate) async fn run(g: &Global, b: &PickupBench) -> anyhow::Result<ExitCode>
     let _ = stop.send(());
     let _ = server.await;
     let figures = store
-        .pickup_figures("TZ-KS-ONSITE", chrono::Utc::now())
+        .pickup_figures(
+            &sscard_store::Ctx::system(g.actor.clone()),
+            "TZ-KS-ONSITE",
+            chrono::Utc::now(),
+        )
         .await?;
     if g.json {
         crate::output::json_line(

@@ -259,7 +259,7 @@ pub(crate) async fn seed(
     seed: u64,
     batch: Option<(&std::path::Path, usize)>,
 ) -> anyhow::Result<Seeded> {
-    let ctx = Ctx::now("system:demo").because("演示数据 / demo data");
+    let ctx = Ctx::system("system:demo").because("演示数据 / demo data");
     let mut rng = StdRng::seed_from_u64(seed);
     let factory = factory_code();
     let employer = store
@@ -401,7 +401,7 @@ pub(crate) async fn seed_batch(
     files: &std::path::Path,
 ) -> anyhow::Result<Batch> {
     use sscard_import::production::{self, ExchangeKeys};
-    let ctx = Ctx::now("agent:demo").because("演示：单位批量申领 / demo employer upload");
+    let ctx = Ctx::system("agent:demo").because("演示：单位批量申领 / demo employer upload");
     let factory = factory_code();
     std::fs::create_dir_all(files)?;
     let (csv, zip) = factory_upload(employees)?;
@@ -421,7 +421,7 @@ pub(crate) async fn seed_batch(
         files.join("errors.xlsx"),
         sscard_import::workbook::error_workbook(batch, &report.outcome.rejected)?,
     )?;
-    let ctx = Ctx::now("operator:demo").because("演示：制卡 / demo production");
+    let ctx = Ctx::system("operator:demo").because("演示：制卡 / demo production");
     let keys = ExchangeKeys::demo();
     let now = ctx.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let err = |e: production::ProductionError| anyhow::anyhow!("{e}");
@@ -473,7 +473,7 @@ pub(crate) async fn seed_batch(
 /// The factory's batch at its on-site point: open for the coming week, sorted into boxes of
 /// 200, the list and labels printed (PDF when a CJK font is installed, .xlsx always).
 async fn plan_pickup(store: &Store, batch: i64, files: &std::path::Path) -> anyhow::Result<usize> {
-    let ctx = Ctx::now("operator:demo").because("演示：分拣发放 / demo sorted distribution");
+    let ctx = Ctx::system("operator:demo").because("演示：分拣发放 / demo sorted distribution");
     let today = (ctx.at + chrono::Duration::hours(8)).date_naive();
     let week: Vec<chrono::NaiveDate> = today.iter_days().take(7).collect();
     store.set_opening_days(&ctx, "TZ-KS-ONSITE", &week).await?;

@@ -280,7 +280,12 @@ async fn hand_over(
     };
     let store = try_open!(g);
     let outcome = if lookup {
-        try_store!(g, store.pickup_lookup(point, &id).await)
+        try_store!(
+            g,
+            store
+                .pickup_lookup(&sscard_store::Ctx::system(g.actor.clone()), point, &id)
+                .await
+        )
     } else {
         try_store!(
             g,
@@ -329,7 +334,16 @@ async fn figures(
     if let Some(q) = queue {
         try_store!(g, store.report_queue(&g.ctx(), point, q).await);
     }
-    let f = try_store!(g, store.pickup_figures(point, chrono::Utc::now()).await);
+    let f = try_store!(
+        g,
+        store
+            .pickup_figures(
+                &sscard_store::Ctx::system(g.actor.clone()),
+                point,
+                chrono::Utc::now()
+            )
+            .await
+    );
     if let Some(path) = &chart {
         let font = match sscard_print::PrintFont::find() {
             Ok(f) => f,

@@ -271,7 +271,12 @@ pub(crate) async fn run(g: &Global, c: ChainCommand) -> anyhow::Result<ExitCode>
 }
 
 async fn advance(g: &Global, store: &Store, a: AdvanceArgs) -> anyhow::Result<ExitCode> {
-    let detail = try_store!(g, store.batch(a.id).await);
+    let detail = try_store!(
+        g,
+        store
+            .batch(&sscard_store::Ctx::system(g.actor.clone()), a.id)
+            .await
+    );
     let out = a.out.as_deref();
     let step = match detail.summary.status {
         10 | 22 => ChainCommand::SendBank {
@@ -357,7 +362,12 @@ async fn advance(g: &Global, store: &Store, a: AdvanceArgs) -> anyhow::Result<Ex
 }
 
 async fn report(g: &Global, store: &Store, id: i64) -> anyhow::Result<ExitCode> {
-    let detail = try_store!(g, store.batch(id).await);
+    let detail = try_store!(
+        g,
+        store
+            .batch(&sscard_store::Ctx::system(g.actor.clone()), id)
+            .await
+    );
     let failed = try_store!(
         g,
         store

@@ -275,7 +275,10 @@ pub(crate) async fn user(g: &Global, c: UserCommand) -> anyhow::Result<ExitCode>
                 bank_code: a.bank,
                 password_hash: sscard_server::auth::hash_password(password),
             };
-            match store.create_staff(&Ctx::now(g.actor.clone()), &staff).await {
+            match store
+                .create_staff(&Ctx::system(g.actor.clone()), &staff)
+                .await
+            {
                 Ok(s) => {
                     if g.json {
                         json_line(&s);
@@ -317,7 +320,7 @@ pub(crate) async fn token(g: &Global, c: TokenCommand) -> anyhow::Result<ExitCod
     let token = sscard_server::auth::new_token();
     match store
         .create_api_token(
-            &Ctx::now(g.actor.clone()),
+            &Ctx::system(g.actor.clone()),
             &user,
             &label,
             &sscard_server::auth::token_hash(&token),

@@ -28,7 +28,7 @@ impl Global {
     }
 
     pub(crate) fn ctx(&self) -> Ctx {
-        Ctx::now(self.actor.clone()).because(self.reason.clone())
+        Ctx::system(self.actor.clone()).because(self.reason.clone())
     }
 }
 
@@ -321,7 +321,9 @@ pub(crate) async fn card(g: &Global, c: CardCommand) -> anyhow::Result<ExitCode>
     let ctx = g.ctx();
     let (result, headline) = match c {
         CardCommand::Show(_) => (
-            store.card(&number).await,
+            store
+                .card(&sscard_store::Ctx::system(g.actor.clone()), &number)
+                .await,
             "社会保障卡（social security card）",
         ),
         CardCommand::HandOver(_) => (
@@ -395,7 +397,12 @@ pub(crate) async fn person(g: &Global, c: PersonCommand) -> anyhow::Result<ExitC
         Err(e) => return Ok(invalid_argument("ID", &e, g.json)),
     };
     let store = try_open!(g);
-    let p = try_store!(g, store.person(&id).await);
+    let p = try_store!(
+        g,
+        store
+            .person(&sscard_store::Ctx::system(g.actor.clone()), &id)
+            .await
+    );
     if g.json {
         json_line(&p);
         return Ok(ExitCode::SUCCESS);

@@ -7,9 +7,9 @@ pub mod dto;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use sscard_core::{ApplicationSource, BusinessType, Permission, Role};
+use sscard_core::{ApplicationSource, BusinessType, Permission, Role, Scope};
 use sscard_ids::{CardNumber, CreditCode, PersonName, RegionCode, ResidentId};
-use sscard_store::{ApplyRequest, Ctx, PersonInput, PersonView};
+use sscard_store::{ApplyRequest, Ctx, PersonInput};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -287,21 +287,6 @@ fn parse_uuid(s: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
     })
 }
 
-/// An employer agent sees only its own employer's people.
-pub(crate) fn check_scope(caller: &Caller, person: &PersonView) -> Result<(), ApiError> {
-    if caller.staff.role == Role::EmployerAgent
-        && person.employer != caller.staff.employer_credit_code
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "auth.other_employer",
-            "该人员不属于您所在的单位，单位经办人只能办理本单位职工的业务",
-            "this person does not belong to your employer; an employer agent acts for its own employees only",
-        ));
-    }
-    Ok(())
-}
-
 const E401: &str = "未登录 / not authenticated";
 const E403: &str = "角色无权限 / role not allowed";
 
@@ -338,24 +323,16 @@ async fn register_person(
     input.workshop = body.workshop;
     input.department = body.department;
     input.phone = body.phone;
-    input.employer = match (&caller.staff.role, body.employer_credit_code) {
-        (Role::EmployerAgent, _) => caller
-            .staff
-            .employer_credit_code
-            .as_deref()
-            .map(CreditCode::parse)
-            .transpose()
-            .map_err(|e| ApiError::invalid("employer_credit_code", &e))?,
+    let actor = caller.actor();
+    // An employer agent registers for its own employer; the store checks that scope (and the
+    // person's current employer) inside the transaction.
+    input.employer = match (actor.scope(), body.employer_credit_code) {
+        (Scope::Employer(own), _) => Some(*own),
         (_, Some(code)) => Some(
             CreditCode::parse(&code).map_err(|e| ApiError::invalid("employer_credit_code", &e))?,
         ),
         (_, None) => None,
     };
-    if caller.staff.role == Role::EmployerAgent
-        && let Ok(existing) = st.store.person(&input.id).await
-    {
-        check_scope(&caller, &existing)?;
-    }
     let view = st
         .store
         .register_person(&ctx_of(&caller, None), &input)
@@ -371,8 +348,8 @@ async fn lookup_person(
     Extension(caller): Extension<Caller>,
     Json(body): Json<LookupBody>,
 ) -> Result<Json<PersonDto>, ApiError> {
-    let view = st.store.person(&parse_id(&body.id_number)?).await?;
-    check_scope(&caller, &view)?;
+    let id = parse_id(&body.id_number)?;
+    let view = st.store.person(&ctx_of(&caller, None), &id).await?;
     Ok(Json(view.into()))
 }
 
@@ -385,11 +362,8 @@ async fn get_person(
     Extension(caller): Extension<Caller>,
     Path(person_id): Path<String>,
 ) -> Result<Json<PersonDto>, ApiError> {
-    let view = st
-        .store
-        .person_by_id(parse_uuid(&person_id, "person")?)
-        .await?;
-    check_scope(&caller, &view)?;
+    let id = parse_uuid(&person_id, "person")?;
+    let view = st.store.person_by_id(&ctx_of(&caller, None), id).await?;
     Ok(Json(view.into()))
 }
 
@@ -461,18 +435,14 @@ async fn apply(
     let mut person = PersonInput::new(id, name);
     person.workshop = body.workshop;
     person.department = body.department;
-    let source = if caller.staff.role == Role::EmployerAgent {
-        if let Ok(existing) = st.store.person(&id).await {
-            check_scope(&caller, &existing)?;
+    let actor = caller.actor();
+    let source = match actor.scope() {
+        Scope::Employer(own) => {
+            person.employer = Some(*own);
+            ApplicationSource::Employer
         }
-        person.employer = caller
-            .staff
-            .employer_credit_code
-            .as_deref()
-            .and_then(|c| CreditCode::parse(c).ok());
-        ApplicationSource::Employer
-    } else {
-        ApplicationSource::Individual
+        _ if actor.role() == Role::EmployerAgent => ApplicationSource::Employer,
+        _ => ApplicationSource::Individual,
     };
     let req = ApplyRequest {
         person,
@@ -493,10 +463,12 @@ async fn apply(
     responses((status = 200, body = CardDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_card(
     State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(card_number): Path<String>,
 ) -> Result<Json<CardDto>, ApiError> {
+    let number = parse_card(&card_number)?;
     Ok(Json(
-        st.store.card(&parse_card(&card_number)?).await?.into(),
+        st.store.card(&ctx_of(&caller, None), &number).await?.into(),
     ))
 }
 
@@ -669,11 +641,17 @@ async fn audit_verify(
     responses((status = 200, body = dto::PickupDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn pickup_lookup(
     State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(point): Path<String>,
     Json(body): Json<dto::PickupRequest>,
 ) -> Result<Json<dto::PickupDto>, ApiError> {
     let id = parse_id(&body.id_number)?;
-    Ok(Json(st.store.pickup_lookup(&point, &id).await?.into()))
+    Ok(Json(
+        st.store
+            .pickup_lookup(&ctx_of(&caller, None), &point, &id)
+            .await?
+            .into(),
+    ))
 }
 
 /// 发放 / hand the scanned person's card over when it is ready at this point; otherwise the
@@ -738,11 +716,12 @@ pub(crate) fn proxy_of(
     responses((status = 200, body = dto::FiguresDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn pickup_figures(
     State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(point): Path<String>,
 ) -> Result<Json<dto::FiguresDto>, ApiError> {
     Ok(Json(
         st.store
-            .pickup_figures(&point, chrono::Utc::now())
+            .pickup_figures(&ctx_of(&caller, None), &point, chrono::Utc::now())
             .await?
             .into(),
     ))

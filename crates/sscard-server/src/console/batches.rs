@@ -41,11 +41,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 fn actor(caller: &Caller) -> Ctx {
-    Ctx::now(format!(
-        "{}:{}",
-        caller.staff.role.as_str(),
-        caller.staff.username
-    ))
+    Ctx::now(caller.actor())
 }
 
 /// The employer an agent acts for (`None`: other roles, who see every employer). An agent
@@ -78,11 +74,7 @@ async fn list_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let scope = match own_employer(&caller) {
-        Ok(s) => s,
-        Err(e) => return error_page(&p, &e),
-    };
-    let batches = match st.store.batches(scope.as_ref()).await {
+    let batches = match st.store.batches(&actor(&caller)).await {
         Ok(b) => b,
         Err(e) => return error_page(&p, &ApiError::from(e)),
     };
@@ -264,20 +256,10 @@ async fn batch_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let detail = match st.store.batch(id).await {
+    let detail = match st.store.batch(&actor(&caller), id).await {
         Ok(d) => d,
         Err(e) => return error_page(&p, &ApiError::from(e)),
     };
-    let mine = match own_employer(&caller) {
-        Ok(s) => s,
-        Err(e) => return error_page(&p, &e),
-    };
-    if mine.is_some_and(|e| e.as_str() != detail.summary.employer) {
-        return error_page(
-            &p,
-            &ApiError::forbidden(p.t("其他单位的批次", "another employer's batch")),
-        );
-    }
     let s = &detail.summary;
     let body = html! {
         h1 { (p.t("批次 ", "Batch ")) (s.id) }
@@ -517,27 +499,10 @@ async fn error_workbook(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (batch, problems) = match st.store.upload_problems(id).await {
+    let (batch, problems) = match st.store.upload_problems(&actor(&caller), id).await {
         Ok(v) => v,
         Err(e) => return error_page(&p, &ApiError::from(e)),
     };
-    let mine = match own_employer(&caller) {
-        Ok(s) => s,
-        Err(e) => return error_page(&p, &e),
-    };
-    if let Some(own) = mine {
-        match st.store.batch(batch).await {
-            Ok(d) if d.summary.employer == own.as_str() => {}
-            _ => {
-                return error_page(
-                    &p,
-                    &ApiError::forbidden(
-                        p.t("其他单位的错误清单", "another employer's error workbook"),
-                    ),
-                );
-            }
-        }
-    }
     match sscard_import::workbook::error_workbook(batch, &problems) {
         Ok(bytes) => attachment(XLSX, &format!("B{batch:06}-errors.xlsx"), bytes),
         Err(e) => error_page(

@@ -61,6 +61,20 @@ struct Page {
 }
 
 impl Page {
+    /// The context the store checks: the signed-in caller's actor (nobody's scope without one).
+    fn ctx(&self) -> Ctx {
+        Ctx::now(self.caller.as_ref().map_or_else(
+            || {
+                sscard_core::Actor::new(
+                    "console:anonymous",
+                    sscard_core::Role::Auditor,
+                    sscard_core::Scope::Nothing,
+                )
+            },
+            Caller::actor,
+        ))
+    }
+
     fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         self.lang.t(zh, en)
     }
@@ -249,7 +263,11 @@ async fn login(
         account.filter(|(_, hash)| auth::verify_password(&form.password, hash))
     else {
         st.limiter.failed(&key);
-        let ctx = Ctx::now("console:login");
+        let ctx = Ctx::now(sscard_core::Actor::new(
+            "console:login",
+            sscard_core::Role::Auditor,
+            sscard_core::Scope::Nothing,
+        ));
         let _ = st
             .store
             .record_audit(
@@ -266,7 +284,7 @@ async fn login(
     st.limiter.succeeded(&key);
     let token = auth::new_token();
     let csrf = auth::new_token();
-    let ctx = Ctx::now(format!("{}:{}", staff.role.as_str(), staff.username));
+    let ctx = Ctx::now(staff.actor());
     let expires = chrono::Utc::now() + chrono::Duration::hours(st.config.session_hours);
     if let Err(e) = st
         .store
@@ -302,7 +320,7 @@ async fn logout(
         if !csrf_ok(&p, &form.csrf) {
             return csrf_failed(&p);
         }
-        let ctx = Ctx::now(format!("{}:{}", staff.role.as_str(), staff.username));
+        let ctx = Ctx::now(staff.actor());
         let _ = st.store.end_session(&ctx, token_hash).await;
     }
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
@@ -391,13 +409,8 @@ async fn search(
         Ok(id) => id,
         Err(e) => return error_page(&p, &ApiError::invalid("id_number", &e)),
     };
-    match st.store.person(&id).await {
-        Ok(view) => {
-            if let Err(e) = crate::api::check_scope(&caller, &view) {
-                return error_page(&p, &e);
-            }
-            Redirect::to(&format!("/console/persons/{}", view.id)).into_response()
-        }
+    match st.store.person(&Ctx::now(caller.actor()), &id).await {
+        Ok(view) => Redirect::to(&format!("/console/persons/{}", view.id)).into_response(),
         Err(sscard_store::StoreError::NotFound { .. }) => {
             Redirect::to("/console?notfound=1").into_response()
         }
@@ -442,13 +455,10 @@ async fn person_page(
             ),
         );
     };
-    let view: PersonView = match st.store.person_by_id(uuid).await {
+    let view: PersonView = match st.store.person_by_id(&Ctx::now(caller.actor()), uuid).await {
         Ok(v) => v,
         Err(e) => return error_page(&p, &ApiError::from(e)),
     };
-    if let Err(e) = crate::api::check_scope(&caller, &view) {
-        return error_page(&p, &e);
-    }
     let body = html! {
         h1 { (p.t("人员", "Person")) " " span #person-name { (view.name) } }
         table {
@@ -637,7 +647,7 @@ async fn load_card(st: &AppState, p: &Page, number: &str) -> Result<CardView, Re
     let number = CardNumber::parse(number)
         .map_err(|e| error_page(p, &ApiError::invalid("card_number", &e)))?;
     st.store
-        .card(&number)
+        .card(&p.ctx(), &number)
         .await
         .map_err(|e| error_page(p, &ApiError::from(e)))
 }

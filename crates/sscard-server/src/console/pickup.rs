@@ -44,12 +44,12 @@ struct PointQuery {
     card: Option<String>,
 }
 
-/// The point a caller works at: a clerk's own outlet, or (admin, auditor, operator) the one
-/// asked for.
+/// The point a desk asks for, or else the caller's own outlet. Whether the caller may work
+/// there is the store's to decide (a clerk: its own outlet's points only).
 fn point_of(caller: &Caller, asked: Option<&str>) -> Option<String> {
-    match (&caller.staff.outlet, asked) {
-        (Some(own), _) => Some(own.clone()),
-        (None, Some(a)) if !a.is_empty() => Some(a.to_owned()),
+    match (asked, &caller.staff.outlet) {
+        (Some(a), _) if !a.trim().is_empty() => Some(a.trim().to_owned()),
+        (_, Some(own)) => Some(own.clone()),
         _ => None,
     }
 }
@@ -214,7 +214,7 @@ async fn lookup(
         Ok(id) => id,
         Err(e) => return problem(&p, &ApiError::invalid("id_number", &e)),
     };
-    match st.store.pickup_lookup(&point, &id).await {
+    match st.store.pickup_lookup(&p.ctx(), &point, &id).await {
         Ok(o) => fragment(StatusCode::OK, outcome_view(&p, &point, &o)),
         Err(e) => problem(&p, &e.into()),
     }
@@ -397,7 +397,11 @@ async fn figures_panel(
 }
 
 async fn panel(st: &AppState, p: &Page, point: &str) -> Response {
-    match st.store.pickup_figures(point, chrono::Utc::now()).await {
+    match st
+        .store
+        .pickup_figures(&p.ctx(), point, chrono::Utc::now())
+        .await
+    {
         Ok(f) => fragment(StatusCode::OK, figures_view(p, &f)),
         Err(e) => problem(p, &e.into()),
     }
@@ -438,7 +442,11 @@ async fn figures_page(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let f = match st.store.pickup_figures(&point, chrono::Utc::now()).await {
+    let f = match st
+        .store
+        .pickup_figures(&p.ctx(), &point, chrono::Utc::now())
+        .await
+    {
         Ok(f) => f,
         Err(e) => return error_page(&p, &e.into()),
     };
@@ -461,7 +469,11 @@ async fn chart(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let f = match st.store.pickup_figures(&point, chrono::Utc::now()).await {
+    let f = match st
+        .store
+        .pickup_figures(&p.ctx(), &point, chrono::Utc::now())
+        .await
+    {
         Ok(f) => f,
         Err(e) => return error_page(&p, &e.into()),
     };

@@ -77,7 +77,7 @@ impl TestApp {
     }
 
     pub async fn start(store: Store, dir: Option<tempfile::TempDir>) -> TestApp {
-        let ctx = Ctx::now("test:setup");
+        let ctx = Ctx::system("test:setup");
         store
             .register_employer(
                 &ctx,
@@ -128,7 +128,12 @@ impl TestApp {
         }
         let (person_id, card) = Self::card_in_use(&store, id(101), Some(employer_code())).await;
         let (other_id, other_card) = Self::card_in_use(&store, id(202), None).await;
-        let person_uuid = store.person(&person_id).await.unwrap().id.to_string();
+        let person_uuid = store
+            .person(&sscard_store::Ctx::system("system:test"), &person_id)
+            .await
+            .unwrap()
+            .id
+            .to_string();
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -160,7 +165,7 @@ impl TestApp {
         id: ResidentId,
         employer: Option<CreditCode>,
     ) -> (ResidentId, CardNumber) {
-        let ctx = Ctx::now("test:setup");
+        let ctx = Ctx::system("test:setup");
         let mut person = PersonInput::new(id, PersonName::parse("张三丰").unwrap());
         person.employer = employer;
         person.workshop = Some("SMT一车间".into());
@@ -227,4 +232,30 @@ macro_rules! on_both {
             }
         }
     };
+}
+
+/// A browser-like client signed in to the console as `user` (cookies kept).
+pub async fn login(app: &TestApp, user: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(app.url("/console/login"))
+        .form(&[("username", user), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    client
+}
+
+/// The CSRF token of the first form on a console page.
+pub fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    page[at..at + page[at..].find('"').unwrap()].to_owned()
 }

@@ -106,7 +106,7 @@ pub fn t0() -> DateTime<Utc> {
 }
 
 pub fn ctx() -> Ctx {
-    Ctx::at("clerk:test", t0())
+    Ctx::at(sscard_core::Actor::system("clerk:test"), t0())
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(1);

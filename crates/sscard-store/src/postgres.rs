@@ -1,0 +1,18 @@
+//! The operations compiled for PostgreSQL, and the SQL fragments that differ on it.
+
+pub(crate) type DB = sqlx::Postgres;
+
+/// Row locks taken by a read that a write in the same transaction depends on.
+pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
+
+/// Audit events are appended unchained and chained by the sealer, so writers never queue on
+/// the chain's head.
+pub(crate) const AUDIT_INLINE: bool = false;
+
+/// A read transaction: PostgreSQL's default (READ COMMITTED) takes a new snapshot per
+/// statement, so views that read several tables ask for one.
+pub(crate) const SNAPSHOT: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+#[path = "ops/mod.rs"]
+mod ops;
+pub(crate) use ops::*;

@@ -1,0 +1,16 @@
+//! The operations compiled for SQLite, and the SQL fragments that differ on it.
+
+pub(crate) type DB = sqlx::Sqlite;
+
+/// Row locks: SQLite has one writer, so a write transaction already excludes the others.
+pub(crate) const FOR_UPDATE: &str = "";
+
+/// Audit events are chained by the unit of work itself: the one writer serialises writes.
+pub(crate) const AUDIT_INLINE: bool = true;
+
+/// A read transaction: in WAL mode SQLite already reads one snapshot for the whole transaction.
+pub(crate) const SNAPSHOT: &str = "";
+
+#[path = "ops/mod.rs"]
+mod ops;
+pub(crate) use ops::*;
