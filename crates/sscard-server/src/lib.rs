@@ -233,13 +233,7 @@ async fn idempotent(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, st.config.body_limit_bytes).await else {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request.too_large",
-            "请求体过大",
-            "request body too large",
-        )
-        .into_response();
+        return api::body::too_large().into_response();
     };
     let mut h = sm3::Sm3::new();
     h.update(method.as_bytes());

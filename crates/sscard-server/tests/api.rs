@@ -99,9 +99,10 @@ async fn rbac_matrix_every_role_on_every_route() {
             let code = body["code"].as_str().unwrap_or("");
             checked += 1;
             if allows(access, role) {
-                if status == 401 || code == "auth.forbidden" {
+                // Allowed: past authentication and authorisation, and never a server failure.
+                if status == 401 || code == "auth.forbidden" || status >= 500 {
                     failures.push(format!(
-                        "{} {method} {path}: {status} {code} (want allowed)",
+                        "{} {method} {path}: {status} {code} (want allowed, not 5xx)",
                         role.as_str()
                     ));
                 }
@@ -426,4 +427,166 @@ async fn auditor_console_post_is_forbidden() {
             .ss_status,
         sscard_core::SsStatus::Normal
     );
+}
+
+/// Every malformed request gets the API's JSON error shape and a 4xx, never axum's plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_the_json_error_shape() {
+    let app = TestApp::sqlite().await;
+    let json = "application/json";
+    let card = format!("/api/v1/cards/{}/temporary-loss", app.card);
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let cases: Vec<(
+        &str,
+        Method,
+        String,
+        Option<&str>,
+        String,
+        u16,
+        &str,
+        Option<&str>,
+    )> = vec![
+        (
+            "bad JSON",
+            Method::POST,
+            "/api/v1/persons/lookup".into(),
+            Some(json),
+            "{id_number: 1}".into(),
+            400,
+            "request.json_syntax",
+            None,
+        ),
+        (
+            "truncated JSON",
+            Method::POST,
+            "/api/v1/persons/lookup".into(),
+            Some(json),
+            "{\"id_number\": \"3212".into(),
+            400,
+            "request.json_syntax",
+            None,
+        ),
+        (
+            "wrong type",
+            Method::POST,
+            "/api/v1/applications".into(),
+            Some(json),
+            json!({"id_number": "x", "name": "李四", "bank": "CCB", "instant": "yes"}).to_string(),
+            422,
+            "request.json_data",
+            Some("instant"),
+        ),
+        (
+            "unknown field",
+            Method::POST,
+            "/api/v1/persons/lookup".into(),
+            Some(json),
+            json!({"id_number": "x", "nmae": 1}).to_string(),
+            422,
+            "request.json_data",
+            Some("nmae"),
+        ),
+        (
+            "missing field",
+            Method::POST,
+            "/api/v1/persons/lookup".into(),
+            Some(json),
+            "{}".into(),
+            422,
+            "request.json_data",
+            Some("id_number"),
+        ),
+        (
+            "wrong content type",
+            Method::POST,
+            "/api/v1/persons/lookup".into(),
+            Some("text/plain"),
+            json!({"id_number": "x"}).to_string(),
+            415,
+            "request.content_type",
+            None,
+        ),
+        (
+            "no content type",
+            Method::POST,
+            "/api/v1/persons/lookup".into(),
+            None,
+            json!({"id_number": "x"}).to_string(),
+            415,
+            "request.content_type",
+            None,
+        ),
+        (
+            "oversize body",
+            Method::POST,
+            "/api/v1/persons".into(),
+            Some(json),
+            big,
+            413,
+            "request.too_large",
+            None,
+        ),
+        (
+            "bad optional body",
+            Method::POST,
+            card.clone(),
+            Some(json),
+            "{\"reason\": ".into(),
+            400,
+            "request.json_syntax",
+            None,
+        ),
+        (
+            "bad path parameter: card number",
+            Method::GET,
+            "/api/v1/cards/NOT-A-CARD".into(),
+            None,
+            String::new(),
+            422,
+            "card_number.length",
+            Some("card_number"),
+        ),
+        (
+            "bad path parameter: person id",
+            Method::GET,
+            "/api/v1/persons/not-a-uuid".into(),
+            None,
+            String::new(),
+            404,
+            "not_found.person",
+            None,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, method, path, content_type, body, want_status, want_code, want_field) in cases {
+        let mut r = app.request(Some(sscard_core::Role::Admin), method, &path);
+        if let Some(ct) = content_type {
+            r = r.header("content-type", ct);
+        }
+        let r = r.body(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = r.text().await.unwrap();
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            failures.push(format!("{what}: {status} not JSON ({ct}): {text}"));
+            continue;
+        };
+        let code = v["code"].as_str().unwrap_or_default();
+        let ok = status == want_status
+            && (code == want_code || (want_code.ends_with('.') && code.starts_with(want_code)))
+            && v["message"].as_str().is_some_and(|m| !m.is_empty())
+            && want_field.is_none_or(|f| v["field"] == f)
+            && ct.starts_with("application/json");
+        if !ok {
+            failures.push(format!(
+                "{what}: {status} {v} (want {want_status} {want_code} {want_field:?})"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -142,6 +142,7 @@ impl From<PersonView> for PersonDto {
 
 /// Register or update a person.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PersonBody {
     /// Resident ID number (18 characters, or 15-digit legacy).
     pub id_number: String,
@@ -159,6 +160,7 @@ pub struct PersonBody {
 
 /// Find a person by ID number (in the body, so it never appears in URLs or access logs).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LookupBody {
     /// Resident ID number.
     pub id_number: String,
@@ -173,6 +175,7 @@ pub struct RevealDto {
 
 /// Apply for a card.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ApplyBody {
     /// Resident ID number.
     pub id_number: String,
@@ -214,6 +217,7 @@ impl From<sscard_store::ApplyOutcome> for ApplyDto {
 
 /// Why an action is taken (recorded in the audit trail).
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     /// Free text.
     pub reason: Option<String>,
@@ -221,6 +225,7 @@ pub struct ReasonBody {
 
 /// Register an employer.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EmployerBody {
     /// Unified social credit code.
     pub credit_code: String,
@@ -358,6 +363,7 @@ pub struct LapseDto {
 
 /// A scan at a pickup desk: the holder's resident ID number (from the ID card reader).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PickupRequest {
     /// The holder's 18-character resident ID number.
     pub id_number: String,

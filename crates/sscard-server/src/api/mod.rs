@@ -2,6 +2,7 @@
 //! middleware authenticates the caller, applies the rule for the matched route, and handles
 //! `Idempotency-Key`. Handlers are thin: parse, call one store operation, render.
 
+pub mod body;
 pub mod dto;
 
 use axum::extract::{Path, State};
@@ -17,6 +18,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use body::JsonBody;
 use dto::{
     ApplyBody, ApplyDto, AuditEventDto, AuditVerifyDto, BankDto, CardDto, EmployerBody,
     EmployerDto, LapseDto, LookupBody, MeDto, PersonBody, PersonDto, ReasonBody, RevealDto,
@@ -317,7 +319,7 @@ async fn banks(State(st): State<AppState>) -> Result<Json<Vec<BankDto>>, ApiErro
 async fn register_person(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Json(body): Json<PersonBody>,
+    JsonBody(body): JsonBody<PersonBody>,
 ) -> Result<Json<PersonDto>, ApiError> {
     let mut input = PersonInput::new(parse_id(&body.id_number)?, parse_name(&body.name)?);
     input.workshop = body.workshop;
@@ -346,7 +348,7 @@ async fn register_person(
 async fn lookup_person(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Json(body): Json<LookupBody>,
+    JsonBody(body): JsonBody<LookupBody>,
 ) -> Result<Json<PersonDto>, ApiError> {
     let id = parse_id(&body.id_number)?;
     let view = st.store.person(&ctx_of(&caller, None), &id).await?;
@@ -376,7 +378,7 @@ async fn reveal_person(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(person_id): Path<String>,
-    body: Option<Json<ReasonBody>>,
+    body: Option<JsonBody<ReasonBody>>,
 ) -> Result<Json<RevealDto>, ApiError> {
     let id = parse_uuid(&person_id, "person")?;
     let reason = body.and_then(|b| b.0.reason);
@@ -392,7 +394,7 @@ async fn reveal_person(
 async fn register_employer(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Json(body): Json<EmployerBody>,
+    JsonBody(body): JsonBody<EmployerBody>,
 ) -> Result<Json<EmployerDto>, ApiError> {
     let code =
         CreditCode::parse(&body.credit_code).map_err(|e| ApiError::invalid("credit_code", &e))?;
@@ -415,7 +417,7 @@ async fn register_employer(
 async fn apply(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Json(body): Json<ApplyBody>,
+    JsonBody(body): JsonBody<ApplyBody>,
 ) -> Result<Json<ApplyDto>, ApiError> {
     let id = parse_id(&body.id_number)?;
     let name = parse_name(&body.name)?;
@@ -484,7 +486,7 @@ macro_rules! card_action {
             State(st): State<AppState>,
             Extension(caller): Extension<Caller>,
             Path(card_number): Path<String>,
-            body: Option<Json<ReasonBody>>,
+            body: Option<JsonBody<ReasonBody>>,
         ) -> Result<Json<CardDto>, ApiError> {
             let number = parse_card(&card_number)?;
             let reason = body.and_then(|b| b.0.reason);
@@ -561,7 +563,7 @@ macro_rules! replace_action {
             State(st): State<AppState>,
             Extension(caller): Extension<Caller>,
             Path(card_number): Path<String>,
-            body: Option<Json<ReasonBody>>,
+            body: Option<JsonBody<ReasonBody>>,
         ) -> Result<Json<ApplyDto>, ApiError> {
             let number = parse_card(&card_number)?;
             let reason = body.and_then(|b| b.0.reason);
@@ -643,7 +645,7 @@ async fn pickup_lookup(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(point): Path<String>,
-    Json(body): Json<dto::PickupRequest>,
+    JsonBody(body): JsonBody<dto::PickupRequest>,
 ) -> Result<Json<dto::PickupDto>, ApiError> {
     let id = parse_id(&body.id_number)?;
     Ok(Json(
@@ -664,7 +666,7 @@ async fn pickup_hand_over(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(point): Path<String>,
-    Json(body): Json<dto::PickupRequest>,
+    JsonBody(body): JsonBody<dto::PickupRequest>,
 ) -> Result<Json<dto::PickupDto>, ApiError> {
     let id = parse_id(&body.id_number)?;
     let proxy = proxy_of(body.proxy_id.as_deref(), body.proxy_name.as_deref())?;
