@@ -429,141 +429,122 @@ async fn auditor_console_post_is_forbidden() {
     );
 }
 
+/// One malformed request and what it must get back.
+struct Malformed {
+    what: &'static str,
+    method: Method,
+    path: String,
+    content_type: Option<&'static str>,
+    body: String,
+    status: u16,
+    code: &'static str,
+    field: Option<&'static str>,
+}
+
+fn malformed(
+    what: &'static str,
+    path: &str,
+    content_type: Option<&'static str>,
+    body: String,
+) -> Malformed {
+    Malformed {
+        what,
+        method: Method::POST,
+        path: path.to_owned(),
+        content_type,
+        body,
+        status: 400,
+        code: "request.json_syntax",
+        field: None,
+    }
+}
+
+impl Malformed {
+    fn want(mut self, status: u16, code: &'static str, field: Option<&'static str>) -> Self {
+        self.status = status;
+        self.code = code;
+        self.field = field;
+        self
+    }
+}
+
 /// Every malformed request gets the API's JSON error shape and a 4xx, never axum's plain text.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_the_json_error_shape() {
     let app = TestApp::sqlite().await;
-    let json = "application/json";
+    let json = Some("application/json");
+    let lookup = "/api/v1/persons/lookup";
     let card = format!("/api/v1/cards/{}/temporary-loss", app.card);
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
-    let cases: Vec<(
-        &str,
-        Method,
-        String,
-        Option<&str>,
-        String,
-        u16,
-        &str,
-        Option<&str>,
-    )> = vec![
-        (
-            "bad JSON",
-            Method::POST,
-            "/api/v1/persons/lookup".into(),
-            Some(json),
-            "{id_number: 1}".into(),
-            400,
-            "request.json_syntax",
-            None,
-        ),
-        (
+    let get = |what, path: &str| Malformed {
+        method: Method::GET,
+        ..malformed(what, path, None, String::new())
+    };
+    let cases = [
+        malformed("bad JSON", lookup, json, "{id_number: 1}".into()),
+        malformed(
             "truncated JSON",
-            Method::POST,
-            "/api/v1/persons/lookup".into(),
-            Some(json),
+            lookup,
+            json,
             "{\"id_number\": \"3212".into(),
-            400,
-            "request.json_syntax",
-            None,
         ),
-        (
+        malformed(
             "wrong type",
-            Method::POST,
-            "/api/v1/applications".into(),
-            Some(json),
+            "/api/v1/applications",
+            json,
             json!({"id_number": "x", "name": "李四", "bank": "CCB", "instant": "yes"}).to_string(),
-            422,
-            "request.json_data",
-            Some("instant"),
-        ),
-        (
+        )
+        .want(422, "request.json_data", Some("instant")),
+        malformed(
             "unknown field",
-            Method::POST,
-            "/api/v1/persons/lookup".into(),
-            Some(json),
+            lookup,
+            json,
             json!({"id_number": "x", "nmae": 1}).to_string(),
-            422,
-            "request.json_data",
-            Some("nmae"),
-        ),
-        (
-            "missing field",
-            Method::POST,
-            "/api/v1/persons/lookup".into(),
-            Some(json),
-            "{}".into(),
+        )
+        .want(422, "request.json_data", Some("nmae")),
+        malformed("missing field", lookup, json, "{}".into()).want(
             422,
             "request.json_data",
             Some("id_number"),
         ),
-        (
+        malformed(
             "wrong content type",
-            Method::POST,
-            "/api/v1/persons/lookup".into(),
+            lookup,
             Some("text/plain"),
             json!({"id_number": "x"}).to_string(),
-            415,
-            "request.content_type",
-            None,
-        ),
-        (
+        )
+        .want(415, "request.content_type", None),
+        malformed(
             "no content type",
-            Method::POST,
-            "/api/v1/persons/lookup".into(),
+            lookup,
             None,
             json!({"id_number": "x"}).to_string(),
-            415,
-            "request.content_type",
-            None,
-        ),
-        (
-            "oversize body",
-            Method::POST,
-            "/api/v1/persons".into(),
-            Some(json),
-            big,
+        )
+        .want(415, "request.content_type", None),
+        malformed("oversize body", "/api/v1/persons", json, big).want(
             413,
             "request.too_large",
             None,
         ),
-        (
-            "bad optional body",
-            Method::POST,
-            card.clone(),
-            Some(json),
-            "{\"reason\": ".into(),
-            400,
-            "request.json_syntax",
-            None,
-        ),
-        (
+        malformed("bad optional body", &card, json, "{\"reason\": ".into()),
+        get(
             "bad path parameter: card number",
-            Method::GET,
-            "/api/v1/cards/NOT-A-CARD".into(),
-            None,
-            String::new(),
-            422,
-            "card_number.length",
-            Some("card_number"),
-        ),
-        (
+            "/api/v1/cards/NOT-A-CARD",
+        )
+        .want(422, "card_number.length", Some("card_number")),
+        get(
             "bad path parameter: person id",
-            Method::GET,
-            "/api/v1/persons/not-a-uuid".into(),
-            None,
-            String::new(),
-            404,
-            "not_found.person",
-            None,
-        ),
+            "/api/v1/persons/not-a-uuid",
+        )
+        .want(404, "not_found.person", None),
     ];
     let mut failures = Vec::new();
-    for (what, method, path, content_type, body, want_status, want_code, want_field) in cases {
-        let mut r = app.request(Some(sscard_core::Role::Admin), method, &path);
-        if let Some(ct) = content_type {
+    for c in cases {
+        let mut r = app.request(Some(sscard_core::Role::Admin), c.method.clone(), &c.path);
+        if let Some(ct) = c.content_type {
             r = r.header("content-type", ct);
         }
-        let r = r.body(body).send().await.unwrap();
+        let r = r.body(c.body.clone()).send().await.unwrap();
         let status = r.status().as_u16();
         let ct = r
             .headers()
@@ -573,18 +554,18 @@ async fn malformed_requests_get_the_json_error_shape() {
             .to_owned();
         let text = r.text().await.unwrap();
         let Ok(v) = serde_json::from_str::<Value>(&text) else {
-            failures.push(format!("{what}: {status} not JSON ({ct}): {text}"));
+            failures.push(format!("{}: {status} not JSON ({ct}): {text}", c.what));
             continue;
         };
-        let code = v["code"].as_str().unwrap_or_default();
-        let ok = status == want_status
-            && (code == want_code || (want_code.ends_with('.') && code.starts_with(want_code)))
+        let ok = status == c.status
+            && v["code"] == c.code
             && v["message"].as_str().is_some_and(|m| !m.is_empty())
-            && want_field.is_none_or(|f| v["field"] == f)
+            && c.field.is_none_or(|f| v["field"] == f)
             && ct.starts_with("application/json");
         if !ok {
             failures.push(format!(
-                "{what}: {status} {v} (want {want_status} {want_code} {want_field:?})"
+                "{}: {status} {v} (want {} {} {:?})",
+                c.what, c.status, c.code, c.field
             ));
         }
     }
