@@ -38,7 +38,9 @@ pub const BANK_AID: [u8; 8] = [0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01, 0x01];
 pub type Record = (u8, Vec<u8>);
 
 /// Everything a card holds: files, keys, PINs and counters. Serialisable as a card image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows the layout, never the PINs, keys or holder data; the PINs are zeroized when
+/// the image is dropped.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CardImage {
     /// Answer to reset.
     pub atr: Vec<u8>,
@@ -74,6 +76,32 @@ pub struct CardImage {
     pub bank_pin_tries: u8,
     /// Protected bank records (SFI 3), readable after the bank PIN.
     pub bank_protected: Vec<Record>,
+}
+
+impl std::fmt::Debug for CardImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardImage")
+            .field("atr", &hex::encode(&self.atr))
+            .field("alg", &self.alg)
+            .field("keys", &"***")
+            .field("ef05_records", &self.ef05.len())
+            .field("ef06_records", &self.ef06.len())
+            .field("photo_bytes", &self.photo.len())
+            .field("pin", &"***")
+            .field("pin_tries", &self.pin_tries)
+            .field("pan", &sscard_ids::mask_middle(&self.pan, 6, 4))
+            .field("bank_pin", &"***")
+            .field("bank_pin_tries", &self.bank_pin_tries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for CardImage {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.pin.zeroize();
+        self.bank_pin.zeroize();
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

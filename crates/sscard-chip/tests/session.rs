@@ -434,3 +434,13 @@ fn access_conditions_never_both_and_change_pin() {
     assert_eq!(send(card, "00 20 00 00 03 123456"), "63C2");
     assert_eq!(send(card, "00 20 00 00 03 654321"), "9000");
 }
+
+#[test]
+fn a_card_image_prints_no_pin_key_or_pan() {
+    let img = image(Algorithm::Sm4);
+    let text = format!("{img:?}");
+    assert!(!text.contains(&img.pin), "{text}");
+    assert!(!text.contains(&img.bank_pin), "{text}");
+    assert!(!text.contains(&img.pan), "{text}");
+    assert!(text.contains("pin: \"***\""), "{text}");
+}

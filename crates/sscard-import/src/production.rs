@@ -58,39 +58,114 @@ impl From<std::io::Error> for ProductionError {
     }
 }
 
-/// The centre's exchange secret: `SSCARD_EXCHANGE_SECRET` (hex), or the published demo secret.
-#[derive(Debug, Clone)]
+/// The centre's exchange secret, from which every partner's key is derived: read once at start
+/// from `SSCARD_EXCHANGE_SECRET` (hex), or the published demo secret when asked for explicitly
+/// (`sscard demo`, `--demo-keys`). Zeroized when dropped; `Debug` prints nothing of it.
+#[derive(Clone)]
 pub struct ExchangeKeys {
-    secret: Vec<u8>,
+    secret: zeroize::Zeroizing<Vec<u8>>,
     /// Whether this is the published demo secret (files prove nothing).
     pub demo: bool,
 }
 
+impl std::fmt::Debug for ExchangeKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeKeys")
+            .field("secret", &"***")
+            .field("demo", &self.demo)
+            .finish()
+    }
+}
+
+/// The environment variable with the exchange secret.
+pub const EXCHANGE_SECRET_ENV: &str = "SSCARD_EXCHANGE_SECRET";
+
+/// Why the exchange secret cannot be used; the message says how to set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretError {
+    /// Not set.
+    Missing,
+    /// Not hex.
+    NotHex,
+    /// Shorter than 16 bytes.
+    TooShort,
+}
+
+impl sscard_ids::Bilingual for SecretError {
+    fn code(&self) -> &'static str {
+        match self {
+            SecretError::Missing => "secret.exchange_missing",
+            SecretError::NotHex | SecretError::TooShort => "secret.exchange_malformed",
+        }
+    }
+
+    fn zh(&self) -> String {
+        let what = match self {
+            SecretError::Missing => "未设置",
+            SecretError::NotHex => "不是十六进制数字",
+            SecretError::TooShort => "短于 16 字节（32 位十六进制数字）",
+        };
+        format!(
+            "交换文件密钥 {EXCHANGE_SECRET_ENV} {what}：请设置为至少 32 位十六进制数字（例如 `export {EXCHANGE_SECRET_ENV}=$(openssl rand -hex 32)`，与合作银行、卡厂约定），或仅在演示时加 --demo-keys 使用公开的演示密钥"
+        )
+    }
+
+    fn en(&self) -> String {
+        let what = match self {
+            SecretError::Missing => "is not set",
+            SecretError::NotHex => "is not hex",
+            SecretError::TooShort => "is shorter than 16 bytes (32 hex digits)",
+        };
+        format!(
+            "the exchange secret {EXCHANGE_SECRET_ENV} {what}: set it to at least 32 hex digits (e.g. `export {EXCHANGE_SECRET_ENV}=$(openssl rand -hex 32)`, agreed with the partner banks and the factory), or for a demonstration only pass --demo-keys to use the published demo secret"
+        )
+    }
+}
+
+impl std::fmt::Display for SecretError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use sscard_ids::Bilingual as _;
+        write!(f, "{}（{}）", self.zh(), self.en())
+    }
+}
+
+impl std::error::Error for SecretError {}
+
 impl ExchangeKeys {
-    /// From the environment; the demo secret when unset.
-    pub fn from_env() -> Result<ExchangeKeys, String> {
-        match std::env::var("SSCARD_EXCHANGE_SECRET") {
-            Ok(hex_text) => {
-                let secret = hex::decode(hex_text.trim())
-                    .map_err(|_| "SSCARD_EXCHANGE_SECRET must be hex".to_owned())?;
-                if secret.len() < 16 {
-                    return Err(
-                        "SSCARD_EXCHANGE_SECRET must be at least 16 bytes (32 hex digits)".into(),
-                    );
-                }
-                Ok(ExchangeKeys {
-                    secret,
-                    demo: false,
-                })
-            }
-            Err(_) => Ok(ExchangeKeys::demo()),
+    /// The secret from hex text (at least 16 bytes).
+    pub fn from_hex(text: &str) -> Result<ExchangeKeys, SecretError> {
+        let secret =
+            zeroize::Zeroizing::new(hex::decode(text.trim()).map_err(|_| SecretError::NotHex)?);
+        if secret.len() < 16 {
+            return Err(SecretError::TooShort);
+        }
+        Ok(ExchangeKeys {
+            secret,
+            demo: false,
+        })
+    }
+
+    /// From [`EXCHANGE_SECRET_ENV`]; never falls back to the demo secret.
+    pub fn from_env() -> Result<ExchangeKeys, SecretError> {
+        let text = zeroize::Zeroizing::new(
+            std::env::var(EXCHANGE_SECRET_ENV).map_err(|_| SecretError::Missing)?,
+        );
+        Self::from_hex(&text)
+    }
+
+    /// The demo secret when `demo` is asked for, else the environment's.
+    pub fn resolve(demo: bool) -> Result<ExchangeKeys, SecretError> {
+        if demo {
+            Ok(Self::demo())
+        } else {
+            Self::from_env()
         }
     }
 
     /// The published demo secret.
     pub fn demo() -> ExchangeKeys {
         ExchangeKeys {
-            secret: DEMO_SECRET.to_vec(),
+            secret: zeroize::Zeroizing::new(DEMO_SECRET.to_vec()),
             demo: true,
         }
     }
@@ -308,4 +383,25 @@ pub async fn personalise(
     }
     let report = store.record_personalised(ctx, number, &cards).await?;
     Ok((report, written))
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_never_prints_and_a_bad_one_is_refused() {
+        let keys = ExchangeKeys::from_hex(&"5a".repeat(32)).expect("valid");
+        let debug = format!("{keys:?}");
+        assert!(!debug.contains("5a5a"), "{debug}");
+        assert_eq!(
+            ExchangeKeys::from_hex("zz").map(|_| ()),
+            Err(SecretError::NotHex)
+        );
+        assert_eq!(
+            ExchangeKeys::from_hex("abcd").map(|_| ()),
+            Err(SecretError::TooShort)
+        );
+        assert!(ExchangeKeys::resolve(true).expect("demo").demo);
+    }
 }

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-/// Server settings.
-#[derive(Debug, Clone, Deserialize)]
+/// Server settings. `Debug` hides the database password.
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// Address to listen on.
@@ -37,6 +37,35 @@ impl Default for ServerConfig {
             login_max_failures: 5,
             login_window_secs: 300,
         }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("db", &redact_url(&self.db))
+            .field("log_json", &self.log_json)
+            .field("session_hours", &self.session_hours)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("login_max_failures", &self.login_max_failures)
+            .field("login_window_secs", &self.login_window_secs)
+            .finish()
+    }
+}
+
+/// A database URL with its password hidden (`postgres://user:***@host/db`).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***{}", &url[..s], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -103,5 +132,24 @@ impl ServerConfig {
             self.request_timeout_secs = num("SSCARD_REQUEST_TIMEOUT_SECS", &v)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let config = ServerConfig {
+            db: "postgres://sscard:s3cret-pw@db.internal:5432/sscard".into(),
+            ..ServerConfig::default()
+        };
+        let text = format!("{config:?}");
+        assert!(!text.contains("s3cret-pw"), "{text}");
+        assert!(
+            text.contains("postgres://sscard:***@db.internal:5432/sscard"),
+            "{text}"
+        );
     }
 }

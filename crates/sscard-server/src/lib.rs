@@ -46,6 +46,9 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     limiter: Arc<auth::LoginLimiter>,
     metrics: Arc<metrics::Metrics>,
+    /// The exchange secret for production files, resolved once at start (none: the console's
+    /// production steps refuse, saying how to set it).
+    exchange: Option<sscard_import::production::ExchangeKeys>,
     idempotency_locks: Arc<std::sync::Mutex<HashMap<(uuid::Uuid, String), KeyLock>>>,
 }
 
@@ -69,8 +72,21 @@ impl AppState {
             config: Arc::new(config),
             limiter: Arc::new(limiter),
             metrics: Arc::new(metrics::Metrics::default()),
+            exchange: None,
             idempotency_locks: Arc::default(),
         }
+    }
+
+    /// The same state with the exchange secret the console's production steps sign with.
+    #[must_use]
+    pub fn with_exchange_keys(mut self, keys: sscard_import::production::ExchangeKeys) -> Self {
+        self.exchange = Some(keys);
+        self
+    }
+
+    /// Whether the server signs with the published demo secret.
+    pub fn demo_keys(&self) -> bool {
+        self.exchange.as_ref().is_some_and(|k| k.demo)
     }
 }
 
@@ -139,7 +155,11 @@ async fn healthz(State(st): State<AppState>) -> Response {
     match st.store.banks().await {
         Ok(_) => (
             StatusCode::OK,
-            Json(serde_json::json!({ "status": "ok", "backend": st.store.backend().as_str() })),
+            Json(serde_json::json!({
+                "status": "ok",
+                "backend": st.store.backend().as_str(),
+                "demo_keys": st.demo_keys(),
+            })),
         )
             .into_response(),
         Err(_) => (

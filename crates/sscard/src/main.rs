@@ -37,6 +37,10 @@ struct Cli {
     /// Why, recorded in the audit trail.
     #[arg(long, global = true, default_value = "")]
     reason: String,
+    /// Sign and check exchange files with the published demo secret instead of
+    /// `SSCARD_EXCHANGE_SECRET` (demonstrations and tests only; files then prove nothing).
+    #[arg(long, global = true, env = "SSCARD_DEMO_KEYS")]
+    demo_keys: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         db_flag: cli.db.clone(),
         actor: cli.actor.clone(),
         reason: cli.reason.clone(),
+        demo_keys: cli.demo_keys,
     };
     let result = match cli.command {
         Command::Check(args) => check::run(&args, cli.json),

@@ -100,8 +100,9 @@ pub(crate) struct AdvanceArgs {
     factory: String,
 }
 
-fn keys() -> anyhow::Result<ExchangeKeys> {
-    let keys = ExchangeKeys::from_env().map_err(|e| anyhow::anyhow!(e))?;
+/// The exchange secret: `SSCARD_EXCHANGE_SECRET`, or the demo secret with `--demo-keys`.
+fn keys(g: &Global) -> anyhow::Result<ExchangeKeys> {
+    let keys = ExchangeKeys::resolve(g.demo_keys).map_err(|e| anyhow::anyhow!(e))?;
     if keys.demo {
         eprintln!(
             "注意：交换文件使用公开的演示密钥签名，仅供演示；生产环境请设置 SSCARD_EXCHANGE_SECRET（note: exchange files are signed with the published demo secret; set SSCARD_EXCHANGE_SECRET in production）"
@@ -194,7 +195,7 @@ async fn bank_results(
     id: i64,
     files: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
-    let keys = keys()?;
+    let keys = keys(g)?;
     for f in files {
         let r = try_step!(
             g,
@@ -237,7 +238,7 @@ pub(crate) async fn run(g: &Global, c: ChainCommand) -> anyhow::Result<ExitCode>
         ChainCommand::SendBank { id, out } => {
             let files = try_step!(
                 g,
-                production::send_to_banks(&store, &g.ctx(), id, &keys()?, &out).await
+                production::send_to_banks(&store, &g.ctx(), id, &keys(g)?, &out).await
             );
             print_files(g, "开户文件（account-opening file）", &files);
         }
@@ -245,14 +246,14 @@ pub(crate) async fn run(g: &Global, c: ChainCommand) -> anyhow::Result<ExitCode>
         ChainCommand::SendFactory { id, out, factory } => {
             let file = try_step!(
                 g,
-                production::send_to_factory(&store, &g.ctx(), id, &keys()?, &factory, &out).await
+                production::send_to_factory(&store, &g.ctx(), id, &keys(g)?, &factory, &out).await
             );
             print_files(g, "制卡数据包（card order）", &[file]);
         }
         ChainCommand::FactoryResult { id, file } => {
             let r = try_step!(
                 g,
-                production::record_factory_file(&store, &g.ctx(), id, &keys()?, &read(&file)?)
+                production::record_factory_file(&store, &g.ctx(), id, &keys(g)?, &read(&file)?)
                     .await
             );
             print_report(g, "卡厂回盘（factory result）", &r);
@@ -435,7 +436,7 @@ pub(crate) struct SimArgs {
 }
 
 pub(crate) fn sim(g: &Global, c: &SimCommand) -> anyhow::Result<ExitCode> {
-    let keys = keys()?;
+    let keys = keys(g)?;
     let (a, bank) = match c {
         SimCommand::Bank(a) => (a, true),
         SimCommand::Factory(a) => (a, false),

@@ -44,6 +44,7 @@ fn server_config(g: &Global, a: &ServeArgs) -> anyhow::Result<ServerConfig> {
 async fn run_server(
     store: Store,
     config: ServerConfig,
+    keys: sscard_import::production::ExchangeKeys,
     banner: impl FnOnce(&str),
 ) -> anyhow::Result<ExitCode> {
     let listener = match tokio::net::TcpListener::bind(&config.listen).await {
@@ -56,7 +57,7 @@ async fn run_server(
     let addr = listener.local_addr()?;
     banner(&format!("http://{addr}"));
     tracing::info!(%addr, backend = store.backend().as_str(), "listening");
-    let state = AppState::new(store, config);
+    let state = AppState::new(store, config).with_exchange_keys(keys);
     sscard_server::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
@@ -67,12 +68,26 @@ async fn run_server(
 
 pub(crate) async fn serve(g: &Global, a: &ServeArgs) -> anyhow::Result<ExitCode> {
     let config = server_config(g, a)?;
+    // Secrets are resolved once, before anything listens: a server that lacks one refuses to
+    // start and says which and how to set it.
+    let keys = match sscard_import::production::ExchangeKeys::resolve(g.demo_keys) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("✗ sscard serve: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if keys.demo {
+        eprintln!(
+            "⚠ 演示密钥：交换文件用公开的演示密钥签名，不得用于生产（demo keys: exchange files are signed with the published demo secret; not for production）"
+        );
+    }
     sscard_server::logging::init(config.log_json);
     let store = match Store::open(&config.db, &StoreOptions::default()).await {
         Ok(s) => s,
         Err(e) => return Ok(store_error(&e, g.json)),
     };
-    run_server(store, config, |url| {
+    run_server(store, config, keys, |url| {
         println!("sscard serve: {url}/console  (API {url}/api/v1, docs {url}/docs)");
     })
     .await
@@ -163,28 +178,33 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let samples = seeded.sample_ids.clone();
-    run_server(store, config, move |url| {
-        println!("{summary}");
-        println!();
-        println!("  控制台（console）  {url}/console");
-        println!("  接口文档（API docs） {url}/docs");
-        println!();
-        println!("  登录（logins）: 用户名 / 密码 (user / password)");
-        for (user, password, role, _) in crate::demo::LOGINS {
-            println!(
-                "    {user:<10} {password:<15} {} {}",
-                role.zh(),
-                role.as_str()
-            );
-        }
-        println!();
-        println!("  试试这些身份证号码（synthetic ID numbers to try）:");
-        for id in &samples {
-            println!("    {}", id.expose());
-        }
-        println!();
-        println!("  Ctrl-C 停止（to stop）");
-    })
+    run_server(
+        store,
+        config,
+        sscard_import::production::ExchangeKeys::demo(),
+        move |url| {
+            println!("{summary}");
+            println!();
+            println!("  控制台（console）  {url}/console");
+            println!("  接口文档（API docs） {url}/docs");
+            println!();
+            println!("  登录（logins）: 用户名 / 密码 (user / password)");
+            for (user, password, role, _) in crate::demo::LOGINS {
+                println!(
+                    "    {user:<10} {password:<15} {} {}",
+                    role.zh(),
+                    role.as_str()
+                );
+            }
+            println!();
+            println!("  试试这些身份证号码（synthetic ID numbers to try）:");
+            for id in &samples {
+                println!("    {}", id.expose());
+            }
+            println!();
+            println!("  Ctrl-C 停止（to stop）");
+        },
+    )
     .await
 }
 

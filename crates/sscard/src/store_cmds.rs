@@ -17,6 +17,8 @@ pub(crate) struct Global {
     pub(crate) db_flag: Option<String>,
     pub(crate) actor: String,
     pub(crate) reason: String,
+    /// `--demo-keys`: the published demo exchange secret.
+    pub(crate) demo_keys: bool,
 }
 
 impl Global {
@@ -77,7 +79,7 @@ pub(crate) async fn init(g: &Global, a: &InitArgs) -> anyhow::Result<ExitCode> {
     let banks = try_store!(g, store.banks().await);
     if g.json {
         json_line(&serde_json::json!({
-            "database": redact_url(&g.db()),
+            "database": sscard_server::config::redact_url(&g.db()),
             "backend": store.backend().as_str(),
             "migrations_applied": applied,
             "banks": banks.len(),
@@ -85,26 +87,12 @@ pub(crate) async fn init(g: &Global, a: &InitArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "✓ 数据库已就绪（database ready）: {} [{}] · 本次执行迁移 {applied} 个（migrations applied now）· 合作银行 {} 家（partner banks）",
-            redact_url(&g.db()),
+            sscard_server::config::redact_url(&g.db()),
             store.backend().as_str(),
             banks.len()
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Hides a password in a database URL.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}://{user}:***{}", &url[..s], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -7,6 +7,7 @@ fn sscard(db: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_sscard"))
         .args(args)
         .env("SSCARD_DB", db)
+        .env("SSCARD_DEMO_KEYS", "true")
         .output()
         .unwrap()
 }

@@ -303,3 +303,44 @@ fn employers_and_outlets() {
     let (_, list) = cli.json(&["outlet", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 2);
 }
+
+/// `sscard serve` resolves its secrets before it listens: without `SSCARD_EXCHANGE_SECRET` (and
+/// without `--demo-keys`), or with a malformed one, it refuses to start and says how to set it.
+#[test]
+fn serve_refuses_to_start_without_a_good_exchange_secret() {
+    let cli = common::Cli::new();
+    let serve = |secret: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sscard"));
+        c.args(["serve", "--listen", "127.0.0.1:0"])
+            .env("SSCARD_DB", &cli.db)
+            .env_remove("SSCARD_DEMO_KEYS")
+            .env_remove("SSCARD_EXCHANGE_SECRET");
+        if let Some(s) = secret {
+            c.env("SSCARD_EXCHANGE_SECRET", s);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = serve(None);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("SSCARD_EXCHANGE_SECRET")
+            && err.contains("未设置")
+            && err.contains("is not set"),
+        "{err}"
+    );
+    assert!(err.contains("--demo-keys"), "{err}");
+    let (code, err) = serve(Some("not-hex-at-all"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("is not hex"), "{err}");
+    assert!(
+        !err.contains("not-hex-at-all"),
+        "the value itself is never printed: {err}"
+    );
+    let (code, err) = serve(Some("abcd"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("shorter than 16 bytes"), "{err}");
+}

@@ -13,7 +13,7 @@ use maud::{Markup, html};
 use sscard_core::{Permission, Role};
 use sscard_ids::CreditCode;
 use sscard_import::pipeline::{ImportError, import_upload};
-use sscard_import::production::{self, ExchangeKeys, ProductionError};
+use sscard_import::production::{self, ProductionError};
 use sscard_store::{BatchImportOutcome, Ctx};
 
 use super::{Page, csrf_failed, csrf_ok, error_page, layout, permitted};
@@ -396,7 +396,15 @@ async fn step(
         return csrf_failed(&p);
     }
     let ctx = actor(&caller);
-    let keys = ExchangeKeys::from_env().unwrap_or_else(|_| ExchangeKeys::demo());
+    let Some(keys) = st.exchange.clone() else {
+        return error_page(
+            &p,
+            &ApiError::from_bilingual(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &production::SecretError::Missing,
+            ),
+        );
+    };
     let Ok(dir) = tempfile::tempdir() else {
         return error_page(
             &p,

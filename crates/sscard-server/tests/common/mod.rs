@@ -137,7 +137,8 @@ impl TestApp {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState::new(store.clone(), ServerConfig::default());
+        let state = AppState::new(store.clone(), ServerConfig::default())
+            .with_exchange_keys(sscard_import::production::ExchangeKeys::demo());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             sscard_server::serve(listener, state, async {

@@ -23,6 +23,8 @@ impl Cli {
             .args(args)
             .env("SSCARD_DB", &self.db)
             .env("SSCARD_ACTOR", "clerk:cli-test")
+            .env("SSCARD_DEMO_KEYS", "true")
+            .env_remove("SSCARD_EXCHANGE_SECRET")
             .output()
             .unwrap()
     }
