@@ -37,6 +37,15 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
+impl AuditEvent {
+    /// The hash this event should carry: `SM3(prev_hash ‖ canonical(event))`; `None` when its
+    /// `prev_hash` is not hex. For auditors' own tools (and tests that rewrite a chain the way
+    /// an attacker would).
+    pub fn expected_hash(&self) -> Option<String> {
+        chain_hash(&self.prev_hash, self)
+    }
+}
+
 fn field(out: &mut Vec<u8>, value: &str) {
     out.extend_from_slice(&(value.len() as u32).to_be_bytes());
     out.extend_from_slice(value.as_bytes());
@@ -307,6 +316,13 @@ impl AuditKey {
             return Err(AnchorError::BadKey);
         }
         Ok(Self(bytes))
+    }
+
+    /// The published demo key (`sscard demo`, `--demo-keys`): anchors signed with it prove
+    /// nothing.
+    pub fn demo() -> Self {
+        let digest = Sm3::digest(b"sscard published demo audit key - not for production");
+        Self(zeroize::Zeroizing::new(digest.to_vec()))
     }
 
     /// The key from [`Self::ENV`]; `None` when unset, an error when malformed.

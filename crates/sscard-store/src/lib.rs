@@ -677,6 +677,15 @@ impl Store {
         dispatch!(self, write, record_audit(ctx, action, subject, payload))
     }
 
+    /// Appends many action events in one transaction (`(action, subject, payload)` each).
+    pub async fn record_audit_many(
+        &self,
+        ctx: &Ctx,
+        events: &[(String, String, serde_json::Value)],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, write, record_audit_many(ctx, events))
+    }
+
     // ---- outlets, bulk registration ----
 
     /// Creates or updates a service point.

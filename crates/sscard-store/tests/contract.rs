@@ -449,3 +449,131 @@ contract!(database_holds_the_invariants_itself, |db| {
     );
     assert_eq!(err, StoreError::Conflict(Rule::CardIdCodeUnique));
 });
+
+contract!(
+    a_rewritten_chain_is_caught_by_an_anchor_kept_outside,
+    |db| {
+        let s = &db.store;
+        for _ in 0..3 {
+            card_in_use(s).await;
+        }
+        let key = sscard_store::AuditKey::from_hex(&"17".repeat(32)).unwrap();
+        let anchor = s.audit_anchor(&key).await.unwrap();
+        assert!(anchor.check(&key).is_ok());
+        let report = s
+            .verify_audit_with(sscard_store::VerifyFrom::Genesis, Some(&anchor))
+            .await
+            .unwrap();
+        assert!(report.ok() && report.anchored, "{report:?}");
+
+        // An attacker with write access rewrites event #4 and recomputes every later hash and the
+        // head: the chain alone verifies again.
+        let mut events = s.audit_tail(10_000).await.unwrap();
+        events.reverse();
+        let mut prev = events[2].hash.clone();
+        for e in events.iter_mut().skip(3) {
+            if e.seq == 4 {
+                e.reason = "nothing to see".into();
+            }
+            e.prev_hash.clone_from(&prev);
+            e.hash = e.expected_hash().unwrap();
+            prev.clone_from(&e.hash);
+            db.raw(&format!(
+            "UPDATE audit_events SET reason = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {}",
+            e.reason, e.prev_hash, e.hash, e.seq
+        ))
+        .await
+        .unwrap();
+        }
+        db.raw(&format!(
+            "UPDATE audit_head SET hash = '{prev}' WHERE id = 1"
+        ))
+        .await
+        .unwrap();
+        assert!(
+            s.verify_audit().await.unwrap().ok(),
+            "the rewrite is consistent"
+        );
+        // The anchor is not fooled.
+        let report = s
+            .verify_audit_with(sscard_store::VerifyFrom::Genesis, Some(&anchor))
+            .await
+            .unwrap();
+        assert_eq!(
+            report.problem,
+            Some(AuditProblem::AnchorMismatch { seq: anchor.seq })
+        );
+        // Nor is it when the attacker also cuts the chain short before the anchor.
+        db.raw(&format!(
+            "DELETE FROM audit_events WHERE seq >= {}",
+            anchor.seq - 1
+        ))
+        .await
+        .unwrap();
+        db.raw(&format!(
+            "UPDATE audit_head SET seq = {}, hash = '{}' WHERE id = 1",
+            anchor.seq - 2,
+            events
+                .iter()
+                .find(|e| e.seq == anchor.seq - 2)
+                .unwrap()
+                .hash
+        ))
+        .await
+        .unwrap();
+        let report = s
+            .verify_audit_with(sscard_store::VerifyFrom::Genesis, Some(&anchor))
+            .await
+            .unwrap();
+        assert_eq!(
+            report.problem,
+            Some(AuditProblem::AnchorMissing {
+                seq: anchor.seq,
+                last: anchor.seq - 2
+            })
+        );
+        // An edited anchor is refused by its signature.
+        let mut forged = anchor.clone();
+        forged.hash = prev;
+        assert!(forged.check(&key).is_err());
+    }
+);
+
+contract!(
+    pending_events_are_sealed_in_order_and_checkpoints_shorten_the_walk,
+    |db| {
+        let s = &db.store;
+        card_in_use(s).await;
+        let full = s.verify_audit().await.unwrap();
+        assert!(full.ok() && full.from_seq == 0);
+        assert_eq!(s.audit_pending().await.unwrap(), 0, "readers seal first");
+        // Concurrent writers: every event lands in the chain exactly once.
+        let before = full.last_seq;
+        let writes = (0..20).map(|i| {
+            let ctx = ctx();
+            async move {
+                s.record_audit(
+                    &ctx,
+                    "test.concurrent",
+                    &format!("w{i}"),
+                    serde_json::json!({ "i": i }),
+                )
+                .await
+                .unwrap();
+            }
+        });
+        futures::future::join_all(writes).await;
+        let incremental = s
+            .verify_audit_with(sscard_store::VerifyFrom::Checkpoint, None)
+            .await
+            .unwrap();
+        assert!(incremental.ok(), "{incremental:?}");
+        assert_eq!(incremental.from_seq, before, "walked from the checkpoint");
+        assert_eq!(incremental.events, 20);
+        let tail = s.audit_tail(20).await.unwrap();
+        let mut subjects: Vec<_> = tail.iter().map(|e| e.subject.clone()).collect();
+        subjects.sort();
+        subjects.dedup();
+        assert_eq!(subjects.len(), 20);
+    }
+);

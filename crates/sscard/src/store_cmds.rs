@@ -1,5 +1,6 @@
 //! Commands that work on the database: init, apply, card, person, audit, bank.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -432,8 +433,26 @@ pub(crate) async fn person(g: &Global, c: PersonCommand) -> anyhow::Result<ExitC
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
-    /// 校验审计链 / walk the hash chain and name the first altered, deleted or moved event.
-    Verify,
+    /// 校验审计链 / walk the hash chain (streamed, constant memory) and name the first altered,
+    /// deleted or moved event; prints the peak memory of the walk.
+    Verify {
+        /// An anchor written earlier by `sscard audit anchor` and kept outside the database: a
+        /// chain rewritten since (with every hash and the head recomputed) is caught.
+        #[arg(long)]
+        anchor: Option<PathBuf>,
+        /// Walk only the events after the latest checkpoint (the last walk that found the chain
+        /// intact) instead of the whole chain.
+        #[arg(long)]
+        from_checkpoint: bool,
+    },
+    /// 审计链锚点 / the chain's head now (sequence number, hash, time), signed with the audit key
+    /// (`SSCARD_AUDIT_KEY`, 64 hex digits; `--demo-keys`: the published demo key). Keep it outside
+    /// the database — the auditor's mailbox, a WORM log, paper.
+    Anchor {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// 最近的审计事件 / the latest events.
     Tail {
         /// How many.
@@ -442,27 +461,144 @@ pub(crate) enum AuditCommand {
     },
 }
 
+/// The audit key: `SSCARD_AUDIT_KEY`, or the demo key with `--demo-keys`.
+fn audit_key(g: &Global) -> Result<sscard_store::AuditKey, String> {
+    if g.demo_keys {
+        return Ok(sscard_store::AuditKey::demo());
+    }
+    match sscard_store::AuditKey::from_env() {
+        Ok(Some(k)) => Ok(k),
+        Ok(None) => Err(format!(
+            "未设置审计密钥 {env}：请设置为 64 位十六进制数字（例如 `openssl rand -hex 32`，由审计部门保管），或演示时加 --demo-keys（the audit key {env} is not set: set it to 64 hex digits, e.g. from `openssl rand -hex 32`, kept by the audit office, or pass --demo-keys for a demonstration）",
+            env = sscard_store::AuditKey::ENV
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The peak resident memory of this process so far, in KiB (Linux `VmHWM`).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn refuse(g: &Global, code: &str, message: &str) -> ExitCode {
+    if g.json {
+        json_line(&serde_json::json!({ "code": code, "message": message }));
+    } else {
+        eprintln!("✗ {message}");
+    }
+    ExitCode::from(1)
+}
+
 pub(crate) async fn audit(g: &Global, c: AuditCommand) -> anyhow::Result<ExitCode> {
     let store = try_open!(g);
     match c {
-        AuditCommand::Verify => {
-            let report = try_store!(g, store.verify_audit().await);
+        AuditCommand::Verify {
+            anchor,
+            from_checkpoint,
+        } => {
+            let anchor = match anchor {
+                None => None,
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    let Ok(a) = serde_json::from_str::<sscard_store::Anchor>(&text) else {
+                        return Ok(refuse(
+                            g,
+                            "audit.anchor_format",
+                            &format!(
+                                "{} 不是审计锚点文件（not an audit anchor file）",
+                                path.display()
+                            ),
+                        ));
+                    };
+                    let key = match audit_key(g) {
+                        Ok(k) => k,
+                        Err(m) => return Ok(refuse(g, "audit.key", &m)),
+                    };
+                    if let Err(e) = a.check(&key) {
+                        return Ok(refuse(g, "audit.anchor_signature", &e.to_string()));
+                    }
+                    Some(a)
+                }
+            };
+            let from = if from_checkpoint {
+                sscard_store::VerifyFrom::Checkpoint
+            } else {
+                sscard_store::VerifyFrom::Genesis
+            };
+            let started = std::time::Instant::now();
+            let report = try_store!(g, store.verify_audit_with(from, anchor.as_ref()).await);
+            let seconds = started.elapsed().as_secs_f64();
             let (zh, en) = report.message();
+            let rss = peak_rss_kib();
             if g.json {
                 json_line(&serde_json::json!({
                     "ok": report.ok(), "events": report.events, "problem": report.problem,
+                    "from_seq": report.from_seq, "last_seq": report.last_seq,
+                    "anchored": report.anchored, "seconds": seconds, "peak_rss_kib": rss,
                     "message": zh, "message_en": en,
                 }));
-            } else if report.ok() {
-                println!("✓ {zh}（{en}）");
             } else {
-                println!("✗ {zh}（{en}）");
+                let mark = if report.ok() { "✓" } else { "✗" };
+                println!("{mark} {zh}（{en}）");
+                if report.from_seq > 0 {
+                    println!(
+                        "  自检查点 #{} 起（from checkpoint #{}）",
+                        report.from_seq, report.from_seq
+                    );
+                }
+                if let Some(a) = &anchor {
+                    println!(
+                        "  锚点 #{} {}（anchor of {}）: {}",
+                        a.seq,
+                        a.hash,
+                        a.at.to_rfc3339(),
+                        if report.anchored {
+                            "一致 / matches"
+                        } else {
+                            "未核对 / not reached"
+                        }
+                    );
+                }
+                println!(
+                    "  {:.2} s, 峰值内存 / peak RSS {} KiB",
+                    seconds,
+                    rss.map_or_else(|| "?".into(), |k| k.to_string())
+                );
             }
             Ok(if report.ok() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
+        }
+        AuditCommand::Anchor { out } => {
+            let key = match audit_key(g) {
+                Ok(k) => k,
+                Err(m) => return Ok(refuse(g, "audit.key", &m)),
+            };
+            let anchor = try_store!(g, store.audit_anchor(&key).await);
+            let text = serde_json::to_string_pretty(&anchor)? + "\n";
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &text)?;
+                    if g.json {
+                        json_line(&anchor);
+                    } else {
+                        println!(
+                            "✓ 锚点 #{} 已写入 {}（anchor of #{} written）",
+                            anchor.seq,
+                            path.display(),
+                            anchor.seq
+                        );
+                    }
+                }
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Tail { n } => {
             let events = try_store!(g, store.audit_tail(n).await);

@@ -615,14 +615,38 @@ async fn audit_events(State(st): State<AppState>) -> Result<Json<Vec<AuditEventD
     ))
 }
 
-/// Walks the audit chain and names the first altered, deleted or moved event.
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+/// Where a verification starts.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+struct VerifyQuery {
+    /// `checkpoint` (default): the events after the last verified checkpoint; `genesis`: the
+    /// whole chain.
+    from: Option<String>,
+}
+
+/// Walks the audit chain (from the last checkpoint, or `?from=genesis` the whole chain) and
+/// names the first altered, deleted or moved event.
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", params(VerifyQuery),
     responses((status = 200, body = AuditVerifyDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody)))]
 async fn audit_verify(
     State(st): State<AppState>,
     headers: axum::http::HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<VerifyQuery>,
 ) -> Result<Json<AuditVerifyDto>, ApiError> {
-    let report = st.store.verify_audit().await?;
+    let from = match q.from.as_deref() {
+        None | Some("checkpoint") => sscard_store::VerifyFrom::Checkpoint,
+        Some("genesis") => sscard_store::VerifyFrom::Genesis,
+        Some(other) => {
+            let mut e = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "audit.verify_from",
+                format!("from=“{other}”无效：可选 checkpoint 或 genesis"),
+                format!("from=\"{other}\" is not valid: use checkpoint or genesis"),
+            );
+            e.field = Some("from".into());
+            return Err(e);
+        }
+    };
+    let report = st.store.verify_audit_with(from, None).await?;
     let (zh, en) = report.message();
     let message = if crate::i18n::Lang::from_headers(&headers) == crate::i18n::Lang::En {
         en

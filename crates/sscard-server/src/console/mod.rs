@@ -823,7 +823,13 @@ async fn audit_page(State(st): State<AppState>, headers: HeaderMap) -> Response 
         Ok(v) => v,
         Err(r) => return r,
     };
-    let report = match st.store.verify_audit().await {
+    // Only the events since the last verified checkpoint: a page view must not walk millions
+    // of events. The full walk is `sscard audit verify` (or the API with `?from=genesis`).
+    let report = match st
+        .store
+        .verify_audit_with(sscard_store::VerifyFrom::Checkpoint, None)
+        .await
+    {
         Ok(r) => r,
         Err(e) => return error_page(&p, &ApiError::from(e)),
     };
@@ -835,6 +841,12 @@ async fn audit_page(State(st): State<AppState>, headers: HeaderMap) -> Response 
     let body = html! {
         h1 { (p.t("审计记录", "Audit trail")) }
         p #audit-status class=(if report.ok() { "flash" } else { "error" }) { (p.t(&zh, &en)) }
+        @if report.from_seq > 0 {
+            p #audit-scope { small { (p.t(
+                &format!("本次核对自检查点 #{} 起的新事件；完整核对请运行 sscard audit verify", report.from_seq),
+                &format!("checked the events after checkpoint #{}; run sscard audit verify for the full walk", report.from_seq),
+            )) } }
+        }
         table #audit-events {
             tr { th { "#" } th { (p.t("时间", "Time")) } th { (p.t("操作人", "Actor")) } th { (p.t("操作", "Action")) } th { (p.t("对象", "Subject")) } th { (p.t("原因", "Reason")) } }
             @for e in &events {

@@ -304,6 +304,21 @@ pub(crate) async fn record_audit(
     })
 }
 
+/// Appends many events that record actions in one unit of work (imports of history, the
+/// audit benchmark).
+pub(crate) async fn record_audit_many(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    events: &[(String, String, serde_json::Value)],
+) -> Result<(), StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        for (action, subject, payload) in events {
+            audit.push(action.clone(), subject.clone(), payload.clone());
+        }
+    })
+}
+
 /// Records a scope refusal on its own, after the refused unit of work rolled back. Best effort:
 /// the refusal itself has already been answered, and a database that fails here fails the next
 /// operation too.
