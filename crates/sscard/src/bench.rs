@@ -24,6 +24,8 @@ pub(crate) enum BenchCommand {
     Batch(crate::bench_photos::BatchBench),
     /// 50 pickup desks doing lookup + hand-over over HTTP on the demo data: throughput, p50/p99.
     Pickup(crate::bench_pickup::PickupBench),
+    /// `sscard audit verify` on 100,000 and 1,000,000 events: time and peak memory of the walk.
+    Audit(crate::bench_audit::AuditBench),
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +69,7 @@ pub(crate) async fn run(g: &Global, c: BenchCommand) -> anyhow::Result<ExitCode>
         BenchCommand::Photos(b) => return crate::bench_photos::photos(g, &b),
         BenchCommand::Batch(b) => return crate::bench_photos::batch(g, &b).await,
         BenchCommand::Pickup(b) => return crate::bench_pickup::run(g, &b).await,
+        BenchCommand::Audit(b) => return crate::bench_audit::run(g, &b).await,
     };
     let mut results = Vec::new();
     let dir = tempfile::tempdir()?;

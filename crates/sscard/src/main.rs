@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod batch_cmds;
 mod bench;
+mod bench_audit;
 mod bench_photos;
 mod bench_pickup;
 mod check;
