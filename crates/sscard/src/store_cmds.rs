@@ -492,89 +492,97 @@ fn refuse(g: &Global, code: &str, message: &str) -> ExitCode {
     ExitCode::from(1)
 }
 
+/// `sscard audit verify`.
+async fn audit_verify(
+    g: &Global,
+    store: &Store,
+    anchor: Option<PathBuf>,
+    from_checkpoint: bool,
+) -> anyhow::Result<ExitCode> {
+    let anchor = match anchor {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let Ok(a) = serde_json::from_str::<sscard_store::Anchor>(&text) else {
+                return Ok(refuse(
+                    g,
+                    "audit.anchor_format",
+                    &format!(
+                        "{} 不是审计锚点文件（not an audit anchor file）",
+                        path.display()
+                    ),
+                ));
+            };
+            let key = match audit_key(g) {
+                Ok(k) => k,
+                Err(m) => return Ok(refuse(g, "audit.key", &m)),
+            };
+            if let Err(e) = a.check(&key) {
+                return Ok(refuse(g, "audit.anchor_signature", &e.to_string()));
+            }
+            Some(a)
+        }
+    };
+    let from = if from_checkpoint {
+        sscard_store::VerifyFrom::Checkpoint
+    } else {
+        sscard_store::VerifyFrom::Genesis
+    };
+    let started = std::time::Instant::now();
+    let report = try_store!(g, store.verify_audit_with(from, anchor.as_ref()).await);
+    let seconds = started.elapsed().as_secs_f64();
+    let (zh, en) = report.message();
+    let rss = peak_rss_kib();
+    if g.json {
+        json_line(&serde_json::json!({
+            "ok": report.ok(), "events": report.events, "problem": report.problem,
+            "from_seq": report.from_seq, "last_seq": report.last_seq,
+            "anchored": report.anchored, "seconds": seconds, "peak_rss_kib": rss,
+            "message": zh, "message_en": en,
+        }));
+    } else {
+        let mark = if report.ok() { "✓" } else { "✗" };
+        println!("{mark} {zh}（{en}）");
+        if report.from_seq > 0 {
+            println!(
+                "  自检查点 #{} 起（from checkpoint #{}）",
+                report.from_seq, report.from_seq
+            );
+        }
+        if let Some(a) = &anchor {
+            println!(
+                "  锚点 #{} {}（anchor of {}）: {}",
+                a.seq,
+                a.hash,
+                a.at.to_rfc3339(),
+                if report.anchored {
+                    "一致 / matches"
+                } else {
+                    "未核对 / not reached"
+                }
+            );
+        }
+        println!(
+            "  {:.2} s, 峰值内存 / peak RSS {} KiB",
+            seconds,
+            rss.map_or_else(|| "?".into(), |k| k.to_string())
+        );
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 pub(crate) async fn audit(g: &Global, c: AuditCommand) -> anyhow::Result<ExitCode> {
     let store = try_open!(g);
     match c {
         AuditCommand::Verify {
             anchor,
             from_checkpoint,
-        } => {
-            let anchor = match anchor {
-                None => None,
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                    let Ok(a) = serde_json::from_str::<sscard_store::Anchor>(&text) else {
-                        return Ok(refuse(
-                            g,
-                            "audit.anchor_format",
-                            &format!(
-                                "{} 不是审计锚点文件（not an audit anchor file）",
-                                path.display()
-                            ),
-                        ));
-                    };
-                    let key = match audit_key(g) {
-                        Ok(k) => k,
-                        Err(m) => return Ok(refuse(g, "audit.key", &m)),
-                    };
-                    if let Err(e) = a.check(&key) {
-                        return Ok(refuse(g, "audit.anchor_signature", &e.to_string()));
-                    }
-                    Some(a)
-                }
-            };
-            let from = if from_checkpoint {
-                sscard_store::VerifyFrom::Checkpoint
-            } else {
-                sscard_store::VerifyFrom::Genesis
-            };
-            let started = std::time::Instant::now();
-            let report = try_store!(g, store.verify_audit_with(from, anchor.as_ref()).await);
-            let seconds = started.elapsed().as_secs_f64();
-            let (zh, en) = report.message();
-            let rss = peak_rss_kib();
-            if g.json {
-                json_line(&serde_json::json!({
-                    "ok": report.ok(), "events": report.events, "problem": report.problem,
-                    "from_seq": report.from_seq, "last_seq": report.last_seq,
-                    "anchored": report.anchored, "seconds": seconds, "peak_rss_kib": rss,
-                    "message": zh, "message_en": en,
-                }));
-            } else {
-                let mark = if report.ok() { "✓" } else { "✗" };
-                println!("{mark} {zh}（{en}）");
-                if report.from_seq > 0 {
-                    println!(
-                        "  自检查点 #{} 起（from checkpoint #{}）",
-                        report.from_seq, report.from_seq
-                    );
-                }
-                if let Some(a) = &anchor {
-                    println!(
-                        "  锚点 #{} {}（anchor of {}）: {}",
-                        a.seq,
-                        a.hash,
-                        a.at.to_rfc3339(),
-                        if report.anchored {
-                            "一致 / matches"
-                        } else {
-                            "未核对 / not reached"
-                        }
-                    );
-                }
-                println!(
-                    "  {:.2} s, 峰值内存 / peak RSS {} KiB",
-                    seconds,
-                    rss.map_or_else(|| "?".into(), |k| k.to_string())
-                );
-            }
-            Ok(if report.ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        } => audit_verify(g, &store, anchor, from_checkpoint).await,
         AuditCommand::Anchor { out } => {
             let key = match audit_key(g) {
                 Ok(k) => k,
