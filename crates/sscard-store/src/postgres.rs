@@ -13,6 +13,10 @@ pub(crate) const AUDIT_INLINE: bool = false;
 /// statement, so views that read several tables ask for one.
 pub(crate) const SNAPSHOT: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
+/// The next card number's sequence value: a sequence, so concurrent applications never wait
+/// on one counter row.
+pub(crate) const NEXT_CARD_NUMBER: &str = "SELECT nextval('card_number_seq')";
+
 #[path = "ops/mod.rs"]
 mod ops;
 pub(crate) use ops::*;

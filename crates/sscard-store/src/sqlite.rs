@@ -11,6 +11,10 @@ pub(crate) const AUDIT_INLINE: bool = true;
 /// A read transaction: in WAL mode SQLite already reads one snapshot for the whole transaction.
 pub(crate) const SNAPSHOT: &str = "";
 
+/// The next card number's sequence value: the counter row (the one writer makes it no queue).
+pub(crate) const NEXT_CARD_NUMBER: &str =
+    "UPDATE counters SET value = value + 1 WHERE name = 'card_number' RETURNING value";
+
 #[path = "ops/mod.rs"]
 mod ops;
 pub(crate) use ops::*;

@@ -32,31 +32,7 @@ impl TestDb {
 
     /// A fresh PostgreSQL database, or `None` (with the reason printed) when no cluster is set.
     pub async fn postgres() -> Option<TestDb> {
-        let Ok(base) = std::env::var("SSCARD_TEST_PG_URL") else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but SSCARD_TEST_PG_URL is not set: the PostgreSQL tests must run in CI"
-            );
-            eprintln!("skipping PostgreSQL test: SSCARD_TEST_PG_URL is not set (see README, CI)");
-            return None;
-        };
-        let name = format!("sscard_test_{}", uuid::Uuid::now_v7().simple());
-        {
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&base)
-                .await
-                .expect("connect to SSCARD_TEST_PG_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-        }
-        let (prefix, rest) = base.rsplit_once('/').expect("URL with a database name");
-        let query = rest
-            .split_once('?')
-            .map(|(_, q)| format!("?{q}"))
-            .unwrap_or_default();
-        let url = format!("{prefix}/{name}{query}");
+        let url = fresh_postgres_url().await?;
         let store = Store::open(&url, &StoreOptions::default())
             .await
             .expect("open PostgreSQL");
@@ -66,6 +42,49 @@ impl TestDb {
             _dir: None,
         })
     }
+
+    /// Runs raw SQL against the database behind the store, bypassing it (tampering tests).
+    pub async fn raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        use sqlx::Connection;
+        if self.url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await?;
+            Ok(sqlx::query(sql).execute(&mut c).await?.rows_affected())
+        } else {
+            let mut c = sqlx::PgConnection::connect(&self.url).await?;
+            Ok(sqlx::query(sql).execute(&mut c).await?.rows_affected())
+        }
+    }
+}
+
+/// The URL of a new, empty database on the PostgreSQL cluster at `SSCARD_TEST_PG_URL`; `None`
+/// (after printing why) when that is not set — a failure instead under `CI=true`, where the
+/// PostgreSQL tests must run. The one place every crate's tests get a PostgreSQL database.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let Ok(base) = std::env::var("SSCARD_TEST_PG_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but SSCARD_TEST_PG_URL is not set: the PostgreSQL tests must run in CI"
+        );
+        eprintln!("skipping PostgreSQL test: SSCARD_TEST_PG_URL is not set (see README, CI)");
+        return None;
+    };
+    let name = format!("sscard_test_{}", uuid::Uuid::now_v7().simple());
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&base)
+            .await
+            .expect("connect to SSCARD_TEST_PG_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+    }
+    let (prefix, rest) = base.rsplit_once('/').expect("URL with a database name");
+    let query = rest
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    Some(format!("{prefix}/{name}{query}"))
 }
 
 /// Takes `people` of `employer` (registered here if new) through the production chain with the

@@ -52,27 +52,8 @@ impl TestApp {
     /// On a fresh database of the PostgreSQL server at `SSCARD_TEST_PG_URL`; `None` (after
     /// printing why) when it is not set outside CI.
     pub async fn postgres() -> Option<TestApp> {
-        let Ok(base) = std::env::var("SSCARD_TEST_PG_URL") else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but SSCARD_TEST_PG_URL is not set: the PostgreSQL tests must run in CI"
-            );
-            eprintln!("skipping PostgreSQL test: SSCARD_TEST_PG_URL is not set");
-            return None;
-        };
-        let name = format!("sscard_srv_{}", uuid::Uuid::now_v7().simple());
-        {
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-        let (prefix, _) = base.rsplit_once('/').unwrap();
-        let store = Store::open(&format!("{prefix}/{name}"), &StoreOptions::default())
-            .await
-            .unwrap();
+        let url = sscard_store::testing::fresh_postgres_url().await?;
+        let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
         Some(Self::start(store, None).await)
     }
 

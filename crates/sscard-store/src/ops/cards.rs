@@ -7,11 +7,9 @@ pub(super) async fn allocate_card_number(
     tx: &mut Tx<'_>,
     cfg: &Config,
 ) -> Result<CardNumber, StoreError> {
-    let value: i64 = sqlx::query_scalar(
-        "UPDATE counters SET value = value + 1 WHERE name = 'card_number' RETURNING value",
-    )
-    .fetch_one(&mut **tx)
-    .await?;
+    let value: i64 = sqlx::query_scalar(NEXT_CARD_NUMBER)
+        .fetch_one(&mut **tx)
+        .await?;
     cfg.card_numbers
         .number(u64::try_from(value).unwrap_or_default())
         .map_err(|e| StoreError::refused(&e))

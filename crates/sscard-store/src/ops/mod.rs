@@ -43,7 +43,7 @@ use sscard_core::{
 use sscard_ids::{CardIdCode, CardNumber, CreditCode, RegionCode, ResidentId, mask_middle};
 use uuid::Uuid;
 
-use super::{AUDIT_INLINE, DB, FOR_UPDATE, SNAPSHOT};
+use super::{AUDIT_INLINE, DB, FOR_UPDATE, NEXT_CARD_NUMBER, SNAPSHOT};
 use crate::audit::{AuditEvent, AuditReport, chain_hash};
 use crate::pickup::{
     DistributionPlan, DistributionPoint, PickupCard, PickupFigures, PickupOutcome, PlanBox,

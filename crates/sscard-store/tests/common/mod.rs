@@ -9,73 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sscard_core::{ApplicationSource, BusinessType};
 use sscard_ids::{CardNumber, PersonName, RegionCode, ResidentId};
-use sscard_store::{ApplyRequest, Ctx, PersonInput, Store, StoreOptions};
+use sscard_store::{ApplyRequest, Ctx, PersonInput, Store};
 
-pub struct TestDb {
-    pub store: Store,
-    pub url: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDb {
-    pub async fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
-        TestDb {
-            store,
-            url,
-            _dir: Some(dir),
-        }
-    }
-
-    /// `None` (after printing why) when PostgreSQL is not configured outside CI.
-    pub async fn postgres() -> Option<TestDb> {
-        let Ok(base) = std::env::var("SSCARD_TEST_PG_URL") else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but SSCARD_TEST_PG_URL is not set: the PostgreSQL tests must run in CI"
-            );
-            eprintln!("skipping PostgreSQL test: SSCARD_TEST_PG_URL is not set (see README, CI)");
-            return None;
-        };
-        let name = format!("sscard_test_{}", uuid::Uuid::now_v7().simple());
-        {
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&base)
-                .await
-                .expect("connect to SSCARD_TEST_PG_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-        let (prefix, rest) = base.rsplit_once('/').expect("URL with a database name");
-        let query = rest
-            .split_once('?')
-            .map(|(_, q)| format!("?{q}"))
-            .unwrap_or_default();
-        let url = format!("{prefix}/{name}{query}");
-        let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
-        Some(TestDb {
-            store,
-            url,
-            _dir: None,
-        })
-    }
-
-    /// Runs raw SQL against the database behind the store (for tampering tests).
-    pub async fn raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
-        use sqlx::Connection;
-        if self.url.starts_with("sqlite:") {
-            let mut c = sqlx::SqliteConnection::connect(&self.url).await?;
-            Ok(sqlx::query(sql).execute(&mut c).await?.rows_affected())
-        } else {
-            let mut c = sqlx::PgConnection::connect(&self.url).await?;
-            Ok(sqlx::query(sql).execute(&mut c).await?.rows_affected())
-        }
-    }
-}
+pub use sscard_store::testing::TestDb;
 
 /// Generates a contract test that runs the same body on both backends.
 #[macro_export]
