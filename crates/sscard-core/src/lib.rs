@@ -15,6 +15,7 @@ pub mod actor;
 pub mod application;
 pub mod batch;
 pub mod card;
+pub mod card_action;
 pub mod distribution;
 pub mod holder;
 pub mod roles;
@@ -27,6 +28,7 @@ pub use application::{
 };
 pub use batch::{BatchEvent, BatchStatus, BatchTransitionError, Stage, StepState};
 pub use card::{CardEvent, CardRuleError, CardState, FinancialStatus, LifecyclePolicy, SsStatus};
+pub use card_action::CardAction;
 pub use holder::{Effect, Holder, HolderError, HolderEvent};
 pub use roles::{Permission, Role};
 

@@ -46,6 +46,24 @@ fn every_route_has_a_rule_and_every_rule_a_route() {
     );
 }
 
+/// The card-action catalogue drives the API: every action has its route, with its permission.
+#[test]
+fn every_card_action_has_its_route_and_rule() {
+    let routes = spec_routes();
+    for action in sscard_core::CardAction::ALL {
+        let path = format!("/api/v1/cards/{{card_number}}/{}", action.slug());
+        assert!(
+            routes.contains(&("POST".to_owned(), path.clone())),
+            "no route {path}"
+        );
+        assert_eq!(
+            rule("POST", &path),
+            Some(Access::Needs(action.permission())),
+            "{path}"
+        );
+    }
+}
+
 #[test]
 fn openapi_snapshot() {
     let spec = serde_json::to_value(sscard_server::openapi()).unwrap();

@@ -37,9 +37,9 @@ pub use audit::{Anchor, AnchorError, AuditEvent, AuditKey, AuditProblem, AuditRe
 pub use error::{Rule, StoreError};
 pub use model::{
     ApplicationView, ApplyOutcome, ApplyRequest, Bank, BatchDetail, BatchImportOutcome,
-    BatchRowInput, BatchSummary, BatchUploadInput, CardView, Ctx, Employer, IdempotentResponse,
-    NewStaff, Outlet, PersonInput, PersonView, PhotoInput, ProductionRow, RowIssue, StaffAccount,
-    StepReport, StepResult, UploadSummary,
+    BatchRowInput, BatchSummary, BatchUploadInput, CardActionOutcome, CardView, Ctx, Employer,
+    IdempotentResponse, NewStaff, Outlet, PersonInput, PersonView, PhotoInput, ProductionRow,
+    RowIssue, StaffAccount, StepReport, StepResult, UploadSummary,
 };
 pub use pickup::{
     DistributionPlan, DistributionPoint, PickupCard, PickupFigures, PickupOutcome, PlanBox,
@@ -461,6 +461,40 @@ impl Store {
             write,
             replace_card(ctx, card, sscard_core::BusinessType::Exchange)
         )
+    }
+
+    /// Takes one action of the catalogue ([`sscard_core::CardAction`]) on a card: the one
+    /// dispatch the API, the console and the CLI share.
+    pub async fn card_action(
+        &self,
+        ctx: &Ctx,
+        card: &CardNumber,
+        action: sscard_core::CardAction,
+    ) -> Result<CardActionOutcome, StoreError> {
+        use sscard_core::CardAction as A;
+        let replacement = match action {
+            A::Reissue => Some(self.reissue(ctx, card).await?),
+            A::Exchange => Some(self.exchange(ctx, card).await?),
+            A::HandOver
+            | A::ActivateSs
+            | A::TemporaryLoss
+            | A::FormalLoss
+            | A::Unfreeze
+            | A::Cancel
+            | A::RecordUse
+            | A::BankAccountOpened
+            | A::ActivateBank => {
+                let view = dispatch!(self, write, card_event(ctx, card, action.event(ctx.at)))?;
+                return Ok(CardActionOutcome {
+                    card: view,
+                    replacement: None,
+                });
+            }
+        };
+        Ok(CardActionOutcome {
+            card: self.card(ctx, card).await?,
+            replacement,
+        })
     }
 
     /// Lapses every temporary loss older than the policy's period at `ctx.at`; returns the

@@ -8,6 +8,15 @@ use sscard_core::{
 use sscard_ids::{CardNumber, CreditCode, PersonName, RegionCode, ResidentId};
 use uuid::Uuid;
 
+/// What a card action did: the card afterwards, and the new card of a reissue or exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardActionOutcome {
+    /// The card acted on, as it is now.
+    pub card: CardView,
+    /// The application and new card of a reissue or exchange.
+    pub replacement: Option<ApplyOutcome>,
+}
+
 /// Who does something, when, and why. Every state change records all three, and every
 /// operation checks the actor's scope inside its transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +175,8 @@ pub struct CardView {
     pub temporary_loss_lapses_at: Option<DateTime<Utc>>,
     /// The application that produced it.
     pub application_id: Option<Uuid>,
+    /// The actions the card's lifecycle allows now (computed from its full state).
+    pub allowed: Vec<sscard_core::CardAction>,
 }
 
 /// An application as shown to staff.

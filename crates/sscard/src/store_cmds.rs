@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use sscard_core::{ApplicationSource, BusinessType};
+use sscard_core::{ApplicationSource, BusinessType, CardAction};
 use sscard_ids::{CardNumber, PersonName, ResidentId};
 use sscard_store::{ApplyRequest, CardView, Ctx, PersonInput, Store, StoreOptions};
 
@@ -308,65 +308,48 @@ pub(crate) async fn card(g: &Global, c: CardCommand) -> anyhow::Result<ExitCode>
     };
     let store = try_open!(g);
     let ctx = g.ctx();
-    let (result, headline) = match c {
-        CardCommand::Show(_) => (
-            store
-                .card(&sscard_store::Ctx::system(g.actor.clone()), &number)
-                .await,
-            "社会保障卡（social security card）",
-        ),
-        CardCommand::HandOver(_) => (
-            store.hand_over(&ctx, &number).await,
-            "已发放（handed over）",
-        ),
-        CardCommand::Activate(_) => (
-            store.activate_ss(&ctx, &number).await,
-            "社保功能已启用（SS function enabled）",
-        ),
-        CardCommand::Loss(_) if loss_kind == Some(true) => (
-            store.report_formal_loss(&ctx, &number).await,
-            "已正式挂失（formally reported lost）",
-        ),
-        CardCommand::Loss(_) => (
-            store.report_temporary_loss(&ctx, &number).await,
-            "已临时挂失（temporarily reported lost）",
-        ),
-        CardCommand::Unfreeze(_) => (store.unfreeze(&ctx, &number).await, "已解挂（loss lifted）"),
-        CardCommand::Cancel(_) => (
-            store.cancel_card(&ctx, &number).await,
-            "已注销（cancelled）",
-        ),
-        CardCommand::Use(_) => (
-            store.record_use(&ctx, &number).await,
-            "用卡已记录（use recorded）",
-        ),
-        CardCommand::Reissue(_) | CardCommand::Exchange(_) => {
-            let reissue = matches!(c, CardCommand::Reissue(_));
-            let out = if reissue {
-                store.reissue(&ctx, &number).await
-            } else {
-                store.exchange(&ctx, &number).await
-            };
-            let out = try_store!(g, out);
+    // The CLI's card commands are the catalogue's actions (plus `show`): one dispatch for all.
+    let action = match c {
+        CardCommand::Show(_) => None,
+        CardCommand::HandOver(_) => Some(CardAction::HandOver),
+        CardCommand::Activate(_) => Some(CardAction::ActivateSs),
+        CardCommand::Loss(_) if loss_kind == Some(true) => Some(CardAction::FormalLoss),
+        CardCommand::Loss(_) => Some(CardAction::TemporaryLoss),
+        CardCommand::Unfreeze(_) => Some(CardAction::Unfreeze),
+        CardCommand::Cancel(_) => Some(CardAction::Cancel),
+        CardCommand::Use(_) => Some(CardAction::RecordUse),
+        CardCommand::Reissue(_) => Some(CardAction::Reissue),
+        CardCommand::Exchange(_) => Some(CardAction::Exchange),
+        CardCommand::LapseOverdue | CardCommand::Face { .. } => unreachable!("handled above"),
+    };
+    let Some(action) = action else {
+        let view = try_store!(g, store.card(&ctx, &number).await);
+        print_card(g, &view, "社会保障卡（social security card）");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let out = try_store!(g, store.card_action(&ctx, &number, action).await);
+    match out.replacement {
+        Some(replacement) => {
             if g.json {
-                json_line(&out);
+                json_line(&replacement);
             } else {
-                let what = if reissue {
-                    "补卡已办理（reissued）"
-                } else {
-                    "换卡已办理（exchanged）"
-                };
-                println!("✓ {what}: {}", out.application_id);
-                if let Some(card) = out.card_number {
+                println!(
+                    "✓ {}已办理（{}）: {}",
+                    action.zh(),
+                    action.en(),
+                    replacement.application_id
+                );
+                if let Some(card) = replacement.card_number {
                     println!("  新卡号（new card number）: {card}");
                 }
             }
-            return Ok(ExitCode::SUCCESS);
         }
-        CardCommand::LapseOverdue | CardCommand::Face { .. } => unreachable!("handled above"),
-    };
-    let view = try_store!(g, result);
-    print_card(g, &view, headline);
+        None => print_card(
+            g,
+            &out.card,
+            &format!("已办理：{}（done: {}）", action.zh(), action.en()),
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,7 +8,7 @@ pub mod dto;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use sscard_core::{ApplicationSource, BusinessType, Permission, Role, Scope};
+use sscard_core::{ApplicationSource, BusinessType, CardAction, Permission, Role, Scope};
 use sscard_ids::{CardNumber, CreditCode, PersonName, RegionCode, ResidentId};
 use sscard_store::{ApplyRequest, Ctx, PersonInput};
 use utoipa::OpenApi;
@@ -474,115 +474,128 @@ async fn get_card(
     ))
 }
 
-/// Generates a card lifecycle endpoint: parse the number, call one store operation, render.
+/// Generates the endpoint of one [`CardAction`]: parse the number, take the action through the
+/// store's one dispatch, render the card (or, for a reissue or exchange, the new application).
 macro_rules! card_action {
-    ($name:ident, $path:literal, $summary:literal, $op:ident) => {
+    ($name:ident, $action:expr, $path:literal, $summary:literal, $dto:ty, $render:expr) => {
         #[doc = $summary]
         #[utoipa::path(post, path = $path, tag = "cards",
             params(("card_number" = String, Path, description = "9-character card number")),
             request_body(content = Option<ReasonBody>, description = "why (recorded in the audit trail)"),
-            responses((status = 200, body = CardDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "refused by a lifecycle rule", body = ErrorBody), (status = 422, body = ErrorBody)))]
+            responses((status = 200, body = $dto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "refused by a lifecycle rule", body = ErrorBody), (status = 422, body = ErrorBody)))]
         async fn $name(
             State(st): State<AppState>,
             Extension(caller): Extension<Caller>,
             Path(card_number): Path<String>,
             body: Option<JsonBody<ReasonBody>>,
-        ) -> Result<Json<CardDto>, ApiError> {
+        ) -> Result<Json<$dto>, ApiError> {
             let number = parse_card(&card_number)?;
             let reason = body.and_then(|b| b.0.reason);
             let ctx = ctx_of(&caller, reason.as_deref());
-            Ok(Json(st.store.$op(&ctx, &number).await?.into()))
+            let outcome = st.store.card_action(&ctx, &number, $action).await?;
+            let render: fn(sscard_store::CardActionOutcome) -> $dto = $render;
+            Ok(Json(render(outcome)))
         }
     };
+}
+
+fn card_of(o: sscard_store::CardActionOutcome) -> CardDto {
+    o.card.into()
+}
+
+fn replacement_of(o: sscard_store::CardActionOutcome) -> ApplyDto {
+    o.replacement
+        .expect("a reissue or exchange produces a replacement")
+        .into()
 }
 
 card_action!(
     hand_over,
+    CardAction::HandOver,
     "/api/v1/cards/{card_number}/hand-over",
     "发放 / hand the card over to its holder.",
-    hand_over
+    CardDto,
+    card_of
 );
 card_action!(
     activate,
+    CardAction::ActivateSs,
     "/api/v1/cards/{card_number}/activate",
     "启用社保功能 / enable the social-security function; supersedes older cards.",
-    activate_ss
+    CardDto,
+    card_of
 );
 card_action!(
     temporary_loss,
+    CardAction::TemporaryLoss,
     "/api/v1/cards/{card_number}/temporary-loss",
     "临时挂失 / temporary loss (lapses after the configured period).",
-    report_temporary_loss
+    CardDto,
+    card_of
 );
 card_action!(
     formal_loss,
+    CardAction::FormalLoss,
     "/api/v1/cards/{card_number}/formal-loss",
     "正式挂失 / formal loss (shared with the bank).",
-    report_formal_loss
+    CardDto,
+    card_of
 );
 card_action!(
     unfreeze,
+    CardAction::Unfreeze,
     "/api/v1/cards/{card_number}/unfreeze",
     "解挂 / lift a loss.",
-    unfreeze
+    CardDto,
+    card_of
 );
 card_action!(
     cancel,
+    CardAction::Cancel,
     "/api/v1/cards/{card_number}/cancel",
     "注销 / cancel the card.",
-    cancel_card
+    CardDto,
+    card_of
 );
 card_action!(
     record_use,
+    CardAction::RecordUse,
     "/api/v1/cards/{card_number}/uses",
     "用卡 / a use at a terminal; the first use of a new card supersedes the old one.",
-    record_use
+    CardDto,
+    card_of
 );
 card_action!(
     bank_account,
+    CardAction::BankAccountOpened,
     "/api/v1/cards/{card_number}/bank-account",
     "The bank reports the account opened.",
-    record_bank_account
+    CardDto,
+    card_of
 );
 card_action!(
     bank_activation,
+    CardAction::ActivateBank,
     "/api/v1/cards/{card_number}/bank-activation",
     "The bank reports the financial function activated.",
-    activate_bank
+    CardDto,
+    card_of
 );
-
-/// Generates a card replacement endpoint (reissue / exchange).
-macro_rules! replace_action {
-    ($name:ident, $path:literal, $summary:literal, $op:ident) => {
-        #[doc = $summary]
-        #[utoipa::path(post, path = $path, tag = "cards",
-            params(("card_number" = String, Path, description = "9-character card number")),
-            request_body(content = Option<ReasonBody>, description = "why (recorded in the audit trail)"),
-            responses((status = 200, body = ApplyDto), (status = 401, description = E401, body = ErrorBody), (status = 403, description = E403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "refused by a rule", body = ErrorBody), (status = 422, body = ErrorBody)))]
-        async fn $name(
-            State(st): State<AppState>,
-            Extension(caller): Extension<Caller>,
-            Path(card_number): Path<String>,
-            body: Option<JsonBody<ReasonBody>>,
-        ) -> Result<Json<ApplyDto>, ApiError> {
-            let number = parse_card(&card_number)?;
-            let reason = body.and_then(|b| b.0.reason);
-            Ok(Json(st.store.$op(&ctx_of(&caller, reason.as_deref()), &number).await?.into()))
-        }
-    };
-}
-
-replace_action!(
+card_action!(
     reissue,
+    CardAction::Reissue,
     "/api/v1/cards/{card_number}/reissue",
     "补卡 / after a formal loss: a new card at once, the old one cancelled.",
-    reissue
+    ApplyDto,
+    replacement_of
 );
-replace_action!(
+card_action!(
     exchange,
+    CardAction::Exchange,
     "/api/v1/cards/{card_number}/exchange",
     "换卡 / a new card at once; the old one works until the new one is used.",
-    exchange
+    ApplyDto,
+    replacement_of
 );
 
 /// Lapses temporary losses older than the configured period (the daily job).
@@ -617,6 +630,7 @@ async fn audit_events(State(st): State<AppState>) -> Result<Json<Vec<AuditEventD
 
 /// Where a verification starts.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct VerifyQuery {
     /// `checkpoint` (default): the events after the last verified checkpoint; `genesis`: the
     /// whole chain.

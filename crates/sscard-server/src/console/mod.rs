@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
-use sscard_core::Permission;
+use sscard_core::{CardAction, Permission};
 use sscard_ids::{CardNumber, ResidentId};
 use sscard_store::{CardView, Ctx, PersonView};
 
@@ -534,105 +534,8 @@ async fn reveal(
 
 // ---- card ----
 
-/// A card action of the console: path segment, permission, labels.
-struct Action {
-    slug: &'static str,
-    permission: Permission,
-    zh: &'static str,
-    en: &'static str,
-    danger: bool,
-}
-
-const ACTIONS: &[Action] = &[
-    Action {
-        slug: "hand-over",
-        permission: Permission::CardService,
-        zh: "发放",
-        en: "Hand over",
-        danger: false,
-    },
-    Action {
-        slug: "activate",
-        permission: Permission::CardService,
-        zh: "启用社保功能",
-        en: "Enable SS function",
-        danger: false,
-    },
-    Action {
-        slug: "temporary-loss",
-        permission: Permission::CardLoss,
-        zh: "临时挂失",
-        en: "Temporary loss",
-        danger: false,
-    },
-    Action {
-        slug: "formal-loss",
-        permission: Permission::CardLoss,
-        zh: "正式挂失",
-        en: "Formal loss",
-        danger: true,
-    },
-    Action {
-        slug: "unfreeze",
-        permission: Permission::CardLoss,
-        zh: "解挂",
-        en: "Unfreeze",
-        danger: false,
-    },
-    Action {
-        slug: "reissue",
-        permission: Permission::CardService,
-        zh: "补卡",
-        en: "Reissue",
-        danger: false,
-    },
-    Action {
-        slug: "exchange",
-        permission: Permission::CardService,
-        zh: "换卡",
-        en: "Exchange",
-        danger: false,
-    },
-    Action {
-        slug: "cancel",
-        permission: Permission::CardService,
-        zh: "注销",
-        en: "Cancel card",
-        danger: true,
-    },
-];
-
-/// Whether the card's lifecycle allows the action now (so the page offers only what would
-/// succeed; the store still checks on submit).
-fn allowed_now(card: &CardView, slug: &str) -> bool {
-    use sscard_core::{CardEvent, CardState};
-    let state = CardState {
-        ss: card.ss_status,
-        financial: card.financial_status,
-        handed_over: card.handed_over,
-        first_used: card.first_used,
-        superseded_by: card.superseded_by,
-        temporary_loss_since: card.temporary_loss_since,
-        ss_before_loss: None,
-        financial_before_loss: None,
-    };
-    let event = match slug {
-        "hand-over" => CardEvent::HandOver,
-        "activate" => CardEvent::ActivateSs,
-        "temporary-loss" => CardEvent::TemporaryLoss {
-            at: chrono::Utc::now(),
-        },
-        "formal-loss" => CardEvent::FormalLoss,
-        "unfreeze" => CardEvent::Unfreeze,
-        "reissue" => CardEvent::Reissue,
-        "exchange" => CardEvent::Exchange,
-        _ => CardEvent::Cancel,
-    };
-    state.apply(&event).is_ok()
-}
-
-fn find_action(slug: &str) -> Option<&'static Action> {
-    ACTIONS.iter().find(|a| a.slug == slug)
+fn find_action(slug: &str) -> Option<CardAction> {
+    CardAction::parse(slug)
 }
 
 #[derive(Deserialize)]
@@ -678,7 +581,7 @@ async fn card_page(
     let body = html! {
         h1 { (p.t("社会保障卡", "Card")) " " span #card-number { (card.card_number) } }
         @if let Some(a) = done {
-            p.flash #flash { (p.t("已办理：", "Done: ")) (p.t(a.zh, a.en))
+            p.flash #flash { (p.t("已办理：", "Done: ")) (p.t(a.zh(), a.en()))
                 @if let Some(n) = &q.new { " · " (p.t("新卡号 ", "new card ")) a #new-card href=(format!("/console/cards/{n}")) { (n) } }
             }
         }
@@ -695,9 +598,10 @@ async fn card_page(
             @if let Some(code) = &card.card_id_code { tr { th { (p.t("卡识别码", "Card id code")) } td { code { (code) } } } }
         }
         div.actions #actions {
-            @for a in ACTIONS.iter().filter(|a| p.can(a.permission) && allowed_now(&card, a.slug)) {
-                a #(format!("action-{}", a.slug)) href=(format!("/console/cards/{}/{}", card.card_number, a.slug)) {
-                    button type="button" class=[a.danger.then_some("danger")] { (p.t(a.zh, a.en)) }
+            // The card's own list of what its lifecycle allows now, as the store computed it.
+            @for a in card.allowed.iter().filter(|a| p.can(a.permission())) {
+                a #(format!("action-{}", a.slug())) href=(format!("/console/cards/{}/{}", card.card_number, a.slug())) {
+                    button type="button" class=[a.danger().then_some("danger")] { (p.t(a.zh(), a.en())) }
                 }
             }
         }
@@ -710,7 +614,7 @@ async fn permitted_action(
     st: &AppState,
     headers: &HeaderMap,
     slug: &str,
-) -> Result<(Page, Caller, &'static Action), Response> {
+) -> Result<(Page, Caller, CardAction), Response> {
     let (p, caller) = logged_in(st, headers).await?;
     let Some(action) = find_action(slug) else {
         let e = ApiError::new(
@@ -721,8 +625,8 @@ async fn permitted_action(
         );
         return Err(error_page(&p, &e));
     };
-    if !p.can(action.permission) {
-        return Err(forbidden(&p, p.t(action.zh, action.en)));
+    if !p.can(action.permission()) {
+        return Err(forbidden(&p, p.t(action.zh(), action.en())));
     }
     Ok((p, caller, action))
 }
@@ -744,12 +648,12 @@ async fn confirm_page(
         h1 { (p.t("请确认", "Please confirm")) }
         p #confirm-text {
             (p.t("对卡 ", "Card ")) strong { (card.card_number) } " (" (card.holder_name) ") "
-            (p.t("办理：", "— ")) strong { (p.t(action.zh, action.en)) }
+            (p.t("办理：", "— ")) strong { (p.t(action.zh(), action.en())) }
         }
-        form method="post" action=(format!("/console/cards/{}/{}", card.card_number, action.slug)) {
+        form method="post" action=(format!("/console/cards/{}/{}", card.card_number, action.slug())) {
             input type="hidden" name="csrf" value=(p.csrf());
             p { label { (p.t("原因（记入审计）", "Reason (audited)")) br; input #reason name="reason" size="40"; } }
-            button #confirm type="submit" class=[action.danger.then_some("danger")] { (p.t("确认办理", "Confirm")) }
+            button #confirm type="submit" class=[action.danger().then_some("danger")] { (p.t("确认办理", "Confirm")) }
             " "
             a #cancel-confirm href=(format!("/console/cards/{}", card.card_number)) { (p.t("取消", "Cancel")) }
         }
@@ -784,23 +688,17 @@ async fn card_action(
         Err(e) => return error_page(&p, &ApiError::invalid("card_number", &e)),
     };
     let ctx = Ctx::now(caller.actor()).because(form.reason);
-    let s = &st.store;
-    let result = match action.slug {
-        "hand-over" => s.hand_over(&ctx, &number).await.map(|_| None),
-        "activate" => s.activate_ss(&ctx, &number).await.map(|_| None),
-        "temporary-loss" => s.report_temporary_loss(&ctx, &number).await.map(|_| None),
-        "formal-loss" => s.report_formal_loss(&ctx, &number).await.map(|_| None),
-        "unfreeze" => s.unfreeze(&ctx, &number).await.map(|_| None),
-        "cancel" => s.cancel_card(&ctx, &number).await.map(|_| None),
-        "reissue" => s.reissue(&ctx, &number).await.map(|o| o.card_number),
-        _ => s.exchange(&ctx, &number).await.map(|o| o.card_number),
-    };
+    let result = st
+        .store
+        .card_action(&ctx, &number, action)
+        .await
+        .map(|o| o.replacement.and_then(|r| r.card_number));
     match result {
         Ok(new) => {
             let extra = new.map(|n| format!("&new={n}")).unwrap_or_default();
             Redirect::to(&format!(
                 "/console/cards/{number}?done={}{extra}",
-                action.slug
+                action.slug()
             ))
             .into_response()
         }

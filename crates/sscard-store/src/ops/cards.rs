@@ -449,6 +449,7 @@ pub(super) fn card_view_of(cfg: &Config, card: CardRow, ssn: &str, name: &str) -
         temporary_loss_since: card.state.temporary_loss_since,
         temporary_loss_lapses_at: card.state.lapse_due(&cfg.policy),
         application_id: card.application_id,
+        allowed: sscard_core::CardAction::allowed(&card.state, Utc::now()),
     }
 }
 
