@@ -155,12 +155,7 @@ pub(crate) async fn run(g: &Global, c: BatchCommand) -> anyhow::Result<ExitCode>
         BatchCommand::Chain(c) => crate::production_cmds::run(g, c).await,
         BatchCommand::Errors { upload, out } => {
             let store = try_open!(g);
-            let (batch, problems) = try_store!(
-                g,
-                store
-                    .upload_problems(&sscard_store::Ctx::system(g.actor.clone()), upload)
-                    .await
-            );
+            let (batch, problems) = try_store!(g, store.upload_problems(&g.ctx(), upload).await);
             std::fs::write(
                 &out,
                 sscard_import::workbook::error_workbook(batch, &problems)?,
@@ -290,12 +285,7 @@ async fn import(
 
 async fn show(g: &Global, id: i64) -> anyhow::Result<ExitCode> {
     let store = try_open!(g);
-    let b = try_store!(
-        g,
-        store
-            .batch(&sscard_store::Ctx::system(g.actor.clone()), id)
-            .await
-    );
+    let b = try_store!(g, store.batch(&g.ctx(), id).await);
     if g.json {
         json_line(&b);
     } else {
@@ -454,12 +444,7 @@ pub(crate) async fn card_face(g: &Global, number: &str, out: &Path) -> anyhow::R
         Err(e) => return Ok(invalid_argument("CARD", &e, g.json)),
     };
     let store = try_open!(g);
-    let card = try_store!(
-        g,
-        store
-            .card(&sscard_store::Ctx::system(g.actor.clone()), &number)
-            .await
-    );
+    let card = try_store!(g, store.card(&g.ctx(), &number).await);
     let (id, name) = try_store!(g, store.card_holder(&number).await);
     let (generation, photo) = try_store!(g, store.card_face_data(&number).await);
     let banks = try_store!(g, store.banks().await);

@@ -120,11 +120,7 @@ pub(crate) async fn run(g: &Global, b: &PickupBench) -> anyhow::Result<ExitCode>
     let _ = stop.send(());
     let _ = server.await;
     let figures = store
-        .pickup_figures(
-            &sscard_store::Ctx::system(g.actor.clone()),
-            "TZ-KS-ONSITE",
-            chrono::Utc::now(),
-        )
+        .pickup_figures(&g.ctx(), "TZ-KS-ONSITE", chrono::Utc::now())
         .await?;
     if g.json {
         crate::output::json_line(

@@ -191,10 +191,7 @@ async fn image(g: &Global, a: ImageArgs) -> anyhow::Result<ExitCode> {
             Ok(s) => s,
             Err(e) => return Ok(store_error(&e, g.json)),
         };
-        let card = match store
-            .card(&sscard_store::Ctx::system(g.actor.clone()), &number)
-            .await
-        {
+        let card = match store.card(&g.ctx(), &number).await {
             Ok(c) => c,
             Err(e) => return Ok(store_error(&e, g.json)),
         };

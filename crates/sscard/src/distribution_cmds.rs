@@ -280,12 +280,7 @@ async fn hand_over(
     };
     let store = try_open!(g);
     let outcome = if lookup {
-        try_store!(
-            g,
-            store
-                .pickup_lookup(&sscard_store::Ctx::system(g.actor.clone()), point, &id)
-                .await
-        )
+        try_store!(g, store.pickup_lookup(&g.ctx(), point, &id).await)
     } else {
         try_store!(
             g,
@@ -337,11 +332,7 @@ async fn figures(
     let f = try_store!(
         g,
         store
-            .pickup_figures(
-                &sscard_store::Ctx::system(g.actor.clone()),
-                point,
-                chrono::Utc::now()
-            )
+            .pickup_figures(&g.ctx(), point, chrono::Utc::now())
             .await
     );
     if let Some(path) = &chart {

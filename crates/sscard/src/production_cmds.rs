@@ -272,12 +272,7 @@ pub(crate) async fn run(g: &Global, c: ChainCommand) -> anyhow::Result<ExitCode>
 }
 
 async fn advance(g: &Global, store: &Store, a: AdvanceArgs) -> anyhow::Result<ExitCode> {
-    let detail = try_store!(
-        g,
-        store
-            .batch(&sscard_store::Ctx::system(g.actor.clone()), a.id)
-            .await
-    );
+    let detail = try_store!(g, store.batch(&g.ctx(), a.id).await);
     let out = a.out.as_deref();
     let step = match detail.summary.status {
         10 | 22 => ChainCommand::SendBank {
@@ -363,12 +358,7 @@ async fn advance(g: &Global, store: &Store, a: AdvanceArgs) -> anyhow::Result<Ex
 }
 
 async fn report(g: &Global, store: &Store, id: i64) -> anyhow::Result<ExitCode> {
-    let detail = try_store!(
-        g,
-        store
-            .batch(&sscard_store::Ctx::system(g.actor.clone()), id)
-            .await
-    );
+    let detail = try_store!(g, store.batch(&g.ctx(), id).await);
     let failed = try_store!(
         g,
         store

@@ -369,12 +369,7 @@ pub(crate) async fn person(g: &Global, c: PersonCommand) -> anyhow::Result<ExitC
         Err(e) => return Ok(invalid_argument("ID", &e, g.json)),
     };
     let store = try_open!(g);
-    let p = try_store!(
-        g,
-        store
-            .person(&sscard_store::Ctx::system(g.actor.clone()), &id)
-            .await
-    );
+    let p = try_store!(g, store.person(&g.ctx(), &id).await);
     if g.json {
         json_line(&p);
         return Ok(ExitCode::SUCCESS);
