@@ -117,46 +117,136 @@ pub async fn authenticate(
     Ok(None)
 }
 
-/// Counts failed logins per user name and per client address; after `max` failures within
-/// `window` further attempts are refused until the window has passed.
+/// Counts failed logins per key (the console uses the user name); after `max` failures within
+/// `window` further attempts are refused until the window has passed. Memory is bounded: at
+/// most `capacity` keys are kept; when full, expired keys are swept and, if still full, the key
+/// whose last failure is oldest is forgotten.
 #[derive(Debug)]
 pub struct LoginLimiter {
     max: usize,
     window: Duration,
+    capacity: usize,
     failures: Mutex<HashMap<String, Vec<Instant>>>,
 }
 
+/// The most keys a [`LoginLimiter`] keeps by default.
+pub const LIMITER_CAPACITY: usize = 10_000;
+
 impl LoginLimiter {
-    /// A limiter allowing `max` failures per `window`.
+    /// A limiter allowing `max` failures per `window`, keeping at most [`LIMITER_CAPACITY`] keys.
     pub fn new(max: usize, window: Duration) -> Self {
+        Self::with_capacity(max, window, LIMITER_CAPACITY)
+    }
+
+    /// A limiter keeping at most `capacity` keys (at least one).
+    pub fn with_capacity(max: usize, window: Duration, capacity: usize) -> Self {
         Self {
             max,
             window,
+            capacity: capacity.max(1),
             failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Whether `key` may try now.
+    /// Whether `key` may try now. Asking records nothing.
     pub fn allowed(&self, key: &str) -> bool {
-        let mut map = self.failures.lock().expect("not poisoned");
+        let map = self.failures.lock().expect("not poisoned");
         let now = Instant::now();
-        let entry = map.entry(key.to_owned()).or_default();
-        entry.retain(|t| now.duration_since(*t) < self.window);
-        entry.len() < self.max
+        map.get(key).is_none_or(|times| {
+            times
+                .iter()
+                .filter(|t| now.duration_since(**t) < self.window)
+                .count()
+                < self.max
+        })
     }
 
     /// Records a failure for `key`.
     pub fn failed(&self, key: &str) {
-        self.failures
-            .lock()
-            .expect("not poisoned")
-            .entry(key.to_owned())
-            .or_default()
-            .push(Instant::now());
+        let mut map = self.failures.lock().expect("not poisoned");
+        let now = Instant::now();
+        if !map.contains_key(key) && map.len() >= self.capacity {
+            map.retain(|_, times| {
+                times.retain(|t| now.duration_since(*t) < self.window);
+                !times.is_empty()
+            });
+            if map.len() >= self.capacity
+                && let Some(oldest) = map
+                    .iter()
+                    .min_by_key(|(_, times)| times.last().copied())
+                    .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        let times = map.entry(key.to_owned()).or_default();
+        times.retain(|t| now.duration_since(*t) < self.window);
+        times.push(now);
     }
 
     /// Forgets the failures of `key` after a success.
     pub fn succeeded(&self, key: &str) {
         self.failures.lock().expect("not poisoned").remove(key);
+    }
+
+    /// How many keys are kept now.
+    pub fn keys(&self) -> usize {
+        self.failures.lock().expect("not poisoned").len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_after_max_failures_and_forgets_on_success() {
+        let l = LoginLimiter::new(3, Duration::from_secs(60));
+        for _ in 0..3 {
+            assert!(l.allowed("user:a"));
+            l.failed("user:a");
+        }
+        assert!(!l.allowed("user:a"));
+        assert!(l.allowed("user:b"), "another key is not affected");
+        l.succeeded("user:a");
+        assert!(l.allowed("user:a"));
+    }
+
+    #[test]
+    fn asking_does_not_grow_the_map() {
+        let l = LoginLimiter::new(3, Duration::from_secs(60));
+        for i in 0..1000 {
+            assert!(l.allowed(&format!("user:{i}")));
+        }
+        assert_eq!(l.keys(), 0);
+    }
+
+    #[test]
+    fn memory_is_bounded_by_capacity() {
+        let l = LoginLimiter::with_capacity(3, Duration::from_secs(60), 100);
+        for _ in 0..3 {
+            l.failed("user:target");
+        }
+        for i in 0..10_000 {
+            l.failed(&format!("user:spray{i}"));
+        }
+        assert!(l.keys() <= 100, "{} keys kept", l.keys());
+        // The key under attack is the oldest and may be forgotten, but never more than capacity
+        // keys are held; a fresh burst against it is counted again.
+        for _ in 0..3 {
+            l.failed("user:target");
+        }
+        assert!(!l.allowed("user:target"));
+    }
+
+    #[test]
+    fn expired_failures_are_swept_before_evicting() {
+        let l = LoginLimiter::with_capacity(2, Duration::from_millis(20), 2);
+        l.failed("user:old1");
+        l.failed("user:old2");
+        std::thread::sleep(Duration::from_millis(30));
+        l.failed("user:new");
+        assert_eq!(l.keys(), 1, "both expired keys swept");
+        assert!(l.allowed("user:old1"));
     }
 }

@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use sm3::Digest;
-use sscard_store::{Ctx, IdempotentResponse, Store};
+use sscard_store::{Ctx, IdempotencyClaim, IdempotentResponse, Store};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use auth::Caller;
@@ -36,6 +36,42 @@ use i18n::Lang;
 
 /// Serialises requests that carry the same idempotency key.
 type KeyLock = Arc<tokio::sync::Mutex<()>>;
+
+/// The in-process locks of the idempotency keys in flight.
+type KeyLocks = Arc<std::sync::Mutex<HashMap<(uuid::Uuid, String), KeyLock>>>;
+
+/// A key's lock, taken from the map and put back out of it by the last request that held it:
+/// the map holds only the keys in flight, however many keys the server has seen.
+struct KeyLockGuard<'a> {
+    locks: &'a KeyLocks,
+    key: (uuid::Uuid, String),
+    lock: KeyLock,
+}
+
+impl<'a> KeyLockGuard<'a> {
+    fn take(locks: &'a KeyLocks, key: (uuid::Uuid, String)) -> Self {
+        let lock = locks
+            .lock()
+            .expect("not poisoned")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        Self { locks, key, lock }
+    }
+}
+
+impl Drop for KeyLockGuard<'_> {
+    fn drop(&mut self) {
+        let mut locks = self.locks.lock().expect("not poisoned");
+        // Two references: the map's and ours. More: another request still waits on it.
+        if locks
+            .get(&self.key)
+            .is_some_and(|l| Arc::ptr_eq(l, &self.lock) && Arc::strong_count(l) == 2)
+        {
+            locks.remove(&self.key);
+        }
+    }
+}
 
 /// Shared state of the server.
 #[derive(Clone)]
@@ -49,7 +85,7 @@ pub struct AppState {
     /// The exchange secret for production files, resolved once at start (none: the console's
     /// production steps refuse, saying how to set it).
     exchange: Option<sscard_import::production::ExchangeKeys>,
-    idempotency_locks: Arc<std::sync::Mutex<HashMap<(uuid::Uuid, String), KeyLock>>>,
+    idempotency_locks: KeyLocks,
 }
 
 impl std::fmt::Debug for AppState {
@@ -262,13 +298,19 @@ async fn idempotent(
     let request_hash = hex::encode(h.finalize());
     // Serialise requests with the same key in this process, so a retry racing the first
     // attempt waits for it instead of running twice.
-    let lock = {
-        let mut locks = st.idempotency_locks.lock().expect("not poisoned");
-        locks.entry((staff, key.clone())).or_default().clone()
-    };
-    let _held = lock.lock().await;
-    match st.store.idempotent_response(staff, &key).await {
-        Ok(Some(stored)) if stored.request_hash == request_hash => {
+    let lock = KeyLockGuard::take(&st.idempotency_locks, (staff, key.clone()));
+    let _held = lock.lock.lock().await;
+    // The claim is committed before the request runs, so the request runs at most once per
+    // key whatever happens next: another server instance, or a retry after this one stopped
+    // between the operation and recording its response, finds the claim.
+    let ctx = Ctx::now(actor);
+    let claim = st
+        .store
+        .claim_idempotency_key(&ctx, staff, &key, method, path, &request_hash)
+        .await;
+    match claim {
+        Ok(IdempotencyClaim::Claimed) => {}
+        Ok(IdempotencyClaim::Done(stored)) => {
             let mut r = Response::new(Body::from(stored.body));
             *r.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
             r.headers_mut()
@@ -277,7 +319,8 @@ async fn idempotent(
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return r;
         }
-        Ok(Some(_)) => {
+        Ok(IdempotencyClaim::InFlight { since }) => return in_flight(since),
+        Ok(IdempotencyClaim::OtherRequest) => {
             return ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "request.idempotency_key_reused",
@@ -286,15 +329,21 @@ async fn idempotent(
             )
             .into_response();
         }
-        Ok(None) => {}
         Err(e) => return ApiError::from(e).into_response(),
     }
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     let status = response.status();
-    // Server-side failures are not stored: a retry should run again.
+    // Server-side failures are not recorded: the claim is released and a retry runs again.
     if status.is_server_error() {
+        if let Err(e) = st
+            .store
+            .finish_idempotency_key(&ctx, staff, &key, None)
+            .await
+        {
+            tracing::warn!(error = %e, "idempotency claim not released");
+        }
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -306,15 +355,39 @@ async fn idempotent(
         status: status.as_u16(),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
-    let ctx = Ctx::now(actor);
     if let Err(e) = st
         .store
-        .save_idempotent_response(&ctx, staff, &key, method, path, &stored)
+        .finish_idempotency_key(&ctx, staff, &key, Some(&stored))
         .await
     {
-        tracing::warn!(error = %e, "idempotency record not saved");
+        tracing::warn!(error = %e, "idempotency response not recorded");
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// How long a claimed key counts as "still running" before a retry is told the first attempt
+/// never finished.
+const IN_FLIGHT_GRACE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// The answer to a retry whose key is claimed by an attempt that has not recorded its
+/// response: `409`, with what to do.
+fn in_flight(since: chrono::DateTime<chrono::Utc>) -> Response {
+    let e = if chrono::Utc::now() - since < IN_FLIGHT_GRACE {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "request.idempotency_in_flight",
+            "使用该 Idempotency-Key 的请求仍在处理中，请稍后用同一个键重试",
+            "a request with this Idempotency-Key is still being processed; retry with the same key in a moment",
+        )
+    } else {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "request.idempotency_unfinished",
+            "使用该 Idempotency-Key 的首次请求未完成记录（服务器中途停止）：请先查询业务是否已办理，再用新的键重新提交",
+            "the first request with this Idempotency-Key never recorded its outcome (the server stopped): check whether it took effect, then send it again with a new key",
+        )
+    };
+    e.into_response()
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
@@ -326,4 +399,40 @@ pub async fn serve(
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn idempotency_locks_hold_only_keys_in_flight() {
+        let locks = KeyLocks::default();
+        let staff = uuid::Uuid::new_v4();
+        for i in 0..1000 {
+            let g = KeyLockGuard::take(&locks, (staff, format!("key-{i}")));
+            let _held = g.lock.lock().await;
+        }
+        assert_eq!(
+            locks.lock().unwrap().len(),
+            0,
+            "finished keys are forgotten"
+        );
+
+        // Two requests with one key: the second waits on the same lock; the entry stays until
+        // the last one is done.
+        let first = KeyLockGuard::take(&locks, (staff, "same".into()));
+        let second = KeyLockGuard::take(&locks, (staff, "same".into()));
+        assert!(Arc::ptr_eq(&first.lock, &second.lock));
+        let held = first.lock.lock().await;
+        assert!(
+            second.lock.try_lock().is_err(),
+            "the second waits for the first"
+        );
+        drop(held);
+        drop(first);
+        assert_eq!(locks.lock().unwrap().len(), 1, "still in flight");
+        drop(second);
+        assert_eq!(locks.lock().unwrap().len(), 0);
+    }
 }

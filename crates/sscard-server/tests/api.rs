@@ -253,6 +253,92 @@ on_both!(idempotency_key_replays_the_first_result, |app| {
     );
 });
 
+on_both!(
+    an_idempotency_key_claimed_elsewhere_does_not_run_twice,
+    |app| {
+        // Another server instance (or one that stopped after the operation and before recording
+        // its response) claimed the key in the database: this instance must not run it again.
+        use sm3::Digest;
+        let body = json!({ "id_number": common::id(306).expose(), "name": "钱七", "bank": "ABC" });
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let mut h = sm3::Sm3::new();
+        h.update(b"POST");
+        h.update(b"/api/v1/applications");
+        h.update(&bytes);
+        let hash = hex::encode(h.finalize());
+        let (clerk, _) = app.store.staff_for_login("clerk").await.unwrap().unwrap();
+        let ctx = sscard_store::Ctx::system("system:test");
+        let claim = app
+            .store
+            .claim_idempotency_key(
+                &ctx,
+                clerk.id,
+                "k-elsewhere",
+                "POST",
+                "/api/v1/applications",
+                &hash,
+            )
+            .await
+            .unwrap();
+        assert_eq!(claim, sscard_store::IdempotencyClaim::Claimed);
+        let r = app
+            .request(Some(Role::Clerk), Method::POST, "/api/v1/applications")
+            .header("idempotency-key", "k-elsewhere")
+            .header("content-type", "application/json")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["code"],
+            "request.idempotency_in_flight"
+        );
+        assert!(
+            app.store.person(&ctx, &common::id(306)).await.is_err(),
+            "nothing applied"
+        );
+        // Once the first attempt records its response, the retry replays it.
+        let done = sscard_store::IdempotentResponse {
+            request_hash: hash.clone(),
+            status: 200,
+            body: r#"{"replayed":true}"#.into(),
+        };
+        app.store
+            .finish_idempotency_key(&ctx, clerk.id, "k-elsewhere", Some(&done))
+            .await
+            .unwrap();
+        let r = app
+            .request(Some(Role::Clerk), Method::POST, "/api/v1/applications")
+            .header("idempotency-key", "k-elsewhere")
+            .header("content-type", "application/json")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
+        assert_eq!(r.json::<Value>().await.unwrap(), json!({"replayed": true}));
+        // A released claim (a server-side failure) lets the request run again.
+        let again = app
+            .store
+            .claim_idempotency_key(&ctx, clerk.id, "k-released", "POST", "/x", "h")
+            .await
+            .unwrap();
+        assert_eq!(again, sscard_store::IdempotencyClaim::Claimed);
+        app.store
+            .finish_idempotency_key(&ctx, clerk.id, "k-released", None)
+            .await
+            .unwrap();
+        let again = app
+            .store
+            .claim_idempotency_key(&ctx, clerk.id, "k-released", "POST", "/x", "h")
+            .await
+            .unwrap();
+        assert_eq!(again, sscard_store::IdempotencyClaim::Claimed);
+    }
+);
+
 on_both!(employer_agents_see_only_their_employees, |app| {
     let own = app
         .request(

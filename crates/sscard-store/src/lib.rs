@@ -38,8 +38,8 @@ pub use error::{Rule, StoreError};
 pub use model::{
     ApplicationView, ApplyOutcome, ApplyRequest, Bank, BatchDetail, BatchImportOutcome,
     BatchRowInput, BatchSummary, BatchUploadInput, CardActionOutcome, CardView, Ctx, Employer,
-    IdempotentResponse, NewStaff, Outlet, PersonInput, PersonView, PhotoInput, ProductionRow,
-    RowIssue, StaffAccount, StepReport, StepResult, UploadSummary,
+    IdempotencyClaim, IdempotentResponse, NewStaff, Outlet, PersonInput, PersonView, PhotoInput,
+    ProductionRow, RowIssue, StaffAccount, StepReport, StepResult, UploadSummary,
 };
 pub use pickup::{
     DistributionPlan, DistributionPoint, PickupCard, PickupFigures, PickupOutcome, PlanBox,
@@ -672,30 +672,40 @@ impl Store {
         dispatch!(self, read, token_staff(token_hash))
     }
 
-    /// The stored first response for an idempotency key.
-    pub async fn idempotent_response(
-        &self,
-        staff: uuid::Uuid,
-        key: &str,
-    ) -> Result<Option<IdempotentResponse>, StoreError> {
-        dispatch!(self, read, idempotent_response(staff, key))
-    }
-
-    /// Stores the first response for an idempotency key (a concurrent duplicate keeps the first).
+    /// Claims an idempotency key for a request before it runs, in its own committed
+    /// transaction, so that a request runs at most once per key across every server instance
+    /// and across a crash: a second claim sees the first one's outcome, or that it is still in
+    /// flight (or never finished).
     #[allow(clippy::too_many_arguments)]
-    pub async fn save_idempotent_response(
+    pub async fn claim_idempotency_key(
         &self,
         ctx: &Ctx,
         staff: uuid::Uuid,
         key: &str,
         method: &str,
         path: &str,
-        response: &IdempotentResponse,
+        request_hash: &str,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        dispatch!(
+            self,
+            write,
+            claim_idempotency_key(ctx, staff, key, method, path, request_hash)
+        )
+    }
+
+    /// Records the response of a claimed key (`None`: the request failed on the server side and
+    /// may run again, so the claim is released).
+    pub async fn finish_idempotency_key(
+        &self,
+        ctx: &Ctx,
+        staff: uuid::Uuid,
+        key: &str,
+        response: Option<&IdempotentResponse>,
     ) -> Result<(), StoreError> {
         dispatch!(
             self,
             write,
-            save_idempotent_response(ctx, staff, key, method, path, response)
+            finish_idempotency_key(ctx, staff, key, response)
         )
     }
 

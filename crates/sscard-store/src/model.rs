@@ -334,6 +334,23 @@ pub struct IdempotentResponse {
     pub body: String,
 }
 
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is new: this request runs.
+    Claimed,
+    /// The same request already ran: its response, to replay.
+    Done(IdempotentResponse),
+    /// The same request was claimed at `since` and has not recorded its response: it is still
+    /// running elsewhere, or its server stopped before the response was recorded.
+    InFlight {
+        /// When the first attempt claimed the key.
+        since: chrono::DateTime<chrono::Utc>,
+    },
+    /// The key was used for a different request.
+    OtherRequest,
+}
+
 // ---- employer bulk applications ----
 
 /// A normalised photo to keep for a person.

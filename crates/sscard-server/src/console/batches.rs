@@ -4,9 +4,8 @@
 //! uploaded here).
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
@@ -16,7 +15,8 @@ use sscard_import::pipeline::{ImportError, import_upload};
 use sscard_import::production::{self, ProductionError};
 use sscard_store::{BatchImportOutcome, Ctx};
 
-use super::{Page, csrf_failed, csrf_ok, error_page, layout, permitted};
+use super::extract::{ConsoleUser, CsrfMultipart, need};
+use super::{Page, error_page, layout};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -61,19 +61,10 @@ fn own_employer(caller: &Caller) -> Result<Option<CreditCode>, ApiError> {
         })
 }
 
-async fn list_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let (p, caller) = match permitted(
-        &st,
-        &headers,
-        Permission::ReadBatches,
-        "查看制卡批次",
-        "view production batches",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn list_page(
+    State(st): State<AppState>,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadBatches>,
+) -> Response {
     let batches = match st.store.batches(&actor(&caller)).await {
         Ok(b) => b,
         Err(e) => return error_page(&p, &ApiError::from(e)),
@@ -111,64 +102,11 @@ fn upload_form(p: &Page) -> Markup {
     }
 }
 
-/// Reads a multipart form into (field name, file name, bytes).
-async fn fields(mut form: Multipart) -> Result<Vec<(String, String, Bytes)>, ApiError> {
-    let mut out = Vec::new();
-    loop {
-        let field = form.next_field().await.map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "upload.malformed",
-                format!("上传内容有误：{e}"),
-                format!("the upload is malformed: {e}"),
-            )
-        })?;
-        let Some(field) = field else { break };
-        let name = field.name().unwrap_or_default().to_owned();
-        let file = field.file_name().unwrap_or_default().to_owned();
-        let data = field.bytes().await.map_err(|e| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "upload.too_large",
-                format!("上传内容过大或中断：{e}"),
-                format!("the upload is too large or was cut off: {e}"),
-            )
-        })?;
-        out.push((name, file, data));
-    }
-    Ok(out)
-}
-
-fn field<'a>(
-    fields: &'a [(String, String, Bytes)],
-    name: &str,
-) -> Option<&'a (String, String, Bytes)> {
-    fields.iter().find(|f| f.0 == name && !f.2.is_empty())
-}
-
-async fn upload(State(st): State<AppState>, headers: HeaderMap, form: Multipart) -> Response {
-    let (p, caller) = match permitted(
-        &st,
-        &headers,
-        Permission::UploadBatches,
-        "上传员工名单",
-        "upload employee lists",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let fields = match fields(form).await {
-        Ok(f) => f,
-        Err(e) => return error_page(&p, &e),
-    };
-    let csrf = field(&fields, "csrf")
-        .map(|f| String::from_utf8_lossy(&f.2).into_owned())
-        .unwrap_or_default();
-    if !csrf_ok(&p, &csrf) {
-        return csrf_failed(&p);
-    }
+async fn upload(
+    State(st): State<AppState>,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::UploadBatches>,
+    form: CsrfMultipart,
+) -> Response {
     let Ok(Some(employer)) = own_employer(&caller) else {
         return error_page(
             &p,
@@ -178,7 +116,7 @@ async fn upload(State(st): State<AppState>, headers: HeaderMap, form: Multipart)
             )),
         );
     };
-    let Some((_, file_name, list)) = field(&fields, "list") else {
+    let Some((_, file_name, list)) = form.part("list") else {
         return error_page(
             &p,
             &ApiError::new(
@@ -189,7 +127,7 @@ async fn upload(State(st): State<AppState>, headers: HeaderMap, form: Multipart)
             ),
         );
     };
-    let photos = field(&fields, "photos").map(|f| f.2.to_vec());
+    let photos = form.part("photos").map(|f| f.2.to_vec());
     let profile = sscard_photo::Profile::jiangsu();
     match import_upload(
         &st.store,
@@ -241,21 +179,9 @@ fn outcome_page(p: &Page, o: &BatchImportOutcome, rows: usize) -> Response {
 
 async fn batch_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadBatches>,
     Path(id): Path<i64>,
 ) -> Response {
-    let (p, caller) = match permitted(
-        &st,
-        &headers,
-        Permission::ReadBatches,
-        "查看制卡批次",
-        "view production batches",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let detail = match st.store.batch(&actor(&caller), id).await {
         Ok(d) => d,
         Err(e) => return error_page(&p, &ApiError::from(e)),
@@ -369,32 +295,10 @@ fn zip_download(name: &str, files: &[std::path::PathBuf]) -> Response {
 
 async fn step(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::RunProduction>,
     Path((id, step)): Path<(i64, String)>,
-    form: Multipart,
+    form: CsrfMultipart,
 ) -> Response {
-    let (p, caller) = match permitted(
-        &st,
-        &headers,
-        Permission::RunProduction,
-        "执行生产环节",
-        "run production steps",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let fields = match fields(form).await {
-        Ok(f) => f,
-        Err(e) => return error_page(&p, &e),
-    };
-    let csrf = field(&fields, "csrf")
-        .map(|f| String::from_utf8_lossy(&f.2).into_owned())
-        .unwrap_or_default();
-    if !csrf_ok(&p, &csrf) {
-        return csrf_failed(&p);
-    }
     let ctx = actor(&caller);
     let Some(keys) = st.exchange.clone() else {
         return error_page(
@@ -416,9 +320,7 @@ async fn step(
             ),
         );
     };
-    let file = field(&fields, "file")
-        .map(|f| f.2.to_vec())
-        .unwrap_or_default();
+    let file = form.part("file").map(|f| f.2.to_vec()).unwrap_or_default();
     let result = match step.as_str() {
         "send-bank" => {
             match production::send_to_banks(&st.store, &ctx, id, &keys, dir.path()).await {
@@ -446,7 +348,8 @@ async fn step(
             .await
             .map(|_| ()),
         "receive" => {
-            let outlet = field(&fields, "outlet")
+            let outlet = form
+                .part("outlet")
                 .map(|f| String::from_utf8_lossy(&f.2).trim().to_owned())
                 .unwrap_or_default();
             st.store
@@ -492,21 +395,9 @@ fn step_outcome(p: &Page, id: i64, result: Result<(), ProductionError>) -> Respo
 
 async fn error_workbook(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadBatches>,
     Path(id): Path<uuid::Uuid>,
 ) -> Response {
-    let (p, caller) = match permitted(
-        &st,
-        &headers,
-        Permission::ReadBatches,
-        "下载错误清单",
-        "download error workbooks",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let (batch, problems) = match st.store.upload_problems(&actor(&caller), id).await {
         Ok(v) => v,
         Err(e) => return error_page(&p, &ApiError::from(e)),
@@ -525,19 +416,10 @@ async fn error_workbook(
     }
 }
 
-async fn template(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let (p, _caller) = match permitted(
-        &st,
-        &headers,
-        Permission::UploadBatches,
-        "下载名单模板",
-        "download the list template",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn template(
+    State(st): State<AppState>,
+    ConsoleUser { p, .. }: ConsoleUser<need::UploadBatches>,
+) -> Response {
     let banks = match st.store.banks().await {
         Ok(b) => b,
         Err(e) => return error_page(&p, &ApiError::from(e)),

@@ -19,7 +19,10 @@ use crate::error::ApiError;
 use crate::i18n::Lang;
 
 mod batches;
+mod extract;
 mod pickup;
+
+use extract::{ActionUser, AnyPage, ConsoleUser, CsrfForm, need};
 
 static HTMX: &str = include_str!("../../assets/htmx.min.js");
 
@@ -55,7 +58,8 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// A page's context: language and, when logged in, the caller.
-struct Page {
+#[derive(Clone)]
+pub(crate) struct Page {
     lang: Lang,
     caller: Option<Caller>,
 }
@@ -99,31 +103,6 @@ async fn page(st: &AppState, headers: &HeaderMap) -> Page {
     Page {
         lang: Lang::for_console(headers),
         caller,
-    }
-}
-
-/// The logged-in caller whose role has `permission`; otherwise the login redirect or a 403 page
-/// naming what was refused (`what_zh` / `what_en`).
-async fn permitted(
-    st: &AppState,
-    headers: &HeaderMap,
-    permission: Permission,
-    what_zh: &str,
-    what_en: &str,
-) -> Result<(Page, Caller), Response> {
-    let (p, caller) = logged_in(st, headers).await?;
-    if !p.can(permission) {
-        return Err(forbidden(&p, p.t(what_zh, what_en)));
-    }
-    Ok((p, caller))
-}
-
-/// The logged-in caller, or a redirect to the login page.
-async fn logged_in(st: &AppState, headers: &HeaderMap) -> Result<(Page, Caller), Response> {
-    let p = page(st, headers).await;
-    match p.caller.clone() {
-        Some(c) => Ok((p, c)),
-        None => Err(Redirect::to("/console/login").into_response()),
     }
 }
 
@@ -223,8 +202,7 @@ struct LoginForm {
     password: String,
 }
 
-async fn login_page(State(st): State<AppState>, headers: HeaderMap) -> Markup {
-    let p = page(&st, &headers).await;
+async fn login_page(AnyPage(p): AnyPage) -> Markup {
     login_form(&p, None)
 }
 
@@ -243,10 +221,9 @@ fn login_form(p: &Page, error: Option<&str>) -> Markup {
 
 async fn login(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    AnyPage(p): AnyPage,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let p = page(&st, &headers).await;
     let key = format!("user:{}", form.username);
     if !st.limiter.allowed(&key) {
         let msg = p.t(
@@ -259,9 +236,18 @@ async fn login(
         Ok(a) => a,
         Err(e) => return error_page(&p, &ApiError::from(e)),
     };
-    let Some((staff, hash)) =
-        account.filter(|(_, hash)| auth::verify_password(&form.password, hash))
-    else {
+    // Argon2 takes tens of milliseconds: off the async workers.
+    let staff = match account {
+        Some((staff, hash)) => {
+            let password = form.password.clone();
+            tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                .await
+                .unwrap_or(false)
+                .then_some(staff)
+        }
+        None => None,
+    };
+    let Some(staff) = staff else {
         st.limiter.failed(&key);
         let ctx = Ctx::now(sscard_core::Actor::new(
             "console:login",
@@ -280,7 +266,6 @@ async fn login(
         let msg = p.t("用户名或密码错误", "Wrong user name or password");
         return (StatusCode::UNAUTHORIZED, login_form(&p, Some(msg))).into_response();
     };
-    drop(hash);
     st.limiter.succeeded(&key);
     let token = auth::new_token();
     let csrf = auth::new_token();
@@ -300,25 +285,22 @@ async fn login(
     ([(header::SET_COOKIE, cookie)], Redirect::to("/console")).into_response()
 }
 
+/// A form with nothing but its CSRF token.
 #[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
+struct NoFields {}
 
 async fn logout(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    AnyPage(p): AnyPage,
+    form: Result<CsrfForm<NoFields>, Response>,
 ) -> Response {
-    let p = page(&st, &headers).await;
     if let Some(Caller {
         via: Via::Session { token_hash, .. },
         staff,
     }) = &p.caller
     {
-        if !csrf_ok(&p, &form.csrf) {
-            return csrf_failed(&p);
+        if let Err(r) = form {
+            return r;
         }
         let ctx = Ctx::now(staff.actor());
         let _ = st.store.end_session(&ctx, token_hash).await;
@@ -350,15 +332,7 @@ struct HomeQuery {
     notfound: Option<String>,
 }
 
-async fn home(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<HomeQuery>,
-) -> Response {
-    let (p, caller) = match logged_in(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn home(ConsoleUser { p, caller, .. }: ConsoleUser, Query(q): Query<HomeQuery>) -> Response {
     let body = html! {
         h1 { (p.t("工作台", "Desk")) }
         p { (p.t("您好，", "Hello, ")) (caller.staff.display_name) " (" (p.t(caller.staff.role.zh(), caller.staff.role.as_str())) ")" }
@@ -380,31 +354,14 @@ async fn home(
 
 #[derive(Deserialize)]
 struct SearchForm {
-    #[serde(default)]
-    csrf: String,
     id_number: String,
 }
 
 async fn search(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<SearchForm>,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadPersons>,
+    CsrfForm(form): CsrfForm<SearchForm>,
 ) -> Response {
-    let (p, caller) = match permitted(
-        &st,
-        &headers,
-        Permission::ReadPersons,
-        "查询人员",
-        "find persons",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&p, &form.csrf) {
-        return csrf_failed(&p);
-    }
     let id = match ResidentId::parse(&form.id_number) {
         Ok(id) => id,
         Err(e) => return error_page(&p, &ApiError::invalid("id_number", &e)),
@@ -429,21 +386,9 @@ fn status_cell(p: &Page, c: &CardView) -> Markup {
 
 async fn person_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadPersons>,
     Path(id): Path<String>,
 ) -> Response {
-    let (p, caller) = match permitted(
-        &st,
-        &headers,
-        Permission::ReadPersons,
-        "查询人员",
-        "read persons",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
         return error_page(
             &p,
@@ -495,25 +440,10 @@ async fn person_page(
 
 async fn reveal(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::RevealId>,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Response {
-    let (p, caller) = match permitted(
-        &st,
-        &headers,
-        Permission::RevealId,
-        "显示完整身份证号码",
-        "reveal full ID numbers",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&p, &form.csrf) {
-        return csrf_failed(&p);
-    }
     let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
         return error_page(
             &p,
@@ -557,22 +487,10 @@ async fn load_card(st: &AppState, p: &Page, number: &str) -> Result<CardView, Re
 
 async fn card_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    ConsoleUser { p, .. }: ConsoleUser<need::ReadCards>,
     Path(number): Path<String>,
     Query(q): Query<CardQuery>,
 ) -> Response {
-    let (p, _caller) = match permitted(
-        &st,
-        &headers,
-        Permission::ReadCards,
-        "查询卡片",
-        "read cards",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let card = match load_card(&st, &p, &number).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -609,37 +527,12 @@ async fn card_page(
     layout(&p, p.t("社会保障卡", "Card"), &body).into_response()
 }
 
-/// The logged-in caller and the card action named in the path, if the caller's role may do it.
-async fn permitted_action(
-    st: &AppState,
-    headers: &HeaderMap,
-    slug: &str,
-) -> Result<(Page, Caller, CardAction), Response> {
-    let (p, caller) = logged_in(st, headers).await?;
-    let Some(action) = find_action(slug) else {
-        let e = ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found.action",
-            "没有这项业务",
-            "no such action",
-        );
-        return Err(error_page(&p, &e));
-    };
-    if !p.can(action.permission()) {
-        return Err(forbidden(&p, p.t(action.zh(), action.en())));
-    }
-    Ok((p, caller, action))
-}
-
 async fn confirm_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Path((number, slug)): Path<(String, String)>,
+    ActionUser {
+        p, number, action, ..
+    }: ActionUser,
 ) -> Response {
-    let (p, _caller, action) = match permitted_action(&st, &headers, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let card = match load_card(&st, &p, &number).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -664,25 +557,21 @@ async fn confirm_page(
 #[derive(Deserialize)]
 struct ActionForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     reason: String,
 }
 
 async fn card_action(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Path((number, slug)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
+    // Authorisation comes first (a role without the permission gets 403 whatever it sends),
+    // then the form's CSRF token.
+    ActionUser {
+        p,
+        caller,
+        number,
+        action,
+    }: ActionUser,
+    CsrfForm(form): CsrfForm<ActionForm>,
 ) -> Response {
-    // Authorisation comes first: a role without the permission gets 403 whatever it sends.
-    let (p, caller, action) = match permitted_action(&st, &headers, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !csrf_ok(&p, &form.csrf) {
-        return csrf_failed(&p);
-    }
     let number = match CardNumber::parse(&number) {
         Ok(n) => n,
         Err(e) => return error_page(&p, &ApiError::invalid("card_number", &e)),
@@ -708,19 +597,10 @@ async fn card_action(
 
 // ---- audit ----
 
-async fn audit_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let (p, _caller) = match permitted(
-        &st,
-        &headers,
-        Permission::ReadAudit,
-        "查看审计记录",
-        "read the audit trail",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn audit_page(
+    State(st): State<AppState>,
+    ConsoleUser { p, .. }: ConsoleUser<need::ReadAudit>,
+) -> Response {
     // Only the events since the last verified checkpoint: a page view must not walk millions
     // of events. The full walk is `sscard audit verify` (or the API with `?from=genesis`).
     let report = match st

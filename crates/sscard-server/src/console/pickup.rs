@@ -8,17 +8,17 @@
 //! time, estimated wait) come with a chart drawn on the server.
 
 use axum::Router;
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
-use sscard_core::Permission;
 use sscard_ids::{CardNumber, ResidentId};
 use sscard_store::{Ctx, PickupFigures, PickupOutcome};
 
-use super::{Page, csrf_failed, csrf_ok, error_page, layout, permitted};
+use super::extract::{ConsoleUser, CsrfForm, need};
+use super::{Page, error_page, layout};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -66,15 +66,14 @@ fn no_point(p: &Page) -> Response {
     )
 }
 
+/// A signed-in caller allowed to work a pickup desk.
+type DeskClerk = ConsoleUser<need::Distribute>;
+
 async fn desk(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    ConsoleUser { p, caller, .. }: DeskClerk,
     Query(q): Query<PointQuery>,
 ) -> Response {
-    let (p, caller) = match desk_clerk(&st, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Some(code) = point_of(&caller, q.point.as_deref()) else {
         return points_page(&st, &p).await;
     };
@@ -146,7 +145,6 @@ async fn points_page(st: &AppState, p: &Page) -> Response {
 
 #[derive(Deserialize)]
 struct ScanForm {
-    csrf: String,
     point: String,
     id: String,
     #[serde(default)]
@@ -174,39 +172,11 @@ fn problem(p: &Page, e: &ApiError) -> Response {
     )
 }
 
-/// A logged-in caller allowed to work a pickup desk.
-async fn desk_clerk(st: &AppState, headers: &HeaderMap) -> Result<(Page, Caller), Response> {
-    permitted(
-        st,
-        headers,
-        Permission::Distribute,
-        "发放台",
-        "the pickup desk",
-    )
-    .await
-}
-
-async fn desk_caller(
-    st: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<(Page, Caller), Response> {
-    let (p, caller) = desk_clerk(st, headers).await?;
-    if !csrf_ok(&p, csrf) {
-        return Err(csrf_failed(&p));
-    }
-    Ok((p, caller))
-}
-
 async fn lookup(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<ScanForm>,
+    ConsoleUser { p, caller, .. }: DeskClerk,
+    CsrfForm(f): CsrfForm<ScanForm>,
 ) -> Response {
-    let (p, caller) = match desk_caller(&st, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Some(point) = point_of(&caller, Some(&f.point)) else {
         return no_point(&p);
     };
@@ -222,13 +192,9 @@ async fn lookup(
 
 async fn hand_over(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<ScanForm>,
+    ConsoleUser { p, caller, .. }: DeskClerk,
+    CsrfForm(f): CsrfForm<ScanForm>,
 ) -> Response {
-    let (p, caller) = match desk_caller(&st, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Some(point) = point_of(&caller, Some(&f.point)) else {
         return no_point(&p);
     };
@@ -292,20 +258,15 @@ fn outcome_view(p: &Page, point: &str, o: &PickupOutcome) -> Markup {
 
 #[derive(Deserialize)]
 struct MissingForm {
-    csrf: String,
     point: String,
     card: String,
 }
 
 async fn missing(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<MissingForm>,
+    ConsoleUser { p, caller, .. }: DeskClerk,
+    CsrfForm(f): CsrfForm<MissingForm>,
 ) -> Response {
-    let (p, caller) = match desk_caller(&st, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Some(point) = point_of(&caller, Some(&f.point)) else {
         return no_point(&p);
     };
@@ -328,20 +289,15 @@ async fn missing(
 
 #[derive(Deserialize)]
 struct QueueForm {
-    csrf: String,
     point: String,
     waiting: String,
 }
 
 async fn queue(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<QueueForm>,
+    ConsoleUser { p, caller, .. }: DeskClerk,
+    CsrfForm(f): CsrfForm<QueueForm>,
 ) -> Response {
-    let (p, caller) = match desk_caller(&st, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Some(point) = point_of(&caller, Some(&f.point)) else {
         return no_point(&p);
     };
@@ -366,31 +322,28 @@ async fn queue(
     panel(&st, &p, &point).await
 }
 
-async fn reader(
+/// A signed-in caller allowed to read a point's figures.
+type FiguresReader = ConsoleUser<need::ReadDistribution>;
+
+/// The point a figures page is about: the caller's own or the one asked for (the store decides
+/// whether the caller may see it); without either, the list of points to choose from.
+async fn point_asked(
     st: &AppState,
-    headers: &HeaderMap,
+    user: FiguresReader,
     q: &PointQuery,
 ) -> Result<(Page, String), Response> {
-    let (p, caller) = permitted(
-        st,
-        headers,
-        Permission::ReadDistribution,
-        "发放点实时数据",
-        "a point's live figures",
-    )
-    .await?;
-    match point_of(&caller, q.point.as_deref()) {
-        Some(point) => Ok((p, point)),
-        None => Err(points_page(st, &p).await),
+    match point_of(&user.caller, q.point.as_deref()) {
+        Some(point) => Ok((user.p, point)),
+        None => Err(points_page(st, &user.p).await),
     }
 }
 
 async fn figures_panel(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    user: FiguresReader,
     Query(q): Query<PointQuery>,
 ) -> Response {
-    match reader(&st, &headers, &q).await {
+    match point_asked(&st, user, &q).await {
         Ok((p, point)) => panel(&st, &p, &point).await,
         Err(r) => r,
     }
@@ -435,10 +388,10 @@ fn figures_view(p: &Page, f: &PickupFigures) -> Markup {
 
 async fn figures_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    user: FiguresReader,
     Query(q): Query<PointQuery>,
 ) -> Response {
-    let (p, point) = match reader(&st, &headers, &q).await {
+    let (p, point) = match point_asked(&st, user, &q).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -462,10 +415,10 @@ async fn figures_page(
 
 async fn chart(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    user: FiguresReader,
     Query(q): Query<PointQuery>,
 ) -> Response {
-    let (p, point) = match reader(&st, &headers, &q).await {
+    let (p, point) = match point_asked(&st, user, &q).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -506,13 +459,9 @@ async fn chart(
 
 async fn photo(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    ConsoleUser { p, .. }: DeskClerk,
     Query(q): Query<PointQuery>,
 ) -> Response {
-    let (p, _) = match desk_clerk(&st, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let card = match CardNumber::parse(q.card.as_deref().unwrap_or_default()) {
         Ok(c) => c,
         Err(e) => return error_page(&p, &ApiError::invalid("card", &e)),

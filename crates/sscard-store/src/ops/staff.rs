@@ -255,30 +255,11 @@ pub(crate) async fn token_staff(
         .map(|(s, _)| s))
 }
 
-pub(crate) async fn idempotent_response(
-    pool: &Pool,
-    _cfg: &Config,
-    staff: Uuid,
-    key: &str,
-) -> Result<Option<crate::IdempotentResponse>, StoreError> {
-    let row = sqlx::query(
-        "SELECT request_hash, status, body FROM idempotency_keys WHERE staff_id = $1 AND key = $2",
-    )
-    .bind(staff)
-    .bind(key)
-    .fetch_optional(pool)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let status: i16 = row.try_get("status")?;
-    Ok(Some(crate::IdempotentResponse {
-        request_hash: row.try_get("request_hash")?,
-        status: u16::try_from(status).map_err(|_| corrupt("status"))?,
-        body: row.try_get("body")?,
-    }))
-}
+/// The status an idempotency record has while its request runs (no HTTP status is 0).
+const IN_FLIGHT: i16 = 0;
 
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn save_idempotent_response(
+pub(crate) async fn claim_idempotency_key(
     pool: &Pool,
     _cfg: &Config,
     ctx: &Ctx,
@@ -286,22 +267,85 @@ pub(crate) async fn save_idempotent_response(
     key: &str,
     method: &str,
     path: &str,
-    response: &crate::IdempotentResponse,
-) -> Result<(), StoreError> {
+    request_hash: &str,
+) -> Result<crate::IdempotencyClaim, StoreError> {
     unit_of_work!(pool, ctx, |tx, audit| {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (staff_id, key, method, path, request_hash, status, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (staff_id, key) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, '', $7) ON CONFLICT (staff_id, key) DO NOTHING",
         )
         .bind(staff)
         .bind(key)
         .bind(method)
         .bind(path)
-        .bind(&response.request_hash)
-        .bind(i16::try_from(response.status).unwrap_or(500))
-        .bind(&response.body)
+        .bind(request_hash)
+        .bind(IN_FLIGHT)
         .bind(ctx.at)
         .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(crate::IdempotencyClaim::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT request_hash, status, body, created_at FROM idempotency_keys \
+             WHERE staff_id = $1 AND key = $2",
+        )
+        .bind(staff)
+        .bind(key)
+        .fetch_one(&mut *tx)
         .await?;
+        let hash: String = row.try_get("request_hash")?;
+        let status: i16 = row.try_get("status")?;
+        if hash != request_hash {
+            return Ok(crate::IdempotencyClaim::OtherRequest);
+        }
+        if status == IN_FLIGHT {
+            return Ok(crate::IdempotencyClaim::InFlight {
+                since: row.try_get("created_at")?,
+            });
+        }
+        crate::IdempotencyClaim::Done(crate::IdempotentResponse {
+            request_hash: hash,
+            status: u16::try_from(status).map_err(|_| corrupt("status"))?,
+            body: row.try_get("body")?,
+        })
+    })
+}
+
+pub(crate) async fn finish_idempotency_key(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    staff: Uuid,
+    key: &str,
+    response: Option<&crate::IdempotentResponse>,
+) -> Result<(), StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        match response {
+            Some(r) => {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET status = $1, body = $2 \
+                     WHERE staff_id = $3 AND key = $4 AND status = $5",
+                )
+                .bind(i16::try_from(r.status).unwrap_or(500))
+                .bind(&r.body)
+                .bind(staff)
+                .bind(key)
+                .bind(IN_FLIGHT)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "DELETE FROM idempotency_keys WHERE staff_id = $1 AND key = $2 AND status = $3",
+                )
+                .bind(staff)
+                .bind(key)
+                .bind(IN_FLIGHT)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
     })
 }
