@@ -111,17 +111,20 @@ pub enum Rejection {
         /// How many.
         count: usize,
     },
-    /// The face is too small to be enlarged to the format's head size without blurring.
-    #[error("face too small")]
-    FaceTooSmall {
+    /// The face has too few pixels to be enlarged to the card's head size without blurring.
+    #[error("resolution too low")]
+    ResolutionTooLow {
         /// Face width found, pixels.
         width: u32,
         /// Smallest accepted.
         min: u32,
     },
-    /// The head reaches past the photo's edge: the crop would cut it off.
-    #[error("face cut off")]
-    FaceCutOff,
+    /// The head itself touches or crosses an edge of the photo (hair or chin cut).
+    #[error("face cut off at the {edge:?} edge")]
+    FaceCutOff {
+        /// The edge that cuts it.
+        edge: Edge,
+    },
     /// The face is too dark.
     #[error("too dark")]
     TooDark {
@@ -162,8 +165,8 @@ impl Bilingual for Rejection {
             Rejection::TooManyPixels { .. } => "photo.too_many_pixels",
             Rejection::NoFace => "photo.no_face",
             Rejection::SeveralFaces { .. } => "photo.several_faces",
-            Rejection::FaceTooSmall { .. } => "photo.face_too_small",
-            Rejection::FaceCutOff => "photo.face_cut_off",
+            Rejection::ResolutionTooLow { .. } => "photo.resolution_too_low",
+            Rejection::FaceCutOff { .. } => "photo.face_cut_off",
             Rejection::TooDark { .. } => "photo.too_dark",
             Rejection::TooBright { .. } => "photo.too_bright",
             Rejection::BackgroundNotWhite { .. } => "photo.background_not_white",
@@ -188,12 +191,16 @@ impl Bilingual for Rejection {
             }
             Rejection::NoFace => "照片中未检测到人脸，请提供本人正面免冠照片".into(),
             Rejection::SeveralFaces { count } => format!("照片中有 {count} 张人脸，只能有本人一人"),
-            Rejection::FaceTooSmall { width, min } => {
+            Rejection::ResolutionTooLow { width, min } => {
                 format!(
-                    "人脸过小（宽 {width} 像素，至少 {min} 像素），请提供更近或分辨率更高的照片"
+                    "照片分辨率过低：人脸宽 {width} 像素，至少需要 {min} 像素，请提供更近或分辨率更高的照片"
                 )
             }
-            Rejection::FaceCutOff => "头部超出照片边缘，请提供头顶和两肩完整的照片".into(),
+            Rejection::FaceCutOff { edge } => format!(
+                "头部被照片{}截断（{}），请提供头部完整的照片",
+                edge.zh(),
+                edge.what_zh()
+            ),
             Rejection::TooDark { mean } => {
                 format!("照片过暗（面部平均亮度 {mean}），请在光线充足处重新拍摄")
             }
@@ -220,20 +227,38 @@ impl Bilingual for Rejection {
                 bytes / (1024 * 1024),
                 MAX_INPUT_BYTES / (1024 * 1024)
             ),
-            Rejection::Unsupported => "the photo is not a JPEG or PNG; convert it and provide it again".into(),
-            Rejection::Corrupt { .. } => "the photo file is damaged and cannot be read; take or export it again".into(),
-            Rejection::TooManyPixels { width, height } => {
-                format!("the photo is too large ({width} x {height}); at most {MAX_SIDE} pixels a side")
+            Rejection::Unsupported => {
+                "the photo is not a JPEG or PNG; convert it and provide it again".into()
             }
-            Rejection::NoFace => "no face found; provide a frontal photo of the holder without a hat".into(),
-            Rejection::SeveralFaces { count } => format!("{count} faces in the photo; only the holder may be in it"),
-            Rejection::FaceTooSmall { width, min } => format!(
-                "the face is too small ({width} px wide, at least {min} px); provide a closer or sharper photo"
+            Rejection::Corrupt { .. } => {
+                "the photo file is damaged and cannot be read; take or export it again".into()
+            }
+            Rejection::TooManyPixels { width, height } => {
+                format!(
+                    "the photo is too large ({width} x {height}); at most {MAX_SIDE} pixels a side"
+                )
+            }
+            Rejection::NoFace => {
+                "no face found; provide a frontal photo of the holder without a hat".into()
+            }
+            Rejection::SeveralFaces { count } => {
+                format!("{count} faces in the photo; only the holder may be in it")
+            }
+            Rejection::ResolutionTooLow { width, min } => format!(
+                "the photo's resolution is too low: the face is {width} px wide and needs at least {min} px; provide a closer or higher-resolution photo"
             ),
-            Rejection::FaceCutOff => "the head reaches past the photo's edge; provide a photo showing the whole head and both shoulders".into(),
-            Rejection::TooDark { mean } => format!("the photo is too dark (mean face brightness {mean}); take it again in good light"),
+            Rejection::FaceCutOff { edge } => format!(
+                "the head is cut by the photo's {} edge ({}); provide a photo showing the whole head",
+                edge.en(),
+                edge.what_en()
+            ),
+            Rejection::TooDark { mean } => format!(
+                "the photo is too dark (mean face brightness {mean}); take it again in good light"
+            ),
             Rejection::TooBright { mean } => {
-                format!("the photo is too bright (mean face brightness {mean}); avoid strong light or flash on the face")
+                format!(
+                    "the photo is too bright (mean face brightness {mean}); avoid strong light or flash on the face"
+                )
             }
             Rejection::BackgroundNotWhite { white_percent } => format!(
                 "the background is not white ({white_percent}% white); take the photo again in front of a plain white background"
@@ -244,6 +269,58 @@ impl Bilingual for Rejection {
                 max / 1024,
                 bytes / 1024
             ),
+        }
+    }
+}
+
+/// An edge of the photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Edge {
+    /// The top edge (the hair is cut).
+    Top,
+    /// The bottom edge (the chin is cut).
+    Bottom,
+    /// The left edge.
+    Left,
+    /// The right edge.
+    Right,
+}
+
+impl Edge {
+    /// zh-CN name.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Edge::Top => "上边缘",
+            Edge::Bottom => "下边缘",
+            Edge::Left => "左边缘",
+            Edge::Right => "右边缘",
+        }
+    }
+
+    /// English name.
+    pub fn en(self) -> &'static str {
+        match self {
+            Edge::Top => "top",
+            Edge::Bottom => "bottom",
+            Edge::Left => "left",
+            Edge::Right => "right",
+        }
+    }
+
+    fn what_zh(self) -> &'static str {
+        match self {
+            Edge::Top => "头发或头顶不完整",
+            Edge::Bottom => "下巴不完整",
+            Edge::Left | Edge::Right => "头部一侧不完整",
+        }
+    }
+
+    fn what_en(self) -> &'static str {
+        match self {
+            Edge::Top => "hair or crown missing",
+            Edge::Bottom => "chin missing",
+            Edge::Left | Edge::Right => "one side of the head missing",
         }
     }
 }
@@ -405,33 +482,164 @@ fn encode_in_window(
     }
 }
 
+/// Where the head reaches around the detector's face box, in box units: the box spans brows to
+/// mouth and cheek to cheek; the hair rises about 0.6 of its height above it, the chin ends about
+/// 0.25 below, and the head is about 1.3 box widths wide. Only the margins that say "surely
+/// head" are used to decide a cut: the crown at least 0.25 above the box, the chin at least 0.15
+/// below, the head at least 0.1 beyond each side.
+const CROWN_SURE: f32 = 0.25;
+const CHIN_SURE: f32 = 0.15;
+const SIDE_SURE: f32 = 0.10;
+/// The span the hair and head may occupy, for looking at the pixels along an edge.
+const CROWN_SPAN: f32 = 0.70;
+const HEAD_HALF_SPAN: f32 = 0.90;
+/// Where the shoulders may begin, below the box top, in box heights: the side edges are looked
+/// at only above it (shoulders may run off the sides of a tight crop; that is fine).
+const SHOULDERS: f32 = 1.05;
+
+/// A band of pixels along an edge, judged: how many samples, how many near white, and the
+/// spread of their brightness.
+#[derive(Debug, Default, Clone, Copy)]
+struct Band {
+    total: u32,
+    white: u32,
+    min_luma: u32,
+    max_luma: u32,
+}
+
+impl Band {
+    fn of(img: &RgbImage, xs: std::ops::Range<u32>, ys: std::ops::Range<u32>) -> Band {
+        let mut b = Band {
+            min_luma: 255,
+            ..Band::default()
+        };
+        for y in ys {
+            for x in xs.clone() {
+                let p = img.get_pixel(x, y).0;
+                let l = luma(p);
+                b.total += 1;
+                if near_white(p) {
+                    b.white += 1;
+                }
+                b.min_luma = b.min_luma.min(l);
+                b.max_luma = b.max_luma.max(l);
+            }
+        }
+        b
+    }
+
+    /// Share of near-white samples, percent (100 for an empty band).
+    fn white_percent(&self) -> u8 {
+        (self.white * 100).checked_div(self.total).map_or(100, |p| p as u8)
+    }
+
+    /// Whether the band is something to continue: near white and even (a background, not a
+    /// shadow or a gradient). An empty band is.
+    fn continuable(&self) -> bool {
+        self.total == 0 || (self.white_percent() >= 95 && self.max_luma - self.min_luma <= 40)
+    }
+
+    /// Whether something that is not background crosses the band (hair, skin).
+    fn crossed(&self) -> bool {
+        self.total > 0 && self.white_percent() < 97
+    }
+}
+
+fn near_white(p: [u8; 3]) -> bool {
+    let lo = p.iter().min().copied().unwrap_or(0);
+    let hi = p.iter().max().copied().unwrap_or(0);
+    lo >= 185 && hi - lo <= 40
+}
+
+/// Pixels of the edge bands looked at.
+const EDGE_BAND: u32 = 3;
+
+fn span(lo: f32, hi: f32, limit: u32) -> std::ops::Range<u32> {
+    let lo = lo.max(0.0).min(limit as f32) as u32;
+    let hi = hi.max(0.0).min(limit as f32) as u32;
+    lo..hi.max(lo)
+}
+
 /// The crop window (left, top, width, height) that puts `face` where the profile wants it.
+///
+/// When the window reaches past the photo (a tight crop: the head near the top, little
+/// shoulder), the background is extended — the resampler repeats the edge pixels — but only where
+/// the edge it continues is near-white and even. The photo is refused as cut off only when the
+/// head itself touches or crosses an edge: the face box outside the photo, the sure margins of
+/// crown, chin or cheeks outside it, or hair or skin on the edge where the head is.
 fn window_for(
     face: &Face,
-    img_w: u32,
-    img_h: u32,
+    img: &RgbImage,
     profile: &Profile,
 ) -> Result<(f32, f32, f32, f32), Rejection> {
+    let (img_w, img_h) = img.dimensions();
     let scale = profile.face_width * profile.width as f32 / face.width;
     let cw = profile.width as f32 / scale;
     let ch = profile.height as f32 / scale;
     let left = face.centre_x() - cw / 2.0;
     let top = face.centre_y() - profile.face_centre_y * ch;
     let (w, h) = (img_w as f32, img_h as f32);
-    // A small overshoot repeats edge pixels (background above and beside the head, shoulders
-    // below) and the background check then judges the result; more would show the smear, and
-    // any overshoot of the face itself means the head is cut off.
-    let side = 0.08 * cw;
-    let cut = left < -side
-        || left + cw > w + side
-        || top < -0.08 * ch
-        || top + ch > h + 0.20 * ch
-        || face.x < 0.0
-        || face.y < 0.0
-        || face.x + face.width > w
-        || face.y + face.height > h;
-    if cut {
-        return Err(Rejection::FaceCutOff);
+    let (fw, fh) = (face.width, face.height);
+    let cut = |edge| Err(Rejection::FaceCutOff { edge });
+
+    // The head's sure margins inside the photo.
+    if face.y - CROWN_SURE * fh < 0.0 {
+        return cut(Edge::Top);
+    }
+    if face.y + fh * (1.0 + CHIN_SURE) > h {
+        return cut(Edge::Bottom);
+    }
+    if face.x - SIDE_SURE * fw < 0.0 {
+        return cut(Edge::Left);
+    }
+    if face.x + fw * (1.0 + SIDE_SURE) > w {
+        return cut(Edge::Right);
+    }
+
+    // An edge the window reaches past: along it, the head's span must be clear of hair and
+    // skin, and the rest must be background to continue.
+    let head_cols = span(
+        face.centre_x() - HEAD_HALF_SPAN * fw,
+        face.centre_x() + HEAD_HALF_SPAN * fw,
+        img_w,
+    );
+    let above_shoulders = span(0.0, face.y + SHOULDERS * fh, img_h);
+    let crown_rows = span(face.y - CROWN_SPAN * fh, face.y + SHOULDERS * fh, img_h);
+    let band = EDGE_BAND.min(img_w).min(img_h);
+    let mut background = Band {
+        min_luma: 255,
+        ..Band::default()
+    };
+    let mut merge = |b: Band| {
+        background.total += b.total;
+        background.white += b.white;
+        background.min_luma = background.min_luma.min(b.min_luma);
+        background.max_luma = background.max_luma.max(b.max_luma);
+    };
+    // First whether the edges to continue are background at all (a coloured backdrop is
+    // refused as such), then whether the head crosses them.
+    let mut crossings = Vec::new();
+    if top < 0.0 {
+        crossings.push((Band::of(img, head_cols.clone(), 0..band), Edge::Top));
+        merge(Band::of(img, 0..head_cols.start, 0..band));
+        merge(Band::of(img, head_cols.end..img_w, 0..band));
+    }
+    for (overshoots, cols, edge) in [
+        (left < 0.0, 0..band, Edge::Left),
+        (left + cw > w, img_w - band..img_w, Edge::Right),
+    ] {
+        if overshoots {
+            crossings.push((Band::of(img, cols.clone(), crown_rows.clone()), edge));
+            merge(Band::of(img, cols, above_shoulders.start..crown_rows.start));
+        }
+    }
+    if background.total > 0 && !background.continuable() {
+        return Err(Rejection::BackgroundNotWhite {
+            white_percent: background.white_percent(),
+        });
+    }
+    if let Some((_, edge)) = crossings.iter().find(|(b, _)| b.crossed()) {
+        return cut(*edge);
     }
     Ok((left, top, cw, ch))
 }
@@ -473,11 +681,8 @@ fn measure(out: &RgbImage, profile: &Profile) -> (u8, u8) {
     let strip_bottom = (h as f32 * 0.40) as u32;
     let (mut white, mut total) = (0u32, 0u32);
     let mut sample = |x: u32, y: u32| {
-        let p = out.get_pixel(x, y).0;
-        let lo = p.iter().min().copied().unwrap_or(0);
-        let hi = p.iter().max().copied().unwrap_or(0);
         total += 1;
-        if lo >= 185 && hi - lo <= 40 {
+        if near_white(out.get_pixel(x, y).0) {
             white += 1;
         }
     };
@@ -521,12 +726,12 @@ pub fn normalize_image(
             return Err(Rejection::SeveralFaces { count });
         }
         if main.width < profile.min_face_px as f32 {
-            return Err(Rejection::FaceTooSmall {
+            return Err(Rejection::ResolutionTooLow {
                 width: main.width as u32,
                 min: profile.min_face_px,
             });
         }
-        (window_for(&main, w, h, profile)?, Some(main))
+        (window_for(&main, img, profile)?, Some(main))
     } else {
         (centre_window(w, h, profile), None)
     };

@@ -1,7 +1,7 @@
 //! Crop-and-resize with `fast_image_resize` (bilinear with an area-wide support when shrinking,
-//! SIMD). The crop window may reach a little
-//! past the image; those pixels repeat the nearest edge pixel (the normaliser allows only a small
-//! overshoot, so this fills a few rows of background or shoulders, never the face).
+//! SIMD). The crop window may reach past the image (a tight crop); those pixels continue the
+//! nearest edge, smoothed along it (the normaliser extends only a near-white background above
+//! and beside the head, and cloth below it — never the head).
 
 use std::cell::RefCell;
 
@@ -13,23 +13,87 @@ thread_local! {
     static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
 }
 
+/// The line a padding continues along one edge: the mean of the `depth` outermost lines, then
+/// smoothed along the edge (a box of `radius` pixels each way), so that clothes running off the
+/// bottom of a tight crop continue as cloth, not as streaks of single pixels. `at(i, d)` is the
+/// offset of pixel `i` along the edge, `d` lines in from it.
+fn edge_line(
+    src: &[u8],
+    c: usize,
+    len: usize,
+    depth: usize,
+    radius: usize,
+    at: impl Fn(usize, usize) -> usize,
+) -> Vec<u8> {
+    let mut mean = vec![0u32; len * c];
+    for i in 0..len {
+        for d in 0..depth {
+            let o = at(i, d);
+            for k in 0..c {
+                mean[i * c + k] += u32::from(src[o + k]);
+            }
+        }
+    }
+    let depth = depth as u32;
+    let mut out = vec![0u8; len * c];
+    // Prefix sums per channel for the box.
+    let mut prefix = vec![0u32; (len + 1) * c];
+    for i in 0..len {
+        for k in 0..c {
+            prefix[(i + 1) * c + k] = prefix[i * c + k] + mean[i * c + k];
+        }
+    }
+    for i in 0..len {
+        let lo = i.saturating_sub(radius);
+        let hi = (i + radius + 1).min(len);
+        let n = (hi - lo) as u32 * depth;
+        for k in 0..c {
+            let sum = prefix[hi * c + k] - prefix[lo * c + k];
+            out[i * c + k] = ((sum + n / 2) / n) as u8;
+        }
+    }
+    out
+}
+
 /// Copy of `src` (interleaved, `c` bytes a pixel) grown by `pad` pixels on every side, the new
-/// pixels repeating the nearest edge pixel.
+/// pixels continuing the nearest edge (see [`edge_line`]; on a small image, the edge pixel itself).
 fn pad_edges(src: &[u8], w: u32, h: u32, c: usize, pad: u32) -> Vec<u8> {
+    let (wu, hu) = (w as usize, h as usize);
     let (pw, ph) = ((w + 2 * pad) as usize, (h + 2 * pad) as usize);
+    let row_depth = (hu / 64).clamp(1, 4);
+    let col_depth = (wu / 64).clamp(1, 4);
+    let top = edge_line(src, c, wu, row_depth, wu / 24, |i, d| (d * wu + i) * c);
+    let bottom = edge_line(src, c, wu, row_depth, wu / 24, |i, d| {
+        ((hu - 1 - d) * wu + i) * c
+    });
+    let left = edge_line(src, c, hu, col_depth, hu / 24, |i, d| (i * wu + d) * c);
+    let right = edge_line(src, c, hu, col_depth, hu / 24, |i, d| {
+        (i * wu + wu - 1 - d) * c
+    });
     let mut out = vec![0u8; pw * ph * c];
     for y in 0..ph {
-        let sy = (y as i64 - i64::from(pad)).clamp(0, i64::from(h) - 1) as usize;
-        let src_row = &src[sy * w as usize * c..][..w as usize * c];
+        let sy = y as i64 - i64::from(pad);
         let dst = &mut out[y * pw * c..][..pw * c];
-        let (left, rest) = dst.split_at_mut(pad as usize * c);
-        let (middle, right) = rest.split_at_mut(w as usize * c);
-        middle.copy_from_slice(src_row);
-        for px in left.chunks_exact_mut(c) {
-            px.copy_from_slice(&src_row[..c]);
+        let (before, rest) = dst.split_at_mut(pad as usize * c);
+        let (middle, after) = rest.split_at_mut(wu * c);
+        let (row, lpx, rpx): (&[u8], &[u8], &[u8]) = if sy < 0 {
+            (&top, &top[..c], &top[top.len() - c..])
+        } else if sy >= i64::from(h) {
+            (&bottom, &bottom[..c], &bottom[bottom.len() - c..])
+        } else {
+            let sy = sy as usize;
+            (
+                &src[sy * wu * c..][..wu * c],
+                &left[sy * c..][..c],
+                &right[sy * c..][..c],
+            )
+        };
+        middle.copy_from_slice(row);
+        for px in before.chunks_exact_mut(c) {
+            px.copy_from_slice(lpx);
         }
-        for px in right.chunks_exact_mut(c) {
-            px.copy_from_slice(&src_row[src_row.len() - c..]);
+        for px in after.chunks_exact_mut(c) {
+            px.copy_from_slice(rpx);
         }
     }
     out

@@ -14,6 +14,15 @@ pub const WHITE: [u8; 3] = [248, 248, 246];
 /// The blue background of many older ID photos (refused by the Jiangsu profile).
 pub const BLUE: [u8; 3] = [67, 142, 219];
 
+/// The cut-out head: an ellipse around the face box, in face-box units from its centre —
+/// half-width 0.64 of the box width, half-height 0.92 of its height, centred 0.18 above it. So
+/// the head reaches 1.10 box heights above the centre (the hair) and 0.74 below (the chin).
+const HEAD_HALF_WIDTH: f32 = 0.64;
+const HEAD_HALF_HEIGHT: f32 = 0.92;
+const HEAD_OFFSET: f32 = 0.18;
+const HEAD_ABOVE: f32 = HEAD_HALF_HEIGHT + HEAD_OFFSET;
+const HEAD_BELOW: f32 = HEAD_HALF_HEIGHT - HEAD_OFFSET;
+
 /// One of the real faces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -103,6 +112,46 @@ impl Variation {
         }
     }
 
+    /// A tight crop as badge systems make them: a `width`×`height` photo whose head (hair to
+    /// chin, as the cut-out draws it) starts `top_px` below the top edge (negative: the hair is
+    /// cut) and fills `head_share` of the height, centred across.
+    pub fn tight_crop(
+        source: Source,
+        width: u32,
+        height: u32,
+        top_px: f32,
+        head_share: f32,
+    ) -> Variation {
+        let face = source.face();
+        let head = head_share * height as f32;
+        let k = head / ((HEAD_ABOVE + HEAD_BELOW) * face.height);
+        Variation {
+            source,
+            width,
+            height,
+            face_width: k * face.width / width as f32,
+            centre_x: 0.5,
+            centre_y: (top_px + HEAD_ABOVE * face.height * k) / height as f32,
+            background: WHITE,
+            exposure: 1.0,
+            second_head: None,
+        }
+    }
+
+    /// Where the drawn head ends in the canvas: (top, bottom, left, right), pixels.
+    pub fn head_box(&self) -> (f32, f32, f32, f32) {
+        let face = self.source.face();
+        let k = self.face_width * self.width as f32 / face.width;
+        let cx = self.centre_x * self.width as f32;
+        let cy = self.centre_y * self.height as f32;
+        (
+            cy - HEAD_ABOVE * face.height * k,
+            cy + HEAD_BELOW * face.height * k,
+            cx - HEAD_HALF_WIDTH * face.width * k,
+            cx + HEAD_HALF_WIDTH * face.width * k,
+        )
+    }
+
     /// The photo as pixels.
     pub fn render(&self) -> RgbImage {
         let src = self.source.image();
@@ -122,7 +171,9 @@ impl Variation {
                 }
                 let u = (sx - face.centre_x()) / face.width;
                 let v = (sy - face.centre_y()) / face.height;
-                let head = (u / 0.64).powi(2) + ((v + 0.18) / 0.92).powi(2) <= 1.0;
+                let head = (u / HEAD_HALF_WIDTH).powi(2)
+                    + ((v + HEAD_OFFSET) / HEAD_HALF_HEIGHT).powi(2)
+                    <= 1.0;
                 let shoulders = v >= 0.6 && u.abs() <= (0.45 + (v - 0.6) * 1.8).min(1.9);
                 if head || shoulders {
                     px.0 = bilinear(src, sx, sy);

@@ -70,7 +70,7 @@ fn the_real_photos_have_faces_but_not_white_backgrounds() {
         assert!(
             matches!(
                 err,
-                Rejection::BackgroundNotWhite { .. } | Rejection::FaceCutOff
+                Rejection::BackgroundNotWhite { .. } | Rejection::FaceCutOff { .. }
             ),
             "{source:?} as shot: {err:?}"
         );
@@ -207,24 +207,136 @@ fn coloured_background() {
 }
 
 #[test]
-fn face_too_small_and_cut_off() {
+fn too_few_pixels_is_resolution_too_low() {
     let small = Variation {
         width: 180,
         height: 225,
         ..Variation::badge(Source::GraceHopper)
     };
-    assert!(matches!(
-        normalize(&small.jpeg(), &jiangsu(), Options::default()),
-        Err(Rejection::FaceTooSmall { min: 80, .. })
-    ));
-    let high = Variation {
-        centre_y: 0.16,
-        ..Variation::badge(Source::Astronaut)
+    let err = normalize(&small.jpeg(), &jiangsu(), Options::default()).unwrap_err();
+    let Rejection::ResolutionTooLow { width, min: 90 } = err else {
+        panic!("{err:?}");
     };
-    assert_eq!(
-        normalize(&high.jpeg(), &jiangsu(), Options::default()).unwrap_err(),
-        Rejection::FaceCutOff
-    );
+    assert!(width < 90);
+    assert_eq!(err.code(), "photo.resolution_too_low");
+    assert!(err.zh().contains(&format!("{width} 像素")), "{}", err.zh());
+    assert!(err.en().contains("90 px"), "{}", err.en());
+}
+
+/// Badge photos as badge systems crop them: the head a few pixels below the top edge, the chin
+/// near the bottom, both shoulders partly in. All are accepted, the background extended.
+#[test]
+fn tight_crops_are_accepted() {
+    let cases = [
+        // 1-inch, 2-inch and a scanner's size; the head 2–10 px below the top edge.
+        (295, 413, 2.0, 0.62),
+        (295, 413, 10.0, 0.70),
+        (413, 579, 4.0, 0.66),
+        (413, 579, 8.0, 0.60),
+        // The chin near the bottom edge.
+        (413, 579, 6.0, 0.96),
+        (295, 413, 3.0, 0.95),
+        // The head filling 80 % of the height.
+        (600, 800, 5.0, 0.80),
+        (600, 800, 2.0, 0.80),
+        (517, 703, 7.0, 0.72),
+    ];
+    for source in Source::ALL {
+        for (w, h, top, share) in cases {
+            let v = Variation::tight_crop(source, w, h, top, share);
+            let (head_top, chin, left, right) = v.head_box();
+            assert!(
+                (top - 0.5..top + 0.5).contains(&head_top)
+                    && chin < h as f32
+                    && left > 0.0
+                    && right < w as f32,
+                "the test crop itself keeps the head in: {v:?}"
+            );
+            let n = normalize(&v.jpeg(), &jiangsu(), Options::default()).unwrap_or_else(|e| {
+                panic!("{source:?} {w}x{h}, head {top} px from the top, {share} of the height: {e:?} ({})", e.en())
+            });
+            check_output(&n, &jiangsu());
+        }
+    }
+}
+
+/// Crops that really cut the head are refused, naming the edge that cuts it.
+#[test]
+fn crops_that_cut_the_head_name_the_edge() {
+    use sscard_photo::Edge;
+    for source in Source::ALL {
+        let cases = [
+            // The hair cut by the top edge (Grace Hopper's cut-out ends lower than the ellipse:
+            // her photo's own top edge crosses it, so her crop must start higher to cut).
+            (
+                Variation::tight_crop(source, 413, 579, -60.0, 0.66),
+                Edge::Top,
+            ),
+            (
+                Variation::tight_crop(source, 295, 413, -45.0, 0.62),
+                Edge::Top,
+            ),
+            // The chin cut by the bottom edge.
+            (
+                Variation::tight_crop(source, 413, 579, 30.0, 1.03),
+                Edge::Bottom,
+            ),
+            // One side of the head cut.
+            (
+                Variation {
+                    centre_x: 0.22,
+                    ..Variation::tight_crop(source, 413, 579, 8.0, 0.62)
+                },
+                Edge::Left,
+            ),
+            (
+                Variation {
+                    centre_x: 0.78,
+                    ..Variation::tight_crop(source, 413, 579, 8.0, 0.62)
+                },
+                Edge::Right,
+            ),
+        ];
+        for (v, edge) in cases {
+            if edge == Edge::Top {
+                let img = v.render();
+                let w = img.width();
+                let hair = (w / 3..2 * w / 3)
+                    .filter(|x| img.get_pixel(*x, 0).0.iter().any(|c| *c < 180))
+                    .count();
+                assert!(hair > 10, "the test crop really cuts the head: {v:?}");
+            }
+            let err = normalize(&v.jpeg(), &jiangsu(), Options::default())
+                .map(|n| n.face)
+                .expect_err(&format!("{source:?} {v:?} must be cut at the {edge:?}"));
+            assert_eq!(
+                err,
+                Rejection::FaceCutOff { edge },
+                "{source:?} {v:?}: {}",
+                err.en()
+            );
+            assert_eq!(err.code(), "photo.face_cut_off");
+            assert!(err.zh().contains(edge.zh()), "{}", err.zh());
+            assert!(err.en().contains(edge.en()), "{}", err.en());
+        }
+    }
+}
+
+/// A tight crop on a background that is not white is not extended: it is refused for the
+/// background, not passed with a smeared border.
+#[test]
+fn a_tight_crop_on_colour_is_not_extended() {
+    for source in Source::ALL {
+        let v = Variation {
+            background: BLUE,
+            ..Variation::tight_crop(source, 413, 579, 6.0, 0.66)
+        };
+        let err = normalize(&v.jpeg(), &jiangsu(), Options::default()).unwrap_err();
+        assert!(
+            matches!(err, Rejection::BackgroundNotWhite { .. }),
+            "{source:?}: {err:?}"
+        );
+    }
 }
 
 #[test]
@@ -298,8 +410,10 @@ fn every_rejection_has_a_code_and_two_languages() {
         },
         Rejection::NoFace,
         Rejection::SeveralFaces { count: 2 },
-        Rejection::FaceTooSmall { width: 50, min: 80 },
-        Rejection::FaceCutOff,
+        Rejection::ResolutionTooLow { width: 50, min: 90 },
+        Rejection::FaceCutOff {
+            edge: sscard_photo::Edge::Top,
+        },
         Rejection::TooDark { mean: 30 },
         Rejection::TooBright { mean: 250 },
         Rejection::BackgroundNotWhite { white_percent: 10 },
