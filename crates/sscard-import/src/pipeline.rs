@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 use sscard_ids::{Bilingual, CreditCode};
 use sscard_photo::{Options, Profile};
 use sscard_store::{
-    BatchImportOutcome, BatchRowInput, BatchUploadInput, Ctx, PersonInput, PhotoInput, RowIssue,
-    Store, StoreError,
+    BatchImportOutcome, BatchRowInput, BatchUploadInput, Ctx, HeldRowInput, PersonInput,
+    PhotoInput, RowIssue, Store, StoreError,
 };
 
 use crate::{Column, FileError, Parsed, RowProblem};
@@ -259,6 +259,15 @@ pub fn prepare_counted(
     progress: &Progress,
 ) -> BatchUploadInput {
     let mut problems: Vec<RowIssue> = parsed.problems.iter().map(RowIssue::from).collect();
+    let mut held: Vec<HeldRowInput> = Vec::new();
+    let mut hold_for_photo =
+        |row: &crate::EmployeeRow, issue: RowIssue, preview: Option<Vec<u8>>| {
+            held.push(HeldRowInput {
+                row: row_input(row, employer, None),
+                issue,
+                preview,
+            });
+        };
     let mut good: Vec<(&crate::EmployeeRow, Option<&[u8]>)> = Vec::with_capacity(parsed.rows.len());
     for row in &parsed.rows {
         let Some(archive) = archive else {
@@ -271,18 +280,21 @@ pub fn prepare_counted(
             .unwrap_or_else(|| row.id.expose().to_owned());
         match archive.find(&key) {
             Ok(Some(bytes)) => good.push((row, Some(bytes))),
-            Ok(None) => problems.push(photo_issue(
-                row.row,
-                "photo.missing",
-                format!("压缩包中没有此人的照片（应命名为“{}.jpg”或在照片列填写文件名）", mask_key(&key, row)),
-                format!("no photo for this person in the archive (name it \"{}.jpg\" or give its file name in the photo column)", mask_key(&key, row)),
-            )),
-            Err(()) => problems.push(photo_issue(
-                row.row,
-                "photo.ambiguous",
-                "压缩包中有两张同名照片，无法确定用哪一张，请只保留一张".into(),
-                "the archive holds two photos with this name; keep only one".into(),
-            )),
+            Ok(None) => {
+                let issue = missing_photo(row, &key);
+                problems.push(issue.clone());
+                hold_for_photo(row, issue, None);
+            }
+            Err(()) => {
+                let issue = photo_issue(
+                    row.row,
+                    "photo.ambiguous",
+                    "压缩包中有两张同名照片，无法确定用哪一张，请只保留一张".into(),
+                    "the archive holds two photos with this name; keep only one".into(),
+                );
+                problems.push(issue.clone());
+                hold_for_photo(row, issue, None);
+            }
         }
     }
     let with_photo: Vec<&[u8]> = good.iter().filter_map(|(_, p)| *p).collect();
@@ -310,30 +322,19 @@ pub fn prepare_counted(
                     quality: n.quality,
                 }),
                 Err(rejection) => {
-                    problems.push(photo_issue(
-                        row.row,
-                        rejection.code(),
-                        rejection.zh(),
-                        rejection.en(),
-                    ));
+                    let issue =
+                        photo_issue(row.row, rejection.code(), rejection.zh(), rejection.en());
+                    problems.push(issue.clone());
+                    hold_for_photo(
+                        row,
+                        issue,
+                        sscard_photo::preview_jpeg(original, PREVIEW_SIDE),
+                    );
                     continue;
                 }
             },
         };
-        rows.push(BatchRowInput {
-            row: row.row,
-            person: PersonInput {
-                id: row.id,
-                name: row.name.clone(),
-                employer: Some(*employer),
-                workshop: row.workshop.clone(),
-                department: row.department.clone(),
-                phone: row.phone.clone(),
-                insured_city: None,
-            },
-            bank: row.bank.clone(),
-            photo,
-        });
+        rows.push(row_input(row, employer, photo));
     }
     problems.sort_by_key(|p| p.row);
     let mut data_rows: Vec<usize> = parsed
@@ -351,7 +352,44 @@ pub fn prepare_counted(
         rows_total: data_rows.len(),
         rows,
         problems,
+        held,
     }
+}
+
+/// The longest side of the preview a refused photo keeps for the contact sheet, pixels.
+pub const PREVIEW_SIDE: u32 = 240;
+
+fn row_input(
+    row: &crate::EmployeeRow,
+    employer: &CreditCode,
+    photo: Option<PhotoInput>,
+) -> BatchRowInput {
+    BatchRowInput {
+        row: row.row,
+        person: PersonInput {
+            id: row.id,
+            name: row.name.clone(),
+            employer: Some(*employer),
+            workshop: row.workshop.clone(),
+            department: row.department.clone(),
+            phone: row.phone.clone(),
+            insured_city: None,
+        },
+        bank: row.bank.clone(),
+        photo,
+    }
+}
+
+fn missing_photo(row: &crate::EmployeeRow, key: &str) -> RowIssue {
+    let shown = mask_key(key, row);
+    photo_issue(
+        row.row,
+        "photo.missing",
+        format!("压缩包中没有此人的照片（应命名为“{shown}.jpg”或在照片列填写文件名）"),
+        format!(
+            "no photo for this person in the archive (name it \"{shown}.jpg\" or give its file name in the photo column)"
+        ),
+    )
 }
 
 /// The photo key for a message: an ID number is masked, a file name shown as given.
@@ -474,7 +512,8 @@ pub async fn import_upload_with_progress(
             &progress,
         );
         // Banks were checked by name; the store wants the code.
-        for row in &mut upload.rows {
+        let held = upload.held.iter_mut().map(|h| &mut h.row);
+        for row in upload.rows.iter_mut().chain(held) {
             if let Some(b) = banks.iter().find(|b| bank_matches(b, &row.bank)) {
                 row.bank.clone_from(&b.code);
             }
@@ -499,4 +538,45 @@ pub async fn import_upload_with_progress(
         photos,
         ignored_entries,
     })
+}
+
+/// Why one row's new photo was not taken.
+#[derive(Debug)]
+pub enum ReplaceError {
+    /// The photo failed a check (the row stays as it was).
+    Photo(sscard_photo::Rejection),
+    /// The store refused (no such row, out of scope, too late, …).
+    Store(StoreError),
+}
+
+/// Gives row `row` of batch `batch` a new photo, through the same checks as an upload: a row
+/// held for its photo is applied, an applied row gets the new photo (until the card factory has
+/// it). The photo is normalised off the async threads.
+pub async fn replace_photo(
+    store: &Store,
+    ctx: &Ctx,
+    (batch, row): (i64, usize),
+    bytes: Vec<u8>,
+    profile: &Profile,
+) -> Result<sscard_store::PhotoReplaced, ReplaceError> {
+    let profile = profile.clone();
+    let photo = tokio::task::spawn_blocking(move || {
+        sscard_photo::normalize(&bytes, &profile, Options::default()).map(|n| PhotoInput {
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            jpeg: n.jpeg,
+            chip_jpeg: n.chip_jpeg,
+            quality: n.quality,
+        })
+    })
+    .await
+    .map_err(|e| {
+        ReplaceError::Store(StoreError::Database {
+            detail: format!("photo worker: {e}"),
+        })
+    })?
+    .map_err(ReplaceError::Photo)?;
+    store
+        .replace_batch_photo(ctx, batch, row, &photo)
+        .await
+        .map_err(ReplaceError::Store)
 }

@@ -530,7 +530,9 @@ impl Band {
 
     /// Share of near-white samples, percent (100 for an empty band).
     fn white_percent(&self) -> u8 {
-        (self.white * 100).checked_div(self.total).map_or(100, |p| p as u8)
+        (self.white * 100)
+            .checked_div(self.total)
+            .map_or(100, |p| p as u8)
     }
 
     /// Whether the band is something to continue: near white and even (a background, not a
@@ -799,6 +801,20 @@ pub fn normalize_all_counted<T: AsRef<[u8]> + Sync>(
             r
         })
         .collect()
+}
+
+/// A small JPEG of a photo as it was given (upright, at most `side` pixels a side), for showing
+/// a refused photo beside its reason; `None` when it cannot be decoded.
+pub fn preview_jpeg(bytes: &[u8], side: u32) -> Option<Vec<u8>> {
+    let img = decode(bytes).ok()?;
+    let (w, h) = img.dimensions();
+    let k = (side as f32 / w.max(h) as f32).min(1.0);
+    let (pw, ph) = (
+        ((w as f32 * k).round() as u32).max(1),
+        ((h as f32 * k).round() as u32).max(1),
+    );
+    let small = resample::resize_rgb(&img, pw, ph);
+    Some(encode_jpeg(&small, 80, 96))
 }
 
 /// The JFIF density of a JPEG: `(units, x, y)` where units 1 means dots per inch.

@@ -5,6 +5,8 @@
 //!   font embedded as a subset with its Unicode map, so it can be searched, copied and
 //!   extracted (`pdftotext`), never drawn outlines.
 //! - [`plan_xlsx`]: the same list as a workbook.
+//! - [`contact_sheet_pdf`]: a batch's photos for review before production, refused ones with
+//!   their reason.
 //! - [`hourly_chart_png`]: a pickup point's hand-overs per hour, drawn here (server side) with
 //!   Chinese labels.
 //!
@@ -13,10 +15,12 @@
 
 mod chart;
 mod pdf;
+mod sheet;
 mod xlsx;
 
 pub use chart::{CHART_HEIGHT, CHART_WIDTH, hourly_chart_png};
 pub use pdf::plan_pdf;
+pub use sheet::{SheetHeader, contact_sheet_pdf};
 pub use xlsx::plan_xlsx;
 
 use std::path::{Path, PathBuf};

@@ -38,8 +38,9 @@ pub use error::{Rule, StoreError};
 pub use model::{
     ApplicationView, ApplyOutcome, ApplyRequest, Bank, BatchDetail, BatchImportOutcome,
     BatchRowInput, BatchSummary, BatchUploadInput, CardActionOutcome, CardView, Ctx, Employer,
-    IdempotencyClaim, IdempotentResponse, NewStaff, Outlet, PersonInput, PersonView, PhotoInput,
-    ProductionRow, RowIssue, StaffAccount, StepReport, StepResult, UploadSummary,
+    HeldRowInput, IdempotencyClaim, IdempotentResponse, NewStaff, Outlet, PersonInput, PersonView,
+    PhotoInput, PhotoReplaced, ProductionRow, RowIssue, SheetEntry, SheetPhoto, StaffAccount,
+    StepReport, StepResult, UploadSummary,
 };
 pub use pickup::{
     DistributionPlan, DistributionPoint, PickupCard, PickupFigures, PickupOutcome, PlanBox,
@@ -670,6 +671,25 @@ impl Store {
     /// The account behind an API token.
     pub async fn token_staff(&self, token_hash: &str) -> Result<Option<StaffAccount>, StoreError> {
         dispatch!(self, read, token_staff(token_hash))
+    }
+
+    /// A batch's rows on its contact sheet, in upload and row order: each with its normalised
+    /// photo, or held with the reason its photo was refused and a preview of the source.
+    pub async fn batch_sheet(&self, ctx: &Ctx, batch: i64) -> Result<Vec<SheetEntry>, StoreError> {
+        dispatch!(self, read, batch_sheet(ctx, batch))
+    }
+
+    /// Gives row `row` of batch `batch` a new photo (already normalised): a row held for its
+    /// photo is applied (into the employer's open batch if this one has gone on), an applied row
+    /// gets the new photo until its card is with the factory.
+    pub async fn replace_batch_photo(
+        &self,
+        ctx: &Ctx,
+        batch: i64,
+        row: usize,
+        photo: &PhotoInput,
+    ) -> Result<PhotoReplaced, StoreError> {
+        dispatch!(self, write, replace_batch_photo(ctx, batch, row, photo))
     }
 
     /// Claims an idempotency key for a request before it runs, in its own committed

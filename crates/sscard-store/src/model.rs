@@ -420,6 +420,76 @@ pub struct BatchUploadInput {
     pub rows: Vec<BatchRowInput>,
     /// Rows that did not, with why.
     pub problems: Vec<RowIssue>,
+    /// Rows whose only problem is their photo: the person is registered and the row held in
+    /// the batch until a photo that passes is given for it ([`crate::Store::replace_batch_photo`]).
+    /// Their problem is in `problems` too (the error workbook lists it).
+    pub held: Vec<HeldRowInput>,
+}
+
+/// A row held for its photo.
+#[derive(Debug, Clone)]
+pub struct HeldRowInput {
+    /// The row, without a photo.
+    pub row: BatchRowInput,
+    /// Why the photo was refused.
+    pub issue: RowIssue,
+    /// The refused source as a small JPEG, for the contact sheet.
+    pub preview: Option<Vec<u8>>,
+}
+
+/// One row of a batch on its contact sheet.
+#[derive(Debug, Clone, Serialize)]
+pub struct SheetEntry {
+    /// Row in the employer's file.
+    pub row: usize,
+    /// The upload the row came in (rows are numbered per file).
+    pub upload_id: Uuid,
+    /// Masked name.
+    pub name: String,
+    /// Masked ID number.
+    pub id_number: String,
+    /// What the row has.
+    #[serde(flatten)]
+    pub photo: SheetPhoto,
+}
+
+/// A row's photo on the contact sheet.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SheetPhoto {
+    /// The normalised card photo.
+    Accepted {
+        /// The card photo (JPEG 358×441).
+        #[serde(skip)]
+        jpeg: Vec<u8>,
+    },
+    /// Held: the photo was refused.
+    Refused {
+        /// Stable code.
+        code: String,
+        /// zh-CN reason.
+        message: String,
+        /// English reason.
+        message_en: String,
+        /// The refused source, small.
+        #[serde(skip)]
+        preview: Option<Vec<u8>>,
+    },
+    /// Applied without a photo (the upload had no photo archive).
+    Missing,
+}
+
+/// What replacing one row's photo did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PhotoReplaced {
+    /// A held row was applied with the new photo, into batch `batch`.
+    Applied {
+        /// The batch the application is in.
+        batch: i64,
+    },
+    /// The row was already applied; its photo is replaced.
+    Updated,
 }
 
 /// What an upload did.

@@ -118,6 +118,7 @@ pub async fn received_batch(
         rows_total: rows.len(),
         rows,
         problems: Vec::new(),
+        held: Vec::new(),
     };
     let outcome = store.import_batch(ctx, &upload).await.expect("import");
     assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);

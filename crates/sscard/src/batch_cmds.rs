@@ -52,6 +52,29 @@ pub(crate) enum BatchCommand {
     /// personalise, receive, advance, report).
     #[command(flatten)]
     Chain(crate::production_cmds::ChainCommand),
+    /// 照片核对表 / a batch's contact sheet: every photo with its row and masked name, refused
+    /// ones with the source and the reason (PDF, or JSON without the images).
+    Photos {
+        /// Batch number.
+        batch: i64,
+        /// Write the sheet as PDF here.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+    },
+    /// 更换照片 / give one row of a batch a new photo: it runs through the same checks, and a
+    /// row held for its photo goes on.
+    Photo {
+        /// Batch number.
+        batch: i64,
+        /// The row in the employer's file (as the error workbook and the contact sheet name it).
+        #[arg(long)]
+        row: usize,
+        /// The photo (JPEG or PNG).
+        file: PathBuf,
+        /// Photo profile (`jiangsu`, `compact`).
+        #[arg(long, default_value = "jiangsu")]
+        profile: String,
+    },
     /// 错误清单 / write the error workbook of an upload.
     Errors {
         /// Upload id (from `batch import` or `batch show`).
@@ -152,6 +175,13 @@ pub(crate) async fn run(g: &Global, c: BatchCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         BatchCommand::Show { id } => show(g, id).await,
+        BatchCommand::Photos { batch, pdf } => photos_sheet(g, batch, pdf.as_deref()).await,
+        BatchCommand::Photo {
+            batch,
+            row,
+            file,
+            profile,
+        } => replace_photo(g, batch, row, &file, &profile).await,
         BatchCommand::Chain(c) => crate::production_cmds::run(g, c).await,
         BatchCommand::Errors { upload, out } => {
             let store = try_open!(g);
@@ -316,6 +346,117 @@ async fn show(g: &Global, id: i64) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn photos_sheet(g: &Global, batch: i64, pdf: Option<&Path>) -> anyhow::Result<ExitCode> {
+    use sscard_store::SheetPhoto;
+    let store = try_open!(g);
+    let detail = try_store!(g, store.batch(&g.ctx(), batch).await);
+    let entries = try_store!(g, store.batch_sheet(&g.ctx(), batch).await);
+    if let Some(out) = pdf {
+        let font = sscard_print::PrintFont::find()?;
+        let header = sscard_print::SheetHeader {
+            batch,
+            employer: detail.summary.employer_name.clone(),
+            made_at: (chrono::Utc::now() + chrono::Duration::hours(8))
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+        };
+        let bytes = sscard_print::contact_sheet_pdf(&header, &entries, &font)?;
+        std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    let refused = entries
+        .iter()
+        .filter(|e| matches!(e.photo, SheetPhoto::Refused { .. }))
+        .count();
+    if g.json {
+        json_line(
+            &serde_json::json!({ "batch": batch, "rows": entries.len(), "refused": refused,
+            "pdf": pdf, "entries": entries }),
+        );
+    } else {
+        for e in &entries {
+            let what = match &e.photo {
+                SheetPhoto::Accepted { jpeg } => format!("✓ {} KB", jpeg.len() / 1024),
+                SheetPhoto::Refused {
+                    code,
+                    message,
+                    message_en,
+                    ..
+                } => {
+                    format!("✗ {message}（{message_en}） [{code}]")
+                }
+                SheetPhoto::Missing => "— 无照片（no photo）".into(),
+            };
+            println!(
+                "第 {:>4} 行（row）  {:<6} {}  {what}",
+                e.row, e.name, e.id_number
+            );
+        }
+        println!(
+            "批次（batch） {batch}: {} 行（rows） · 照片未通过 {refused}（refused）{}",
+            entries.len(),
+            pdf.map(|p| format!(" · 核对表（sheet） {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn replace_photo(
+    g: &Global,
+    batch: i64,
+    row: usize,
+    file: &Path,
+    profile: &str,
+) -> anyhow::Result<ExitCode> {
+    use sscard_import::pipeline::ReplaceError;
+    let profile = match profile_named(profile, g.json) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let bytes = read_file(file)?;
+    let store = try_open!(g);
+    match sscard_import::pipeline::replace_photo(&store, &g.ctx(), (batch, row), bytes, &profile)
+        .await
+    {
+        Ok(outcome) => {
+            if g.json {
+                json_line(&serde_json::json!({ "batch": batch, "row": row, "result": outcome }));
+            } else {
+                match outcome {
+                    sscard_store::PhotoReplaced::Applied { batch: into } => println!(
+                        "✓ 第 {row} 行照片已通过，已申领（photo accepted, row applied）: 批次（batch） {into}"
+                    ),
+                    sscard_store::PhotoReplaced::Updated => {
+                        println!(
+                            "✓ 第 {row} 行照片已更换（photo replaced）: 批次（batch） {batch}"
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ReplaceError::Photo(e)) => {
+            if g.json {
+                json_line(
+                    &serde_json::json!({ "error": { "code": e.code(), "message": e.zh(),
+                    "message_en": e.en(), "file": file, "row": row } }),
+                );
+            } else {
+                eprintln!(
+                    "✗ {}: {}（{}） [{}]",
+                    file.display(),
+                    e.zh(),
+                    e.en(),
+                    e.code()
+                );
+                eprintln!("  第 {row} 行未改动（row {row} unchanged）");
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(ReplaceError::Store(e)) => Ok(store_error(&e, g.json)),
+    }
 }
 
 fn refused(path: &Path, e: &impl Bilingual, json: bool) -> ExitCode {

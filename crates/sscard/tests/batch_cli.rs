@@ -428,3 +428,243 @@ fn upload_to_cards_from_the_command_line() {
     let (_, list) = cli.json(&["batch", "list"]);
     assert_eq!(list[0]["cards"], 4);
 }
+
+fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Whether a poppler tool and a CJK font are here (in CI they must be).
+fn can_check_pdfs() -> bool {
+    let tools = ["pdftotext", "pdftoppm"]
+        .iter()
+        .all(|t| std::process::Command::new(t).arg("-v").output().is_ok());
+    let font = sscard_print::PrintFont::find().is_ok();
+    if !(tools && font) {
+        assert!(
+            !in_ci(),
+            "CI=true but poppler-utils or a CJK font is missing"
+        );
+        eprintln!("skipping the PDF checks: poppler-utils or a CJK font is missing");
+    }
+    tools && font
+}
+
+/// Four rows with badge photos: two tight crops that pass, one with the hair cut, one on blue.
+fn upload_badge_batch(cli: &Cli) -> String {
+    let dir = cli.dir.path();
+    let code = sscard_ids::CreditCode::from_body(&EMPLOYER[..17])
+        .unwrap()
+        .to_string();
+    let (rc, _) = cli.json(&[
+        "employer",
+        "add",
+        "--code",
+        &code,
+        "--name",
+        "泰州工牌照片厂",
+    ]);
+    assert_eq!(rc, 0);
+    let text = format!(
+        "姓名,身份证号码,合作银行\n张一,{},CCB\n李二,{},ABC\n王三,{},CCB\n赵四,{},CCB\n",
+        id(11),
+        id(12),
+        id(13),
+        id(14)
+    );
+    let list = dir.join("list.csv");
+    std::fs::write(&list, text).unwrap();
+    let photos = dir.join("photos.zip");
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&photos).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        for (n, jpeg) in [
+            // A 1-inch badge crop, the hair 3 px below the top edge.
+            (
+                11,
+                Variation::tight_crop(Source::Astronaut, 295, 413, 3.0, 0.64).jpeg(),
+            ),
+            // A 2-inch one.
+            (
+                12,
+                Variation::tight_crop(Source::GraceHopper, 413, 579, 6.0, 0.66).jpeg(),
+            ),
+            // The hair cut off by the top edge.
+            (
+                13,
+                Variation::tight_crop(Source::Astronaut, 413, 579, -30.0, 0.66).jpeg(),
+            ),
+            // A blue background.
+            (
+                14,
+                Variation {
+                    background: BLUE,
+                    ..Variation::badge(Source::GraceHopper)
+                }
+                .jpeg(),
+            ),
+        ] {
+            w.start_file(format!("{}.jpg", id(n)), opts).unwrap();
+            w.write_all(&jpeg).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let (rc, out) = cli.json(&[
+        "batch",
+        "import",
+        "--employer",
+        &code,
+        list.to_str().unwrap(),
+        "--photos",
+        photos.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert_eq!(out["accepted"], 2, "{out}");
+    let codes: Vec<&str> = out["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["photo.face_cut_off", "photo.background_not_white"],
+        "{out}"
+    );
+    out["batch_id"].as_i64().unwrap().to_string()
+}
+
+/// The sheet's text holds the rows and reasons, and its first page renders.
+fn check_sheet_pdf(sheet: &std::path::Path, dir: &std::path::Path) {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(sheet)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "照片核对表",
+        "第 2 行",
+        "第 5 行",
+        "未通过 photo.face_cut_off",
+        "上边缘",
+        "背景不是白色",
+        "张*",
+    ] {
+        assert!(text.contains(needle), "{needle} not in the sheet:\n{text}");
+    }
+    let png = dir.join("page");
+    let r = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "40", "-f", "1", "-l", "1"])
+        .arg(sheet)
+        .arg(&png)
+        .status()
+        .unwrap();
+    assert!(r.success());
+    let rendered = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().starts_with("page"));
+    assert!(rendered, "pdftoppm rendered the first page");
+}
+
+/// Badge photos with tight crops are taken; a refused photo holds its row, the contact sheet
+/// shows it with the reason, and one photo given for that row alone applies it.
+#[test]
+fn contact_sheet_and_one_photo_replaced() {
+    let cli = Cli::new();
+    let batch = upload_badge_batch(&cli);
+    let dir = cli.dir.path();
+    let sheet = dir.join("sheet.pdf");
+    let (rc, s) = cli.json(&["batch", "photos", &batch, "--pdf", sheet.to_str().unwrap()]);
+    if rc != 0 && !can_check_pdfs() {
+        return;
+    }
+    assert_eq!(rc, 0, "{s}");
+    assert_eq!(s["rows"], 4);
+    assert_eq!(s["refused"], 2);
+    let states: Vec<(i64, &str)> = s["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_i64().unwrap(), e["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (2, "accepted"),
+            (3, "accepted"),
+            (4, "refused"),
+            (5, "refused")
+        ],
+        "in row order"
+    );
+    assert!(
+        !s.to_string().contains(&id(13)),
+        "ID numbers are masked on the sheet"
+    );
+    if can_check_pdfs() {
+        check_sheet_pdf(&sheet, dir);
+    }
+
+    // One photo for row 4 alone: a bad one changes nothing, a good one applies the row.
+    let bad = dir.join("bad.jpg");
+    std::fs::write(
+        &bad,
+        Variation::tight_crop(Source::Astronaut, 413, 579, -30.0, 0.66).jpeg(),
+    )
+    .unwrap();
+    let (rc, r) = cli.json(&[
+        "batch",
+        "photo",
+        &batch,
+        "--row",
+        "4",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 1, "{r}");
+    assert_eq!(r["error"]["code"], "photo.face_cut_off");
+    let good = dir.join("good.jpg");
+    std::fs::write(
+        &good,
+        Variation::tight_crop(Source::Astronaut, 413, 579, 5.0, 0.66).jpeg(),
+    )
+    .unwrap();
+    let (rc, r) = cli.json(&[
+        "batch",
+        "photo",
+        &batch,
+        "--row",
+        "4",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["result"]["outcome"], "applied", "{r}");
+    let (_, shown) = cli.json(&["batch", "show", &batch]);
+    assert_eq!(shown["rows"], 3, "{shown}");
+    assert_eq!(shown["photos"], 3, "{shown}");
+    // An applied row's photo can be replaced too, while the batch is before the factory.
+    let (rc, r) = cli.json(&[
+        "batch",
+        "photo",
+        &batch,
+        "--row",
+        "2",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["result"]["outcome"], "updated", "{r}");
+    // No such row.
+    let (rc, r) = cli.json(&[
+        "batch",
+        "photo",
+        &batch,
+        "--row",
+        "99",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 1, "{r}");
+    let (_, s) = cli.json(&["batch", "photos", &batch]);
+    assert_eq!(s["refused"], 1, "{s}");
+}

@@ -157,6 +157,7 @@ pub(super) async fn import_row(
     if in_batch == Some(Some(batch_id)) {
         if let Some(photo) = &r.photo {
             save_photo(tx, ctx, person_id, photo).await?;
+            release_hold(tx, batch_id, person_id).await?;
         }
         return Ok(RowOutcome::Already);
     }
@@ -237,7 +238,270 @@ pub(super) async fn apply_row(
     if let Some(photo) = &r.photo {
         save_photo(tx, ctx, person_id, photo).await?;
     }
+    release_hold(tx, batch_id, person_id).await?;
     Ok(RowOutcome::Accepted)
+}
+
+/// Forgets a row held for its photo once the person's row is in the batch.
+async fn release_hold(tx: &mut Tx<'_>, batch_id: Uuid, person_id: Uuid) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM batch_photo_holds WHERE batch_id = $1 AND person_id = $2")
+        .bind(batch_id)
+        .bind(person_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Registers the person of a row whose photo was refused and holds the row in the batch, unless
+/// the person's row is in the batch already (then only the problem is reported).
+async fn hold_row(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    (batch_id, upload_id): (Uuid, Uuid),
+    held: &crate::HeldRowInput,
+    audit: &mut Audit,
+) -> Result<(), StoreError> {
+    let bank = find_bank(tx, &held.row.bank).await?;
+    let (person_id, _) = upsert_person_tracked(tx, ctx, &held.row.person, audit).await?;
+    let in_batch: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM batch_rows WHERE batch_id = $1 AND person_id = $2")
+            .bind(batch_id)
+            .bind(person_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if in_batch.is_some() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO batch_photo_holds (id, batch_id, upload_id, person_id, source_row, bank_code,          code, message, message_en, preview, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)          ON CONFLICT (batch_id, person_id) DO UPDATE SET upload_id = excluded.upload_id,          source_row = excluded.source_row, bank_code = excluded.bank_code, code = excluded.code,          message = excluded.message, message_en = excluded.message_en, preview = excluded.preview,          created_at = excluded.created_at",
+    )
+    .bind(Uuid::now_v7())
+    .bind(batch_id)
+    .bind(upload_id)
+    .bind(person_id)
+    .bind(held.row.row as i32)
+    .bind(&bank.code)
+    .bind(&held.issue.code)
+    .bind(&held.issue.message)
+    .bind(&held.issue.message_en)
+    .bind(held.preview.as_deref())
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The batch with its internal id, checked against the actor's employer scope.
+async fn scoped_batch<'e, E>(
+    exec: E,
+    ctx: &Ctx,
+    number: i64,
+) -> Result<(Uuid, BatchSummary), StoreError>
+where
+    E: sqlx::Executor<'e, Database = DB>,
+{
+    let row = sqlx::query(&format!("{BATCH_SELECT} WHERE b.number = $1"))
+        .bind(number)
+        .fetch_optional(exec)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "batch",
+            key: number.to_string(),
+        })?;
+    let summary = batch_from_row(&row)?;
+    ctx.actor.check_employer(Some(&summary.employer))?;
+    Ok((row.try_get("id")?, summary))
+}
+
+pub(crate) async fn batch_sheet(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    number: i64,
+) -> Result<Vec<crate::SheetEntry>, StoreError> {
+    let mut tx = snapshot(pool).await?;
+    let (batch_id, _) = scoped_batch(&mut *tx, ctx, number).await?;
+    let mut out = Vec::new();
+    for r in sqlx::query(
+        "SELECT r.source_row, r.upload_id, u.created_at AS uploaded, p.ssn, p.name, ph.jpeg          FROM batch_rows r JOIN persons p ON p.id = r.person_id          JOIN batch_uploads u ON u.id = r.upload_id          LEFT JOIN photos ph ON ph.person_id = r.person_id WHERE r.batch_id = $1",
+    )
+    .bind(batch_id)
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        let jpeg: Option<Vec<u8>> = r.try_get("jpeg")?;
+        out.push((
+            r.try_get::<DateTime<Utc>, _>("uploaded")?,
+            sheet_entry(&r, jpeg.map_or(crate::SheetPhoto::Missing, |jpeg| {
+                crate::SheetPhoto::Accepted { jpeg }
+            }))?,
+        ));
+    }
+    for r in sqlx::query(
+        "SELECT h.source_row, h.upload_id, u.created_at AS uploaded, p.ssn, p.name, h.code,          h.message, h.message_en, h.preview FROM batch_photo_holds h          JOIN persons p ON p.id = h.person_id JOIN batch_uploads u ON u.id = h.upload_id          WHERE h.batch_id = $1",
+    )
+    .bind(batch_id)
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        let photo = crate::SheetPhoto::Refused {
+            code: r.try_get("code")?,
+            message: r.try_get("message")?,
+            message_en: r.try_get("message_en")?,
+            preview: r.try_get("preview")?,
+        };
+        out.push((r.try_get("uploaded")?, sheet_entry(&r, photo)?));
+    }
+    tx.commit().await?;
+    // Row order within each upload, uploads in the order they came.
+    out.sort_by_key(|(at, e)| (*at, e.upload_id, e.row));
+    Ok(out.into_iter().map(|(_, e)| e).collect())
+}
+
+fn sheet_entry(r: &DbRow, photo: crate::SheetPhoto) -> Result<crate::SheetEntry, StoreError> {
+    let ssn: String = r.try_get("ssn")?;
+    let name: String = r.try_get("name")?;
+    let row: i32 = r.try_get("source_row")?;
+    Ok(crate::SheetEntry {
+        row: row as usize,
+        upload_id: r.try_get("upload_id")?,
+        name: PersonName::parse(&name).map_or_else(|_| "*".into(), |n| n.masked()),
+        id_number: ResidentId::parse(&ssn).map_or_else(|_| "*".into(), |i| i.masked()),
+        photo,
+    })
+}
+
+pub(crate) async fn replace_batch_photo(
+    pool: &Pool,
+    cfg: &Config,
+    ctx: &Ctx,
+    number: i64,
+    source_row: usize,
+    photo: &crate::PhotoInput,
+) -> Result<crate::PhotoReplaced, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let (batch_id, summary) = scoped_batch(&mut *tx, ctx, number).await?;
+        // The latest upload's row of that number: a held row first, else an applied one.
+        let held = sqlx::query(
+            "SELECT h.person_id, h.bank_code, h.upload_id FROM batch_photo_holds h              JOIN batch_uploads u ON u.id = h.upload_id              WHERE h.batch_id = $1 AND h.source_row = $2 ORDER BY u.created_at DESC LIMIT 1",
+        )
+        .bind(batch_id)
+        .bind(source_row as i32)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(h) = held {
+            let person_id: Uuid = h.try_get("person_id")?;
+            let bank_code: String = h.try_get("bank_code")?;
+            let upload_id: Uuid = h.try_get("upload_id")?;
+            let person = person_input_of(&mut tx, person_id).await?;
+            let bank = find_bank(&mut tx, &bank_code).await?;
+            // A batch that has gone on to the bank takes no more rows: the row goes into the
+            // employer's batch that is still open.
+            let (target_id, target_number) = if summary.status == 10 {
+                (batch_id, number)
+            } else {
+                let employer =
+                    CreditCode::parse(&summary.employer).map_err(|_| corrupt("employer"))?;
+                open_batch(&mut tx, ctx, &employer, &mut audit).await?
+            };
+            sqlx::query("DELETE FROM batch_photo_holds WHERE batch_id = $1 AND person_id = $2")
+                .bind(batch_id)
+                .bind(person_id)
+                .execute(&mut *tx)
+                .await?;
+            let input = crate::BatchRowInput {
+                row: source_row,
+                person,
+                bank: bank_code,
+                photo: Some(photo.clone()),
+            };
+            let outcome = import_row(
+                &mut tx,
+                cfg,
+                ctx,
+                (target_id, upload_id),
+                &input,
+                &bank,
+                &mut audit,
+            )
+            .await?;
+            if let RowOutcome::Rejected(issue) = outcome {
+                return Err(StoreError::Refused {
+                    code: "batch.row_refused",
+                    zh: format!("第 {source_row} 行不能申领：{}", issue.message),
+                    en: format!("row {source_row} cannot be applied: {}", issue.message_en),
+                });
+            }
+            audit.push(
+                "batch.photo_replaced",
+                number.to_string(),
+                json!({ "row": source_row, "applied_into": target_number }),
+            );
+            crate::PhotoReplaced::Applied {
+                batch: target_number,
+            }
+        } else {
+            let applied = sqlx::query(
+                "SELECT r.person_id, r.step FROM batch_rows r JOIN batch_uploads u ON u.id = r.upload_id                  WHERE r.batch_id = $1 AND r.source_row = $2 ORDER BY u.created_at DESC LIMIT 1",
+            )
+            .bind(batch_id)
+            .bind(source_row as i32)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "batch row",
+                key: format!("{number}/{source_row}"),
+            })?;
+            let step: String = applied.try_get("step")?;
+            // Until the factory has it, the photo can still change.
+            if !matches!(
+                step.as_str(),
+                "applied" | "bank_sent" | "bank_ok" | "bank_failed"
+            ) {
+                return Err(StoreError::Refused {
+                    code: "photo.too_late",
+                    zh: format!("第 {source_row} 行的卡已交制卡厂制作，照片不能再更换"),
+                    en: format!(
+                        "the card of row {source_row} is already with the card factory; its photo can no longer change"
+                    ),
+                });
+            }
+            let person_id: Uuid = applied.try_get("person_id")?;
+            save_photo(&mut tx, ctx, person_id, photo).await?;
+            audit.push(
+                "batch.photo_replaced",
+                number.to_string(),
+                json!({ "row": source_row }),
+            );
+            crate::PhotoReplaced::Updated
+        }
+    })
+}
+
+/// The registration of a stored person, as a row of an upload would give it.
+async fn person_input_of(tx: &mut Tx<'_>, person_id: Uuid) -> Result<PersonInput, StoreError> {
+    let r = sqlx::query(
+        "SELECT p.ssn, p.name, p.workshop, p.department, p.phone, e.credit_code FROM persons p          LEFT JOIN employers e ON e.id = p.employer_id WHERE p.id = $1",
+    )
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let ssn: String = r.try_get("ssn")?;
+    let name: String = r.try_get("name")?;
+    let employer: Option<String> = r.try_get("credit_code")?;
+    Ok(PersonInput {
+        id: ResidentId::parse(&ssn).map_err(|_| corrupt("ssn"))?,
+        name: PersonName::parse(&name).map_err(|_| corrupt("name"))?,
+        employer: employer
+            .as_deref()
+            .map(CreditCode::parse)
+            .transpose()
+            .map_err(|_| corrupt("employer"))?,
+        workshop: r.try_get("workshop")?,
+        department: r.try_get("department")?,
+        phone: r.try_get("phone")?,
+        insured_city: None,
+    })
 }
 
 pub(crate) async fn import_batch(
@@ -287,6 +551,9 @@ pub(crate) async fn import_batch(
                 RowOutcome::Already => already += 1,
                 RowOutcome::Rejected(issue) => rejected.push(issue),
             }
+        }
+        for held in &upload.held {
+            hold_row(&mut tx, ctx, (batch_id, upload_id), held, &mut audit).await?;
         }
         rejected.sort_by_key(|p| p.row);
         let problems = serde_json::to_string(&rejected).map_err(|e| StoreError::Database {

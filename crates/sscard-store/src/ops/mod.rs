@@ -40,7 +40,9 @@ use sscard_core::{
     ApplicationEvent, ApplicationSource, ApplicationStatus, BusinessType, CardEvent, CardState,
     Effect, FinancialStatus, Holder, HolderEvent, SsStatus,
 };
-use sscard_ids::{CardIdCode, CardNumber, CreditCode, RegionCode, ResidentId, mask_middle};
+use sscard_ids::{
+    CardIdCode, CardNumber, CreditCode, PersonName, RegionCode, ResidentId, mask_middle,
+};
 use uuid::Uuid;
 
 use super::{AUDIT_INLINE, DB, FOR_UPDATE, NEXT_CARD_NUMBER, SNAPSHOT};
