@@ -216,3 +216,121 @@ async fn agent_uploads_auditor_looks_operator_sends_to_banks() {
         21
     );
 }
+
+/// The contact sheet in the console: the refused row shows with its reason, one photo given
+/// through the form applies it, and the PDF of the same sheet downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_sheet_and_one_photo_through_the_console() {
+    let app = TestApp::sqlite().await;
+    let agent = login(&app, "employer_agent").await;
+    let page = agent
+        .get(app.url("/console/batches"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csv = format!(
+        "姓名,身份证号码,合作银行\n张一,{},CCB\n李二,{},ABC\n",
+        id(41).expose(),
+        id(42).expose()
+    );
+    let zip = zip_of(&[
+        (
+            format!("{}.jpg", id(41).expose()),
+            Variation::tight_crop(Source::Astronaut, 295, 413, 3.0, 0.64).jpeg(),
+        ),
+        (
+            format!("{}.jpg", id(42).expose()),
+            Variation {
+                background: BLUE,
+                ..Variation::badge(Source::GraceHopper)
+            }
+            .jpeg(),
+        ),
+    ]);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf_of(&page))
+        .part(
+            "list",
+            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("名单.csv"),
+        )
+        .part(
+            "photos",
+            reqwest::multipart::Part::bytes(zip).file_name("照片.zip"),
+        );
+    let r = agent
+        .post(app.url("/console/batches/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sheet = agent
+        .get(app.url("/console/batches/1/photos"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(sheet.contains("id=\"sheet-refused\">1<"), "{sheet}");
+    assert!(sheet.contains("data-row=\"3\""), "{sheet}");
+    assert!(sheet.contains("背景不是白色"), "{sheet}");
+    assert!(
+        !sheet.contains(id(42).expose()),
+        "no full ID number on the sheet"
+    );
+    // One photo for row 3 through the form.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf_of(&sheet))
+        .text("row", "3")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(
+                Variation::tight_crop(Source::GraceHopper, 413, 579, 6.0, 0.66).jpeg(),
+            )
+            .file_name("李二.jpg"),
+        );
+    let r = agent
+        .post(app.url("/console/batches/1/photo"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let sheet = agent
+        .get(app.url("/console/batches/1/photos?done=3"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(sheet.contains("id=\"sheet-refused\">0<"), "{sheet}");
+    assert!(sheet.contains("id=\"photo-done\""), "{sheet}");
+    // Without the CSRF token the form does nothing.
+    let r = agent
+        .post(app.url("/console/batches/1/photo"))
+        .multipart(reqwest::multipart::Form::new().text("row", "3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let pdf = agent
+        .get(app.url("/console/batches/1/photos.pdf"))
+        .send()
+        .await
+        .unwrap();
+    if pdf.status() == 503 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no CJK font for the PDF"
+        );
+        eprintln!("skipping the PDF download check: no CJK font");
+        return;
+    }
+    assert_eq!(pdf.status(), 200);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+}

@@ -38,6 +38,12 @@ pub(crate) fn router() -> Router<AppState> {
             post(step).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route("/console/uploads/{id}/errors.xlsx", get(error_workbook))
+        .route("/console/batches/{id}/photos", get(photos_page))
+        .route("/console/batches/{id}/photos.pdf", get(photos_pdf))
+        .route(
+            "/console/batches/{id}/photo",
+            post(replace_photo).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
 }
 
 fn actor(caller: &Caller) -> Ctx {
@@ -204,9 +210,211 @@ async fn batch_page(
                 }
             }
         }
+        p { a #contact-sheet href=(format!("/console/batches/{}/photos", s.id)) { (p.t("照片核对表", "Contact sheet")) } }
         @if p.can(Permission::RunProduction) { (steps_form(&p, s.id, s.status)) }
     };
     layout(&p, p.t("批次", "Batch"), &body).into_response()
+}
+
+/// Rows a contact-sheet page shows.
+const SHEET_PAGE: usize = 40;
+
+#[derive(serde::Deserialize)]
+struct SheetQuery {
+    #[serde(default)]
+    page: Option<usize>,
+    #[serde(default)]
+    done: Option<usize>,
+}
+
+fn data_uri(jpeg: &[u8]) -> String {
+    use base64::Engine as _;
+    format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(jpeg)
+    )
+}
+
+/// The batch's photos as a grid (the same as `sscard batch photos --pdf`): each with its row
+/// and masked name, refused ones with the source and the reason, and a form to give one row a
+/// new photo.
+async fn photos_page(
+    State(st): State<AppState>,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadBatches>,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<SheetQuery>,
+) -> Response {
+    use sscard_store::SheetPhoto;
+    let entries = match st.store.batch_sheet(&actor(&caller), id).await {
+        Ok(e) => e,
+        Err(e) => return error_page(&p, &ApiError::from(e)),
+    };
+    let refused = entries
+        .iter()
+        .filter(|e| matches!(e.photo, SheetPhoto::Refused { .. }))
+        .count();
+    let pages = entries.len().div_ceil(SHEET_PAGE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let may_replace = p.can(Permission::UploadBatches) || p.can(Permission::RunProduction);
+    let title = p.t("照片核对表", "Contact sheet");
+    let body = html! {
+        style { ".sheet{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.6em}\
+            .sheet figure{margin:0;border:1px solid #ccc;padding:.4em}.sheet figure.refused{border:3px solid #d93025}\
+            .sheet img{width:120px;height:148px;object-fit:contain;display:block;margin:auto;background:#f1f3f4}\
+            .sheet figcaption{font-size:.85em}.sheet .reason{color:#d93025}" }
+        h1 { (title) " · " (p.t("批次 ", "batch ")) (id) }
+        @if let Some(row) = q.done { p.flash #photo-done { (p.t("已更换照片：第 ", "Photo taken: row ")) (row) (p.t(" 行", "")) } }
+        p #sheet-summary {
+            (entries.len()) (p.t(" 行 · 照片未通过 ", " rows · photos refused ")) strong #sheet-refused { (refused) }
+            " · " a #sheet-pdf href=(format!("/console/batches/{id}/photos.pdf")) { (p.t("下载 PDF", "Download the PDF")) }
+            " · " a href=(format!("/console/batches/{id}")) { (p.t("返回批次", "Back to the batch")) }
+        }
+        div.sheet #sheet {
+            @for e in entries.iter().skip((page - 1) * SHEET_PAGE).take(SHEET_PAGE) {
+                @let refused = matches!(e.photo, SheetPhoto::Refused { .. });
+                figure class=[refused.then_some("refused")] data-row=(e.row) {
+                    @match &e.photo {
+                        SheetPhoto::Accepted { jpeg } => { img src=(data_uri(jpeg)) alt=(format!("{} {}", e.row, e.name)); }
+                        SheetPhoto::Refused { preview: Some(pv), .. } => { img src=(data_uri(pv)) alt=(format!("{} {}", e.row, e.name)); }
+                        _ => { img alt=(p.t("无照片", "no photo")); }
+                    }
+                    figcaption {
+                        (p.t("第 ", "Row ")) (e.row) (p.t(" 行", "")) " · " (e.name) br; small { (e.id_number) }
+                        @match &e.photo {
+                            SheetPhoto::Refused { code, message, message_en, .. } => {
+                                p.reason { (p.t(message, message_en)) " " code { (code) } }
+                            }
+                            SheetPhoto::Missing => { p.reason { (p.t("无照片", "No photo")) } }
+                            SheetPhoto::Accepted { .. } => {}
+                        }
+                    }
+                }
+            }
+        }
+        @if pages > 1 {
+            p #sheet-pages {
+                @for n in 1..=pages {
+                    @if n == page { strong { (n) } } @else { a href=(format!("/console/batches/{id}/photos?page={n}")) { (n) } }
+                    " "
+                }
+            }
+        }
+        @if may_replace {
+            h2 { (p.t("更换一行的照片", "Give one row a new photo")) }
+            form #replace-form method="post" action=(format!("/console/batches/{id}/photo")) enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(p.csrf());
+                p { label { (p.t("行号", "Row")) br; input #replace-row name="row" inputmode="numeric" size="6" required; } }
+                p { label { (p.t("照片（JPEG 或 PNG）", "Photo (JPEG or PNG)")) br; input #replace-file name="file" type="file" required; } }
+                button #replace-submit type="submit" { (p.t("检查并更换", "Check and replace")) }
+            }
+        }
+    };
+    layout(&p, title, &body).into_response()
+}
+
+async fn photos_pdf(
+    State(st): State<AppState>,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadBatches>,
+    Path(id): Path<i64>,
+) -> Response {
+    let ctx = actor(&caller);
+    let (detail, entries) = match (
+        st.store.batch(&ctx, id).await,
+        st.store.batch_sheet(&ctx, id).await,
+    ) {
+        (Ok(d), Ok(e)) => (d, e),
+        (Err(e), _) | (_, Err(e)) => return error_page(&p, &ApiError::from(e)),
+    };
+    let font = match sscard_print::PrintFont::find() {
+        Ok(f) => f,
+        Err(e) => {
+            return error_page(
+                &p,
+                &ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "print.font",
+                    e.to_string(),
+                    e.to_string(),
+                ),
+            );
+        }
+    };
+    let header = sscard_print::SheetHeader {
+        batch: id,
+        employer: detail.summary.employer_name.clone(),
+        made_at: (chrono::Utc::now() + chrono::Duration::hours(8))
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+    };
+    let pdf = tokio::task::spawn_blocking(move || {
+        sscard_print::contact_sheet_pdf(&header, &entries, &font)
+    })
+    .await;
+    match pdf {
+        Ok(Ok(bytes)) => attachment("application/pdf", &format!("B{id:06}-photos.pdf"), bytes),
+        Ok(Err(e)) => error_page(
+            &p,
+            &ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+                e.to_string(),
+            ),
+        ),
+        Err(e) => error_page(
+            &p,
+            &ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+                e.to_string(),
+            ),
+        ),
+    }
+}
+
+async fn replace_photo(
+    State(st): State<AppState>,
+    ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadBatches>,
+    Path(id): Path<i64>,
+    form: CsrfMultipart,
+) -> Response {
+    use sscard_import::pipeline::ReplaceError;
+    if !(p.can(Permission::UploadBatches) || p.can(Permission::RunProduction)) {
+        return super::forbidden(&p, p.t("更换照片", "replace photos"));
+    }
+    let row = form
+        .part("row")
+        .and_then(|f| std::str::from_utf8(&f.2).ok())
+        .and_then(|t| t.trim().parse::<usize>().ok());
+    let (Some(row), Some((_, _, file))) = (row, form.part("file")) else {
+        return error_page(
+            &p,
+            &ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "upload.photo_form",
+                "请填写行号并选择照片文件",
+                "give the row number and choose the photo file",
+            ),
+        );
+    };
+    let profile = sscard_photo::Profile::jiangsu();
+    match sscard_import::pipeline::replace_photo(
+        &st.store,
+        &actor(&caller),
+        (id, row),
+        file.to_vec(),
+        &profile,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/console/batches/{id}/photos?done={row}")).into_response(),
+        Err(ReplaceError::Photo(e)) => error_page(
+            &p,
+            &ApiError::from_bilingual(StatusCode::UNPROCESSABLE_ENTITY, &e),
+        ),
+        Err(ReplaceError::Store(e)) => error_page(&p, &ApiError::from(e)),
+    }
 }
 
 fn steps_form(p: &Page, id: i64, status: u8) -> Markup {
