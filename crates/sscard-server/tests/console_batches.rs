@@ -220,6 +220,7 @@ async fn agent_uploads_auditor_looks_operator_sends_to_banks() {
 /// The contact sheet in the console: the refused row shows with its reason, one photo given
 /// through the form applies it, and the PDF of the same sheet downloads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one story, told in order
 async fn contact_sheet_and_one_photo_through_the_console() {
     let app = TestApp::sqlite().await;
     let agent = login(&app, "employer_agent").await;
