@@ -293,7 +293,7 @@ pub(crate) async fn seed(
     };
     Ok(Seeded {
         people: employees.len(),
-        cards: made + batch.map_or(0, |b| b.received),
+        cards: made + batch.as_ref().map_or(0, |b| b.received),
         sample_ids: vec![employees[2].id, employees[6].id, employees[cards + 1].id],
         batch,
     })
@@ -344,8 +344,9 @@ async fn bank_rounds(
 /// error workbook names them), the batch goes to the banks and the factory (each failing a row
 /// or two, retried), the cards are personalised and arrive at the factory's on-site point.
 /// Exchange files, card images and the error workbook are written under `files`.
-/// The factory HR's upload: the employee list (CSV) and the photo ZIP, with three mistakes —
-/// a typo in an ID number, a person listed twice, a photo on a blue background.
+/// The factory HR's upload: the employee list (CSV) and the photo ZIP, with four mistakes —
+/// a typo in an ID number, a person listed twice, a photo on a blue background, a badge crop
+/// that cuts the hair. Every fifth photo is a tight badge crop (1-inch or 2-inch) that passes.
 fn factory_upload(employees: &[PersonInput]) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     use std::fmt::Write as _;
     use std::io::Write as _;
@@ -384,15 +385,83 @@ fn factory_upload(employees: &[PersonInput]) -> anyhow::Result<(Vec<u8>, Vec<u8>
                 writeln!(csv, "{},{idn},CCB,,,", e.name.expose())?;
             }
             zip.start_file(format!("{idn}.jpg"), opts)?;
-            zip.write_all(if i == 63 {
-                &blue
-            } else {
-                &photos[i % photos.len()]
-            })?;
+            let source = sscard_photo::synth::Source::ALL[i % 2];
+            let photo = match i {
+                63 => blue.clone(),
+                71 => {
+                    sscard_photo::synth::Variation::tight_crop(source, 413, 579, -40.0, 0.66).jpeg()
+                }
+                _ if i % 5 == 0 && i % 10 == 0 => {
+                    sscard_photo::synth::Variation::tight_crop(source, 295, 413, 3.0, 0.64).jpeg()
+                }
+                _ if i % 5 == 0 => {
+                    sscard_photo::synth::Variation::tight_crop(source, 413, 579, 7.0, 0.66).jpeg()
+                }
+                _ => photos[i % photos.len()].clone(),
+            };
+            zip.write_all(&photo)?;
         }
         zip.finish()?;
     }
     Ok((csv.into_bytes(), zip_bytes.into_inner()))
+}
+
+/// The operator looks at the contact sheet and gets a better photo for the row on blue; the
+/// row whose crop cuts the hair stays held for HR to send a new one. The sheet is written as PDF
+/// when a CJK font is there.
+async fn review_photos(
+    store: &Store,
+    ctx: &Ctx,
+    batch: i64,
+    files: &std::path::Path,
+) -> anyhow::Result<(Option<usize>, Option<std::path::PathBuf>)> {
+    let sheet = store.batch_sheet(ctx, batch).await?;
+    let mut replaced = None;
+    if let Some(blue_row) = sheet.iter().find(|e| {
+        matches!(&e.photo, sscard_store::SheetPhoto::Refused { code, .. } if code == "photo.background_not_white")
+    }) {
+        let better = sscard_photo::synth::Variation::tight_crop(
+            sscard_photo::synth::Source::Astronaut,
+            413,
+            579,
+            5.0,
+            0.66,
+        )
+        .jpeg();
+        sscard_import::pipeline::replace_photo(
+            store,
+            ctx,
+            (batch, blue_row.row),
+            better,
+            &sscard_photo::Profile::jiangsu(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        replaced = Some(blue_row.row);
+    }
+    let sheet_pdf = match sscard_print::PrintFont::find() {
+        Ok(font) => {
+            let header = sscard_print::SheetHeader {
+                batch,
+                employer: "泰州可胜电子科技有限公司".into(),
+                made_at: (ctx.at + chrono::Duration::hours(8))
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+            };
+            let entries = store.batch_sheet(ctx, batch).await?;
+            let path = files.join("contact-sheet.pdf");
+            std::fs::write(
+                &path,
+                sscard_print::contact_sheet_pdf(&header, &entries, &font)?,
+            )?;
+            Some(path)
+        }
+        Err(e) => {
+            eprintln!("note: contact-sheet.pdf not written: {e}");
+            None
+        }
+    };
+    Ok((replaced, sheet_pdf))
 }
 
 pub(crate) async fn seed_batch(
@@ -421,6 +490,7 @@ pub(crate) async fn seed_batch(
         files.join("errors.xlsx"),
         sscard_import::workbook::error_workbook(batch, &report.outcome.rejected)?,
     )?;
+    let (replaced, sheet_pdf) = review_photos(store, &ctx, batch, files).await?;
     let ctx = Ctx::system("operator:demo").because("演示：制卡 / demo production");
     let keys = ExchangeKeys::demo();
     let now = ctx.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -460,19 +530,26 @@ pub(crate) async fn seed_batch(
     .await
     .map_err(err)?;
     let received = store.receive_batch(&ctx, batch, "TZ-KS-ONSITE").await?;
-    let boxes = plan_pickup(store, batch, files).await?;
+    let (boxes, distribution_pdf) = plan_pickup(store, batch, files).await?;
     Ok(Batch {
         number: batch,
-        accepted: report.outcome.accepted,
-        rejected: report.outcome.rejected.len(),
+        accepted: report.outcome.accepted + usize::from(replaced.is_some()),
+        rejected: report.outcome.rejected.len() - usize::from(replaced.is_some()),
         received: received.done,
         boxes,
+        replaced,
+        sheet_pdf,
+        distribution_pdf,
     })
 }
 
 /// The factory's batch at its on-site point: open for the coming week, sorted into boxes of
 /// 200, the list and labels printed (PDF when a CJK font is installed, .xlsx always).
-async fn plan_pickup(store: &Store, batch: i64, files: &std::path::Path) -> anyhow::Result<usize> {
+async fn plan_pickup(
+    store: &Store,
+    batch: i64,
+    files: &std::path::Path,
+) -> anyhow::Result<(usize, Option<std::path::PathBuf>)> {
     let ctx = Ctx::system("operator:demo").because("演示：分拣发放 / demo sorted distribution");
     let today = (ctx.at + chrono::Duration::hours(8)).date_naive();
     let week: Vec<chrono::NaiveDate> = today.iter_days().take(7).collect();
@@ -484,18 +561,22 @@ async fn plan_pickup(store: &Store, batch: i64, files: &std::path::Path) -> anyh
         files.join("distribution.xlsx"),
         sscard_print::plan_xlsx(&plan)?,
     )?;
-    match sscard_print::PrintFont::find() {
-        Ok(font) => std::fs::write(
-            files.join("distribution.pdf"),
-            sscard_print::plan_pdf(&plan, &font)?,
-        )?,
-        Err(e) => eprintln!("note: distribution.pdf not written: {e}"),
-    }
-    Ok(plan.boxes.len())
+    let pdf = match sscard_print::PrintFont::find() {
+        Ok(font) => {
+            let path = files.join("distribution.pdf");
+            std::fs::write(&path, sscard_print::plan_pdf(&plan, &font)?)?;
+            Some(path)
+        }
+        Err(e) => {
+            eprintln!("note: distribution.pdf not written: {e}");
+            None
+        }
+    };
+    Ok((plan.boxes.len(), pdf))
 }
 
 /// What the demo's employer batch came to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Batch {
     /// Batch number.
     pub(crate) number: i64,
@@ -507,6 +588,12 @@ pub(crate) struct Batch {
     pub(crate) received: usize,
     /// Boxes they are sorted into.
     pub(crate) boxes: usize,
+    /// The row whose refused photo was replaced from the contact sheet.
+    pub(crate) replaced: Option<usize>,
+    /// The contact sheet, when a CJK font was there to write it.
+    pub(crate) sheet_pdf: Option<std::path::PathBuf>,
+    /// The distribution list and labels, likewise.
+    pub(crate) distribution_pdf: Option<std::path::PathBuf>,
 }
 
 /// Cards in varied states: awaiting pickup, handed over, in use, lost, reissued, exchanged.

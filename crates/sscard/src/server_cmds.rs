@@ -157,20 +157,31 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
         seeded.cards,
         took.as_secs_f64()
     );
-    if let Some(b) = seeded.batch {
+    if let Some(b) = &seeded.batch {
+        let written = |p: &Option<std::path::PathBuf>| {
+            p.as_ref().map_or_else(
+                || "未生成：没有中文字体（not written: no CJK font）".to_owned(),
+                |p| p.display().to_string(),
+            )
+        };
         let _ = write!(
             summary,
             "\n  工厂批量申领（factory upload）: 批次 {} · 受理 {} · 未通过 {}（错误清单 error workbook: {}）\n  \
+             照片核对表（contact sheet）: {}{}\n  \
              已制卡并送达厂区发卡点（made and at the on-site point TZ-KS-ONSITE）: {} · 交换文件与卡片镜像（exchange files, card images）: {}\n  \
              分拣待领（sorted, ready for pickup）: {} 箱 · 发放清单与箱标签（list and box labels）: {}",
             b.number,
             b.accepted,
             b.rejected,
             files.join("errors.xlsx").display(),
+            written(&b.sheet_pdf),
+            b.replaced
+                .map(|r| format!(" · 第 {r} 行照片已单独更换（row {r}: photo replaced alone）"))
+                .unwrap_or_default(),
             b.received,
             files.display(),
             b.boxes,
-            files.join("distribution.pdf").display()
+            written(&b.distribution_pdf)
         );
     }
     if a.no_serve {
