@@ -112,6 +112,24 @@ fn crop_resize(
         .max(-top)
         .max(left + cw - w as f32)
         .max(top + ch - h as f32);
+    // A window past the edges of a large source (a tight crop from a scanner or a phone): shrink
+    // the source first (to twice the output; more than three times is shrunk), so that the padded
+    // copy stays small, not a copy of a
+    // 20-megapixel photo grown by a thousand pixels a side.
+    if overshoot > 0.0 && cw > 3.0 * out_w as f32 {
+        let f = 2.0 * out_w as f32 / cw;
+        let sw = ((w as f32 * f).round() as u32).max(1);
+        let sh = ((h as f32 * f).round() as u32).max(1);
+        let small = crop_resize(src, (w, h), pixel, (0.0, 0.0, w as f32, h as f32), (sw, sh));
+        let (fx, fy) = (sw as f32 / w as f32, sh as f32 / h as f32);
+        return crop_resize(
+            &small,
+            (sw, sh),
+            pixel,
+            (left * fx, top * fy, cw * fx, ch * fy),
+            (out_w, out_h),
+        );
+    }
     let padded;
     let (data, sw, sh) = if overshoot > 0.0 {
         let pad = overshoot.ceil() as u32 + 1;
@@ -184,6 +202,16 @@ mod tests {
         let img = RgbImage::from_pixel(10, 10, image::Rgb([200, 100, 50]));
         let out = crop_resize_rgb(&img, (-2.0, -2.0, 14.0, 14.0), 7, 7);
         assert!(out.pixels().all(|p| p.0 == [200, 100, 50]));
+    }
+
+    #[test]
+    fn a_large_source_past_its_edges_is_shrunk_before_padding() {
+        // 4000×3000 flat, the window reaching 1,000 px past every edge: same colour out, and
+        // (by construction) no 6000×5000 padded copy.
+        let img = RgbImage::from_pixel(4000, 3000, image::Rgb([240, 240, 238]));
+        let out = crop_resize_rgb(&img, (-1000.0, -1000.0, 6000.0, 5000.0), 358, 441);
+        assert_eq!(out.dimensions(), (358, 441));
+        assert!(out.pixels().all(|p| p.0 == [240, 240, 238]));
     }
 
     #[test]

@@ -433,3 +433,13 @@ fn every_rejection_has_a_code_and_two_languages() {
         assert!(r.en().is_ascii(), "{r:?}");
     }
 }
+
+/// A tight crop scanned large (2400×3360): accepted like its small version, the face search and
+/// the extension working on a shrunk copy.
+#[test]
+fn a_large_tight_crop_is_accepted() {
+    let v = Variation::tight_crop(Source::GraceHopper, 2400, 3360, 30.0, 0.66);
+    let jpeg = v.jpeg();
+    let n = normalize(&jpeg, &jiangsu(), Options::default()).unwrap_or_else(|e| panic!("{e:?}"));
+    check_output(&n, &jiangsu());
+}
