@@ -112,10 +112,9 @@ fn crop_resize(
         .max(-top)
         .max(left + cw - w as f32)
         .max(top + ch - h as f32);
-    // A window past the edges of a large source (a tight crop from a scanner or a phone): shrink
-    // the source first (to twice the output; more than three times is shrunk), so that the padded
-    // copy stays small, not a copy of a
-    // 20-megapixel photo grown by a thousand pixels a side.
+    // A window past the edges of a large source (a tight crop from a scanner or a phone), more
+    // than three times the output: shrink the source first, to twice the output, so that the
+    // padded copy stays small — not a 20-megapixel photo grown by a thousand pixels a side.
     if overshoot > 0.0 && cw > 3.0 * out_w as f32 {
         let f = 2.0 * out_w as f32 / cw;
         let sw = ((w as f32 * f).round() as u32).max(1);
