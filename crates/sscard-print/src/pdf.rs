@@ -71,7 +71,7 @@ fn line(s: &mut Surface<'_>, from: (f32, f32), to: (f32, f32), width: f32) {
     }
 }
 
-fn frame(s: &mut Surface<'_>, rect: Rect, width: f32) {
+pub(crate) fn frame(s: &mut Surface<'_>, rect: Rect, width: f32) {
     let mut pb = PathBuilder::new();
     pb.push_rect(rect);
     if let Some(path) = pb.finish() {

@@ -4,16 +4,16 @@
 //! framed heavier. Text is real text (searchable, `pdftotext`).
 
 use krilla::Document;
-use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::geom::{Point, Rect, Size, Transform};
 use krilla::image::Image;
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
 use krilla::text::{Font, TextDirection};
 use sscard_store::{SheetEntry, SheetPhoto};
 
-use crate::{PrintError, PrintFont};
+use crate::pdf::frame;
+use crate::{PrintError, PrintFont, china_time};
 
 const A4: (f32, f32) = (595.0, 842.0);
 const MARGIN: f32 = 30.0;
@@ -33,8 +33,19 @@ pub struct SheetHeader {
     pub batch: i64,
     /// Employer name.
     pub employer: String,
-    /// When the sheet was made (already in China time, as text).
+    /// When the sheet was made (China time, as text).
     pub made_at: String,
+}
+
+impl SheetHeader {
+    /// The header of batch `batch` of `employer`, made at `at`.
+    pub fn at(batch: i64, employer: &str, at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            batch,
+            employer: employer.to_owned(),
+            made_at: china_time(at),
+        }
+    }
 }
 
 /// The contact sheet of a batch.
@@ -139,7 +150,7 @@ fn cell(
     let refused = matches!(e.photo, SheetPhoto::Refused { .. });
     frame(
         s,
-        Rect::from_xywh(x + 2.0, y + 1.0, CELL_W - 4.0, CELL_H - 3.0),
+        Rect::from_xywh(x + 2.0, y + 1.0, CELL_W - 4.0, CELL_H - 3.0).expect("cell size"),
         if refused { 1.6 } else { 0.3 },
     );
     match &e.photo {
@@ -152,7 +163,11 @@ fn cell(
         SheetPhoto::Missing => {}
     }
     if !matches!(e.photo, SheetPhoto::Accepted { .. }) {
-        frame(s, Rect::from_xywh(tx, ty, THUMB_W, THUMB_H), 0.3);
+        frame(
+            s,
+            Rect::from_xywh(tx, ty, THUMB_W, THUMB_H).expect("thumbnail size"),
+            0.3,
+        );
     }
     let below = ty + THUMB_H + 10.0;
     text(
@@ -255,20 +270,4 @@ fn wrap(font: &PrintFont, text: &str, size: f32, width: f32) -> Vec<String> {
         lines.push(line);
     }
     lines
-}
-
-fn frame(s: &mut Surface<'_>, rect: Option<Rect>, width: f32) {
-    let mut pb = PathBuilder::new();
-    let Some(rect) = rect else { return };
-    pb.push_rect(rect);
-    if let Some(path) = pb.finish() {
-        s.set_fill(None);
-        s.set_stroke(Some(Stroke {
-            width,
-            ..Stroke::default()
-        }));
-        s.draw_path(&path);
-        s.set_stroke(None);
-        s.set_fill(Some(Fill::default()));
-    }
 }

@@ -76,6 +76,30 @@ impl ApiError {
         }
     }
 
+    /// 500 with what went wrong in the server's own words (no personal data in it).
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        let detail = detail.to_string();
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            detail.clone(),
+            detail,
+        )
+    }
+
+    /// A document that could not be printed: 503 `print.font` without a CJK font, else 500.
+    pub fn print(e: &sscard_print::PrintError) -> Self {
+        match e {
+            sscard_print::PrintError::Font(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "print.font",
+                e.to_string(),
+                e.to_string(),
+            ),
+            _ => Self::internal(e),
+        }
+    }
+
     /// 401.
     pub fn unauthenticated() -> Self {
         Self::new(

@@ -37,10 +37,10 @@ pub use audit::{Anchor, AnchorError, AuditEvent, AuditKey, AuditProblem, AuditRe
 pub use error::{Rule, StoreError};
 pub use model::{
     ApplicationView, ApplyOutcome, ApplyRequest, Bank, BatchDetail, BatchImportOutcome,
-    BatchRowInput, BatchSummary, BatchUploadInput, CardActionOutcome, CardView, Ctx, Employer,
-    HeldRowInput, IdempotencyClaim, IdempotentResponse, NewStaff, Outlet, PersonInput, PersonView,
-    PhotoInput, PhotoReplaced, ProductionRow, RowIssue, SheetEntry, SheetPhoto, StaffAccount,
-    StepReport, StepResult, UploadSummary,
+    BatchRowInput, BatchSheet, BatchSummary, BatchUploadInput, CardActionOutcome, CardView, Ctx,
+    Employer, HeldRowInput, IdempotencyClaim, IdempotentResponse, NewStaff, Outlet, PersonInput,
+    PersonView, PhotoInput, PhotoReplaced, ProductionRow, RowIssue, SheetEntry, SheetPhoto,
+    StaffAccount, StepReport, StepResult, UploadSummary,
 };
 pub use pickup::{
     DistributionPlan, DistributionPoint, PickupCard, PickupFigures, PickupOutcome, PlanBox,
@@ -675,7 +675,7 @@ impl Store {
 
     /// A batch's rows on its contact sheet, in upload and row order: each with its normalised
     /// photo, or held with the reason its photo was refused and a preview of the source.
-    pub async fn batch_sheet(&self, ctx: &Ctx, batch: i64) -> Result<Vec<SheetEntry>, StoreError> {
+    pub async fn batch_sheet(&self, ctx: &Ctx, batch: i64) -> Result<BatchSheet, StoreError> {
         dispatch!(self, read, batch_sheet(ctx, batch))
     }
 

@@ -437,6 +437,15 @@ pub struct HeldRowInput {
     pub preview: Option<Vec<u8>>,
 }
 
+/// A batch's contact sheet: the batch and its rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchSheet {
+    /// The batch.
+    pub summary: BatchSummary,
+    /// Its rows in upload and row order.
+    pub entries: Vec<SheetEntry>,
+}
+
 /// One row of a batch on its contact sheet.
 #[derive(Debug, Clone, Serialize)]
 pub struct SheetEntry {

@@ -351,18 +351,13 @@ async fn show(g: &Global, id: i64) -> anyhow::Result<ExitCode> {
 async fn photos_sheet(g: &Global, batch: i64, pdf: Option<&Path>) -> anyhow::Result<ExitCode> {
     use sscard_store::SheetPhoto;
     let store = try_open!(g);
-    let detail = try_store!(g, store.batch(&g.ctx(), batch).await);
-    let entries = try_store!(g, store.batch_sheet(&g.ctx(), batch).await);
+    let sheet = try_store!(g, store.batch_sheet(&g.ctx(), batch).await);
+    let entries = &sheet.entries;
     if let Some(out) = pdf {
         let font = sscard_print::PrintFont::find()?;
-        let header = sscard_print::SheetHeader {
-            batch,
-            employer: detail.summary.employer_name.clone(),
-            made_at: (chrono::Utc::now() + chrono::Duration::hours(8))
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
-        };
-        let bytes = sscard_print::contact_sheet_pdf(&header, &entries, &font)?;
+        let header =
+            sscard_print::SheetHeader::at(batch, &sheet.summary.employer_name, chrono::Utc::now());
+        let bytes = sscard_print::contact_sheet_pdf(&header, entries, &font)?;
         std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
     }
     let refused = entries
@@ -375,7 +370,7 @@ async fn photos_sheet(g: &Global, batch: i64, pdf: Option<&Path>) -> anyhow::Res
             "pdf": pdf, "entries": entries }),
         );
     } else {
-        for e in &entries {
+        for e in entries {
             let what = match &e.photo {
                 SheetPhoto::Accepted { jpeg } => format!("✓ {} KB", jpeg.len() / 1024),
                 SheetPhoto::Refused {

@@ -417,7 +417,7 @@ async fn review_photos(
 ) -> anyhow::Result<(Option<usize>, Option<std::path::PathBuf>)> {
     let sheet = store.batch_sheet(ctx, batch).await?;
     let mut replaced = None;
-    if let Some(blue_row) = sheet.iter().find(|e| {
+    if let Some(blue_row) = sheet.entries.iter().find(|e| {
         matches!(&e.photo, sscard_store::SheetPhoto::Refused { code, .. } if code == "photo.background_not_white")
     }) {
         let better = sscard_photo::synth::Variation::tight_crop(
@@ -441,18 +441,12 @@ async fn review_photos(
     }
     let sheet_pdf = match sscard_print::PrintFont::find() {
         Ok(font) => {
-            let header = sscard_print::SheetHeader {
-                batch,
-                employer: "泰州可胜电子科技有限公司".into(),
-                made_at: (ctx.at + chrono::Duration::hours(8))
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string(),
-            };
-            let entries = store.batch_sheet(ctx, batch).await?;
+            let sheet = store.batch_sheet(ctx, batch).await?;
+            let header = sscard_print::SheetHeader::at(batch, &sheet.summary.employer_name, ctx.at);
             let path = files.join("contact-sheet.pdf");
             std::fs::write(
                 &path,
-                sscard_print::contact_sheet_pdf(&header, &entries, &font)?,
+                sscard_print::contact_sheet_pdf(&header, &sheet.entries, &font)?,
             )?;
             Some(path)
         }

@@ -246,7 +246,7 @@ async fn photos_page(
 ) -> Response {
     use sscard_store::SheetPhoto;
     let entries = match st.store.batch_sheet(&actor(&caller), id).await {
-        Ok(e) => e,
+        Ok(s) => s.entries,
         Err(e) => return error_page(&p, &ApiError::from(e)),
     };
     let refused = entries
@@ -317,59 +317,26 @@ async fn photos_pdf(
     ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadBatches>,
     Path(id): Path<i64>,
 ) -> Response {
-    let ctx = actor(&caller);
-    let (detail, entries) = match (
-        st.store.batch(&ctx, id).await,
-        st.store.batch_sheet(&ctx, id).await,
-    ) {
-        (Ok(d), Ok(e)) => (d, e),
-        (Err(e), _) | (_, Err(e)) => return error_page(&p, &ApiError::from(e)),
+    let sheet = match st.store.batch_sheet(&actor(&caller), id).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&p, &ApiError::from(e)),
     };
     let font = match sscard_print::PrintFont::find() {
         Ok(f) => f,
         Err(e) => {
-            return error_page(
-                &p,
-                &ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "print.font",
-                    e.to_string(),
-                    e.to_string(),
-                ),
-            );
+            return error_page(&p, &ApiError::print(&e));
         }
     };
-    let header = sscard_print::SheetHeader {
-        batch: id,
-        employer: detail.summary.employer_name.clone(),
-        made_at: (chrono::Utc::now() + chrono::Duration::hours(8))
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
-    };
+    let header =
+        sscard_print::SheetHeader::at(id, &sheet.summary.employer_name, chrono::Utc::now());
     let pdf = tokio::task::spawn_blocking(move || {
-        sscard_print::contact_sheet_pdf(&header, &entries, &font)
+        sscard_print::contact_sheet_pdf(&header, &sheet.entries, &font)
     })
     .await;
     match pdf {
         Ok(Ok(bytes)) => attachment("application/pdf", &format!("B{id:06}-photos.pdf"), bytes),
-        Ok(Err(e)) => error_page(
-            &p,
-            &ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-                e.to_string(),
-            ),
-        ),
-        Err(e) => error_page(
-            &p,
-            &ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-                e.to_string(),
-            ),
-        ),
+        Ok(Err(e)) => error_page(&p, &ApiError::print(&e)),
+        Err(e) => error_page(&p, &ApiError::internal(e)),
     }
 }
 
@@ -612,15 +579,7 @@ async fn error_workbook(
     };
     match sscard_import::workbook::error_workbook(batch, &problems) {
         Ok(bytes) => attachment(XLSX, &format!("B{batch:06}-errors.xlsx"), bytes),
-        Err(e) => error_page(
-            &p,
-            &ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-                e.to_string(),
-            ),
-        ),
+        Err(e) => error_page(&p, &ApiError::internal(e)),
     }
 }
 
@@ -634,14 +593,6 @@ async fn template(
     };
     match sscard_import::workbook::template(&banks) {
         Ok(bytes) => attachment(XLSX, "sscard-employee-list.xlsx", bytes),
-        Err(e) => error_page(
-            &p,
-            &ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-                e.to_string(),
-            ),
-        ),
+        Err(e) => error_page(&p, &ApiError::internal(e)),
     }
 }

@@ -433,15 +433,7 @@ async fn chart(
     let font = match sscard_print::PrintFont::find() {
         Ok(font) => font,
         Err(e) => {
-            return error_page(
-                &p,
-                &ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "print.font",
-                    e.to_string(),
-                    e.to_string(),
-                ),
-            );
+            return error_page(&p, &ApiError::print(&e));
         }
     };
     let png = tokio::task::spawn_blocking(move || sscard_print::hourly_chart_png(&f, &font))

@@ -318,9 +318,9 @@ pub(crate) async fn batch_sheet(
     _cfg: &Config,
     ctx: &Ctx,
     number: i64,
-) -> Result<Vec<crate::SheetEntry>, StoreError> {
+) -> Result<crate::BatchSheet, StoreError> {
     let mut tx = snapshot(pool).await?;
-    let (batch_id, _) = scoped_batch(&mut *tx, ctx, number).await?;
+    let (batch_id, summary) = scoped_batch(&mut *tx, ctx, number).await?;
     let mut out = Vec::new();
     for r in sqlx::query(
         "SELECT r.source_row, r.upload_id, u.created_at AS uploaded, p.ssn, p.name, ph.jpeg          FROM batch_rows r JOIN persons p ON p.id = r.person_id          JOIN batch_uploads u ON u.id = r.upload_id          LEFT JOIN photos ph ON ph.person_id = r.person_id WHERE r.batch_id = $1",
@@ -355,7 +355,10 @@ pub(crate) async fn batch_sheet(
     tx.commit().await?;
     // Row order within each upload, uploads in the order they came.
     out.sort_by_key(|(at, e)| (*at, e.upload_id, e.row));
-    Ok(out.into_iter().map(|(_, e)| e).collect())
+    Ok(crate::BatchSheet {
+        summary,
+        entries: out.into_iter().map(|(_, e)| e).collect(),
+    })
 }
 
 fn sheet_entry(r: &DbRow, photo: crate::SheetPhoto) -> Result<crate::SheetEntry, StoreError> {
@@ -662,17 +665,7 @@ pub(crate) async fn batch_detail(
     ctx: &Ctx,
     number: i64,
 ) -> Result<BatchDetail, StoreError> {
-    let row = sqlx::query(&format!("{BATCH_SELECT} WHERE b.number = $1"))
-        .bind(number)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "batch",
-            key: number.to_string(),
-        })?;
-    let summary = batch_from_row(&row)?;
-    ctx.actor.check_employer(Some(&summary.employer))?;
-    let batch_id: Uuid = row.try_get("id")?;
+    let (batch_id, summary) = scoped_batch(pool, ctx, number).await?;
     let counts =
         sqlx::query("SELECT step, COUNT(*) AS n FROM batch_rows WHERE batch_id = $1 GROUP BY step")
             .bind(batch_id)
