@@ -10,6 +10,7 @@
 
 pub mod card_face;
 mod detect;
+mod jpeg;
 mod profile;
 mod resample;
 pub mod synth;
@@ -387,22 +388,7 @@ fn luma(p: [u8; 3]) -> u32 {
 
 /// Encode as JPEG at `quality` with `dpi` in the JFIF header.
 pub fn encode_jpeg(img: &RgbImage, quality: u8, dpi: u16) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 * 1024);
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
-    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    enc.set_density(jpeg_encoder::PixelDensity {
-        density: (dpi, dpi),
-        unit: jpeg_encoder::PixelDensityUnit::Inches,
-    });
-    // Every image reaching here is at most MAX_SIDE (8000) pixels a side, so u16 holds it.
-    enc.encode(
-        img.as_raw(),
-        img.width() as u16,
-        img.height() as u16,
-        jpeg_encoder::ColorType::Rgb,
-    )
-    .expect("encoding an in-range image to memory cannot fail");
-    out
+    jpeg::encode(img.as_raw(), img.width(), img.height(), quality, dpi)
 }
 
 /// The highest-quality encoding near `start` whose size is within `[min, max]`: one encode when
@@ -584,18 +570,20 @@ fn window_for(
     let (fw, fh) = (face.width, face.height);
     let cut = |edge| Err(Rejection::FaceCutOff { edge });
 
-    // The head's sure margins inside the photo.
-    if face.y - CROWN_SURE * fh < 0.0 {
-        return cut(Edge::Top);
-    }
-    if face.y + fh * (1.0 + CHIN_SURE) > h {
-        return cut(Edge::Bottom);
-    }
-    if face.x - SIDE_SURE * fw < 0.0 {
-        return cut(Edge::Left);
-    }
-    if face.x + fw * (1.0 + SIDE_SURE) > w {
-        return cut(Edge::Right);
+    // The head's sure margins inside the photo; when several are outside, the edge the head
+    // crosses furthest is named.
+    let overflows = [
+        (CROWN_SURE * fh - face.y, Edge::Top),
+        (face.y + fh * (1.0 + CHIN_SURE) - h, Edge::Bottom),
+        (SIDE_SURE * fw - face.x, Edge::Left),
+        (face.x + fw * (1.0 + SIDE_SURE) - w, Edge::Right),
+    ];
+    if let Some((_, edge)) = overflows
+        .into_iter()
+        .filter(|(by, _)| *by > 0.0)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+    {
+        return cut(edge);
     }
 
     // An edge the window reaches past: along it, the head's span must be clear of hair and
