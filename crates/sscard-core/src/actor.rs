@@ -121,6 +121,17 @@ impl Actor {
         }
     }
 
+    /// Whether the actor may register or change institution `code`: the centre's work, so an
+    /// actor bounded to an outlet, employer or bank may not.
+    pub fn check_institution(&self, code: &str) -> Result<(), ScopeError> {
+        match &self.scope {
+            Scope::All => Ok(()),
+            _ => Err(self.refusal(ScopeObject::Institution {
+                code: code.to_owned(),
+            })),
+        }
+    }
+
     fn refusal(&self, object: ScopeObject) -> ScopeError {
         ScopeError {
             scope: self.scope.clone(),
@@ -138,6 +149,8 @@ pub enum ScopeObject {
     Person { employer: Option<String> },
     /// A card, by its bank.
     Card { bank: String },
+    /// A designated medical institution (registering or changing one is the centre's).
+    Institution { code: String },
 }
 
 /// An actor asked for an object outside its scope.
@@ -158,6 +171,7 @@ impl ScopeError {
                 format!("employer:{}", employer.as_deref().unwrap_or("-"))
             }
             ScopeObject::Card { bank } => format!("bank:{bank}"),
+            ScopeObject::Institution { code } => format!("institution:{code}"),
         }
     }
 }
@@ -181,6 +195,9 @@ impl Bilingual for ScopeError {
             (_, ScopeObject::Point { point }) => {
                 format!("您的账号不在发放点 {point} 办理业务")
             }
+            (_, ScopeObject::Institution { code }) => {
+                format!("定点医药机构 {code} 的登记由中心办理，您的账号无此权限")
+            }
             _ => "该对象不在您的账号权限范围内".into(),
         }
     }
@@ -199,6 +216,9 @@ impl Bilingual for ScopeError {
             (_, ScopeObject::Point { point }) => {
                 format!("your account does not work at distribution point {point}")
             }
+            (_, ScopeObject::Institution { code }) => format!(
+                "institution {code} is registered by the centre; your account may not change it"
+            ),
             _ => "this object is outside your account's scope".into(),
         }
     }

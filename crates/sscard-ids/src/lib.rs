@@ -18,6 +18,7 @@ mod card_id_code;
 mod card_number;
 mod checksum;
 mod credit_code;
+mod institution;
 mod mask;
 mod message;
 mod person_name;
@@ -28,6 +29,7 @@ pub use bank_card::{BankCardError, BankCardNumber};
 pub use card_id_code::{CardIdCode, CardIdCodeError, MOHRSS_RID};
 pub use card_number::{CardNumber, CardNumberError, CardNumberGenerator};
 pub use credit_code::{CreditCode, CreditCodeError};
+pub use institution::{InstitutionCode, InstitutionCodeError, InstitutionKind};
 pub use mask::mask_middle;
 pub use message::Bilingual;
 pub use person_name::{

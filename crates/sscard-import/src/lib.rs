@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+pub mod institutions;
 pub mod pipeline;
 pub mod production;
 pub mod workbook;
@@ -271,6 +272,15 @@ fn plain(row: usize, column: Column, code: &str, zh: String, en: String) -> RowP
 /// Parses a CSV employee list. `is_bank` says whether a bank code or short name is a partner
 /// bank that takes applications.
 pub fn parse_csv(bytes: &[u8], is_bank: &dyn Fn(&str) -> bool) -> Result<Parsed, FileError> {
+    let (encoding, grid) = read_csv_grid(bytes)?;
+    parse_grid(encoding, grid, is_bank)
+}
+
+/// The cells of a CSV file (UTF-8 or GB18030) with each record's line number (header = 1), and
+/// the encoding found.
+pub(crate) fn read_csv_grid(
+    bytes: &[u8],
+) -> Result<(&'static str, Vec<(usize, Vec<String>)>), FileError> {
     let (text, encoding) = decode(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -296,7 +306,7 @@ pub fn parse_csv(bytes: &[u8], is_bank: &dyn Fn(&str) -> bool) -> Result<Parsed,
             });
         }
     }
-    parse_grid(encoding, grid, is_bank)
+    Ok((encoding, grid))
 }
 
 /// Checks rows of cells (with their row numbers): the first non-empty row is the header.

@@ -38,9 +38,10 @@ pub use error::{Rule, StoreError};
 pub use model::{
     ApplicationView, ApplyOutcome, ApplyRequest, Bank, BatchDetail, BatchImportOutcome,
     BatchRowInput, BatchSheet, BatchSummary, BatchUploadInput, CardActionOutcome, CardView, Ctx,
-    Employer, HeldRowInput, IdempotencyClaim, IdempotentResponse, NewStaff, Outlet, PersonInput,
-    PersonView, PhotoInput, PhotoReplaced, ProductionRow, RowIssue, SheetEntry, SheetPhoto,
-    StaffAccount, StepReport, StepResult, UploadSummary,
+    Employer, HeldRowInput, IdempotencyClaim, IdempotentResponse, Institution, InstitutionInput,
+    InstitutionsRegistered, NewStaff, Outlet, PersonInput, PersonView, PhotoInput, PhotoReplaced,
+    ProductionRow, RowIssue, SheetEntry, SheetPhoto, StaffAccount, StepReport, StepResult,
+    UploadSummary,
 };
 pub use pickup::{
     DistributionPlan, DistributionPoint, PickupCard, PickupFigures, PickupOutcome, PlanBox,
@@ -364,6 +365,20 @@ impl Store {
             write,
             register_employer(ctx, credit_code, name, region)
         )
+    }
+
+    /// Registers or updates designated medical institutions by code, in one transaction.
+    pub async fn register_institutions(
+        &self,
+        ctx: &Ctx,
+        inputs: &[InstitutionInput],
+    ) -> Result<InstitutionsRegistered, StoreError> {
+        dispatch!(self, write, register_institutions(ctx, inputs))
+    }
+
+    /// Every designated institution, in code order, with its terminals counted.
+    pub async fn institutions(&self, ctx: &Ctx) -> Result<Vec<Institution>, StoreError> {
+        dispatch!(self, read, institutions(ctx))
     }
 
     // ---- applications ----

@@ -242,6 +242,55 @@ pub struct Employer {
     pub region: String,
 }
 
+/// A designated medical institution to register (or update, by code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstitutionInput {
+    /// `H…` or `P…`: the code carries the kind and the district.
+    pub code: sscard_ids::InstitutionCode,
+    /// Name.
+    pub name: String,
+    /// `hosp_lv` 1/2/3 (hospitals only).
+    pub level: Option<u8>,
+    /// The district it stands in.
+    pub region: RegionCode,
+    /// Networked for cross-region settlement.
+    pub networked: bool,
+}
+
+/// A registered institution with its terminals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Institution {
+    /// Code (`fixmedins_code`).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// `hospital` or `pharmacy`.
+    pub kind: String,
+    /// `hosp_lv` 1/2/3, hospitals only.
+    pub level: Option<u8>,
+    /// District (six-digit region code).
+    pub region: String,
+    /// Networked for cross-region settlement.
+    pub networked: bool,
+    /// `active`, `suspended` or `closed`.
+    pub status: String,
+    /// Terminals enrolled (any state).
+    pub terminals: u32,
+    /// Terminals that passed the self-test.
+    pub ready: u32,
+}
+
+/// What registering a list of institutions did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InstitutionsRegistered {
+    /// New institutions.
+    pub added: u32,
+    /// Known codes whose name, level, district or network flag changed.
+    pub updated: u32,
+    /// Known codes given again unchanged.
+    pub unchanged: u32,
+}
+
 /// A staff account (without its password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaffAccount {

@@ -17,6 +17,7 @@ mod check;
 mod chip_cmds;
 mod demo;
 mod distribution_cmds;
+mod institution_cmds;
 mod output;
 mod production_cmds;
 mod server_cmds;
@@ -81,6 +82,9 @@ enum Command {
     /// 服务网点 / service points (outlets and on-site points).
     #[command(subcommand)]
     Outlet(store_cmds::OutletCommand),
+    /// 定点医药机构 / designated hospitals, clinics and pharmacies.
+    #[command(subcommand)]
+    Institution(institution_cmds::InstitutionCommand),
     /// 合作银行 / partner banks.
     #[command(subcommand)]
     Bank(store_cmds::BankCommand),
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
                     Command::Bank(c) => store_cmds::bank(&global, c).await,
                     Command::Employer(c) => store_cmds::employer(&global, c).await,
                     Command::Outlet(c) => store_cmds::outlet(&global, c).await,
+                    Command::Institution(c) => institution_cmds::institution(&global, c).await,
                     Command::Batch(c) => batch_cmds::run(&global, c).await,
                     Command::Distribution(c) => distribution_cmds::run(&global, c).await,
                     Command::Bench(c) => bench::run(&global, c).await,
