@@ -97,30 +97,7 @@ pub fn check(
         )),
         _ => {}
     }
-    let level = match level.trim() {
-        "" => None,
-        "1" | "2" | "3" if kind == Some(InstitutionKind::Pharmacy) => {
-            problems.push(problem(
-                row,
-                "level",
-                "institution.level_pharmacy",
-                "药店没有医院等级（hosp_lv），请留空".into(),
-                "a pharmacy has no hospital level (hosp_lv); leave it empty".into(),
-            ));
-            None
-        }
-        l @ ("1" | "2" | "3") => l.parse().ok(),
-        _ => {
-            problems.push(problem(
-                row,
-                "level",
-                "institution.level",
-                "医院等级应为 1、2 或 3（一级、二级、三级），或留空".into(),
-                "the hospital level is 1, 2 or 3, or empty".into(),
-            ));
-            None
-        }
-    };
+    let level = parse_level(row, level, kind, &mut problems);
     let region = match RegionCode::parse(region.trim()) {
         Ok(r) => {
             if let Some(c) = &code
@@ -169,6 +146,38 @@ pub fn check(
             })
         }
         _ => Err(problems),
+    }
+}
+
+fn parse_level(
+    row: usize,
+    level: &str,
+    kind: Option<InstitutionKind>,
+    problems: &mut Vec<RowProblem>,
+) -> Option<u8> {
+    match level.trim() {
+        "" => None,
+        "1" | "2" | "3" if kind == Some(InstitutionKind::Pharmacy) => {
+            problems.push(problem(
+                row,
+                "level",
+                "institution.level_pharmacy",
+                "药店没有医院等级（hosp_lv），请留空".into(),
+                "a pharmacy has no hospital level (hosp_lv); leave it empty".into(),
+            ));
+            None
+        }
+        l @ ("1" | "2" | "3") => l.parse().ok(),
+        _ => {
+            problems.push(problem(
+                row,
+                "level",
+                "institution.level",
+                "医院等级应为 1、2 或 3（一级、二级、三级），或留空".into(),
+                "the hospital level is 1, 2 or 3, or empty".into(),
+            ));
+            None
+        }
     }
 }
 

@@ -276,11 +276,12 @@ pub fn parse_csv(bytes: &[u8], is_bank: &dyn Fn(&str) -> bool) -> Result<Parsed,
     parse_grid(encoding, grid, is_bank)
 }
 
+/// Each record's line number (header = 1) and cells.
+pub(crate) type Grid = Vec<(usize, Vec<String>)>;
+
 /// The cells of a CSV file (UTF-8 or GB18030) with each record's line number (header = 1), and
 /// the encoding found.
-pub(crate) fn read_csv_grid(
-    bytes: &[u8],
-) -> Result<(&'static str, Vec<(usize, Vec<String>)>), FileError> {
+pub(crate) fn read_csv_grid(bytes: &[u8]) -> Result<(&'static str, Grid), FileError> {
     let (text, encoding) = decode(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)

@@ -38,11 +38,20 @@ contract!(registry, |db| {
     assert_eq!(all[0].level, Some(3));
     assert_eq!(all[1].kind, "pharmacy");
     assert!(all[1].networked);
-    assert_eq!((all[1].terminals, all[1].ready, all[1].status.as_str()), (0, 0, "active"));
-    assert_eq!(all[0].region, RegionCode::parse("321202").unwrap().to_string());
+    assert_eq!(
+        (all[1].terminals, all[1].ready, all[1].status.as_str()),
+        (0, 0, "active")
+    );
+    assert_eq!(
+        all[0].region,
+        RegionCode::parse("321202").unwrap().to_string()
+    );
 
     // A bank's account may not register an institution, whatever door it comes through.
-    let bank = Ctx::at(Actor::new("bank:icbc", Role::Bank, Scope::Bank("ICBC".into())), t0());
+    let bank = Ctx::at(
+        Actor::new("bank:icbc", Role::Bank, Scope::Bank("ICBC".into())),
+        t0(),
+    );
     let err = store
         .register_institutions(&bank, &[input("H32120200009", "某医院", Some(1), false)])
         .await
