@@ -29,10 +29,11 @@ pub(crate) async fn register_institutions(
     ctx: &Ctx,
     inputs: &[InstitutionInput],
 ) -> Result<InstitutionsRegistered, StoreError> {
-    for input in inputs {
-        ctx.actor.check_institution(input.code.as_str())?;
-    }
     unit_of_work!(pool, ctx, |tx, audit| {
+        // Inside the unit of work, so a refusal is recorded like every other.
+        for input in inputs {
+            ctx.actor.check_institution(input.code.as_str())?;
+        }
         let mut done = InstitutionsRegistered {
             added: 0,
             updated: 0,
