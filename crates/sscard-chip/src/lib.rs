@@ -21,6 +21,7 @@ pub mod crypto;
 pub mod file;
 pub mod issue;
 pub mod keys;
+pub mod online;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_transport;
 pub mod psam;

@@ -442,6 +442,42 @@ impl<T: Transport, S: SecurityModule> Terminal<T, S> {
         }
     }
 
+    /// INTERNAL AUTHENTICATE with a given factor and data (an online check's binding): the
+    /// card's 8-byte answer, for the platform to verify.
+    pub fn card_answer(
+        &mut self,
+        factor: &[u8; 8],
+        data: &[u8; 8],
+    ) -> Result<[u8; 8], TerminalError> {
+        self.code()?;
+        let mut payload = factor.to_vec();
+        payload.extend_from_slice(data);
+        let answer = self.expect_ok(
+            "INTERNAL AUTHENTICATE",
+            &Command::new(0x00, 0x88, 0x00, 0x00).with_data(payload),
+        )?;
+        answer
+            .try_into()
+            .map_err(|_| TerminalError::BadCardData("internal authentication answer"))
+    }
+
+    /// Whether the PSAM agrees with a card's answer to `factor`/`data` (the offline check).
+    pub fn psam_agrees(
+        &mut self,
+        factor: &[u8; 8],
+        data: &[u8; 8],
+        answer: &[u8; 8],
+    ) -> Result<bool, TerminalError> {
+        let code = self.code()?;
+        let expected = self.psam.internal_expected(&code, factor, data)?;
+        Ok(ct_eq(&expected, answer))
+    }
+
+    /// The security module (its counter, its terminal number).
+    pub fn psam(&mut self) -> &mut S {
+        &mut self.psam
+    }
+
     fn challenge(&mut self) -> Result<[u8; 8], TerminalError> {
         let c = self.expect_ok(
             "GET CHALLENGE",
