@@ -22,6 +22,8 @@ pub enum Scope {
     Employer(CreditCode),
     /// 合作银行: the cards of one bank (a bank's account), by bank code.
     Bank(String),
+    /// 定点医药机构: a terminal acts for the institution it is installed at, by code.
+    Institution(String),
     /// No object: an account whose role needs a scope it was not given acts on nothing.
     Nothing,
 }
@@ -34,6 +36,7 @@ impl Scope {
             Scope::Outlet(o) => format!("outlet:{o}"),
             Scope::Employer(e) => format!("employer:{}", e.as_str()),
             Scope::Bank(b) => format!("bank:{b}"),
+            Scope::Institution(i) => format!("institution:{i}"),
             Scope::Nothing => "nothing".into(),
         }
     }
@@ -63,6 +66,27 @@ impl Actor {
         Self::new(name, Role::Admin, Scope::All)
     }
 
+    /// A terminal: `terminal:NUMBER`, scoped to its institution.
+    pub fn terminal(number: &str, institution: &str) -> Self {
+        Self::new(
+            format!("terminal:{number}"),
+            Role::Terminal,
+            Scope::Institution(institution.to_owned()),
+        )
+    }
+
+    /// Whether the actor may act at institution `code`'s terminals: the centre, or a terminal
+    /// of that institution.
+    pub fn check_at_institution(&self, code: &str) -> Result<(), ScopeError> {
+        match &self.scope {
+            Scope::All => Ok(()),
+            Scope::Institution(own) if own == code => Ok(()),
+            _ => Err(self.refusal(ScopeObject::Institution {
+                code: code.to_owned(),
+            })),
+        }
+    }
+
     /// The name recorded in the audit trail.
     pub fn name(&self) -> &str {
         &self.name
@@ -84,7 +108,7 @@ impl Actor {
             Scope::Outlet(own) if own != point => Err(self.refusal(ScopeObject::Point {
                 point: point.to_owned(),
             })),
-            Scope::Employer(_) | Scope::Bank(_) | Scope::Nothing => {
+            Scope::Employer(_) | Scope::Bank(_) | Scope::Institution(_) | Scope::Nothing => {
                 Err(self.refusal(ScopeObject::Point {
                     point: point.to_owned(),
                 }))

@@ -20,6 +20,7 @@ pub mod distribution;
 pub mod holder;
 pub mod roles;
 pub mod strokes;
+pub mod terminal;
 
 pub use actor::{Actor, Scope, ScopeError, ScopeObject};
 pub use application::{
@@ -31,6 +32,7 @@ pub use card::{CardEvent, CardRuleError, CardState, FinancialStatus, LifecyclePo
 pub use card_action::CardAction;
 pub use holder::{Effect, Holder, HolderError, HolderEvent};
 pub use roles::{Permission, Role};
+pub use terminal::{CheckResult, TerminalState};
 
 /// Implements `Display` as `zh（en）` and `Error` for a type that implements `Bilingual`.
 macro_rules! display_bilingual {

@@ -22,6 +22,7 @@ mod error;
 mod model;
 mod pickup;
 mod retry;
+pub mod terminals;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -379,6 +380,87 @@ impl Store {
     /// Every designated institution, in code order, with its terminals counted.
     pub async fn institutions(&self, ctx: &Ctx) -> Result<Vec<Institution>, StoreError> {
         dispatch!(self, read, institutions(ctx))
+    }
+
+    // ---- terminals ----
+
+    /// Enrols a terminal at an institution (the centre's work); `device` may be empty.
+    pub async fn enrol_terminal(
+        &self,
+        ctx: &Ctx,
+        institution: &str,
+        alg: &str,
+        device: &str,
+    ) -> Result<terminals::TerminalEnrolment, StoreError> {
+        dispatch!(self, write, enrol_terminal(ctx, institution, alg, device))
+    }
+
+    /// Suspends a terminal or puts it back in service; returns its new state.
+    pub async fn set_terminal_suspended(
+        &self,
+        ctx: &Ctx,
+        number: &str,
+        suspended: bool,
+    ) -> Result<sscard_core::TerminalState, StoreError> {
+        dispatch!(self, write, set_terminal_suspended(ctx, number, suspended))
+    }
+
+    /// The terminals, of one institution or all, in number order.
+    pub async fn terminals(
+        &self,
+        ctx: &Ctx,
+        institution: Option<&str>,
+    ) -> Result<Vec<terminals::TerminalView>, StoreError> {
+        dispatch!(self, read, terminals(ctx, institution))
+    }
+
+    /// One card check (or self-test) by a terminal, decided and recorded in one transaction.
+    pub async fn terminal_check(
+        &self,
+        ctx: &Ctx,
+        req: &terminals::CheckRequest,
+        crypto: &dyn terminals::CheckCrypto,
+        kind: terminals::CheckKind,
+    ) -> Result<terminals::CheckOutcome, StoreError> {
+        dispatch!(self, write, terminal_check(ctx, req, crypto, kind))
+    }
+
+    /// Opens a readiness problem on a terminal.
+    pub async fn open_problem(
+        &self,
+        ctx: &Ctx,
+        terminal: &str,
+        category: &str,
+        note: &str,
+    ) -> Result<terminals::TerminalProblem, StoreError> {
+        dispatch!(self, write, open_problem(ctx, terminal, category, note))
+    }
+
+    /// Resolves a readiness problem.
+    pub async fn resolve_problem(
+        &self,
+        ctx: &Ctx,
+        number: i64,
+        resolution: &str,
+    ) -> Result<terminals::TerminalProblem, StoreError> {
+        dispatch!(self, write, resolve_problem(ctx, number, resolution))
+    }
+
+    /// Readiness problems: the open ones, or all.
+    pub async fn problems(
+        &self,
+        ctx: &Ctx,
+        open_only: bool,
+    ) -> Result<Vec<terminals::TerminalProblem>, StoreError> {
+        dispatch!(self, read, problems(ctx, open_only))
+    }
+
+    /// The readiness report by district and institution kind.
+    pub async fn readiness(
+        &self,
+        ctx: &Ctx,
+    ) -> Result<Vec<terminals::ReadinessLine>, StoreError> {
+        dispatch!(self, read, readiness(ctx))
     }
 
     // ---- applications ----

@@ -23,6 +23,7 @@ mod pickup_desk;
 mod production;
 mod rows;
 mod staff;
+mod terminals;
 
 pub(crate) use self::audit::*;
 pub(crate) use self::batches::*;
@@ -34,6 +35,7 @@ pub(crate) use self::pickup_desk::*;
 pub(crate) use self::production::*;
 use self::rows::*;
 pub(crate) use self::staff::*;
+pub(crate) use self::terminals::*;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::json;

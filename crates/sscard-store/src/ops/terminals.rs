@@ -1,0 +1,686 @@
+//! Terminals: enrolment and states, the online card check (with first use superseding the
+//! older card in the same transaction), the readiness programme's problems and report.
+
+use super::*;
+use crate::terminals::{
+    CheckCrypto, CheckKind, CheckOutcome, CheckRequest, PROBLEM_CATEGORIES, ReadinessLine,
+    TerminalEnrolment, TerminalProblem, TerminalView,
+};
+use sscard_core::{CheckResult, TerminalState};
+
+/// How far a terminal's clock may be from the platform's.
+pub(crate) const CLOCK_WINDOW_SECS: i64 = 300;
+
+/// How long a check token proves the card was present.
+pub(crate) const CHECK_TOKEN_MINUTES: i64 = 30;
+
+fn not_found(what: &'static str, zh: &str, en: &str) -> StoreError {
+    StoreError::Refused {
+        code: what,
+        zh: zh.to_owned(),
+        en: en.to_owned(),
+    }
+}
+
+struct InstitutionRow {
+    id: Uuid,
+    code: String,
+    name: String,
+    region: String,
+}
+
+async fn institution_by_code(
+    tx: &mut Tx<'_>,
+    code: &str,
+) -> Result<InstitutionRow, StoreError> {
+    let row = sqlx::query("SELECT id, code, name, region FROM institutions WHERE code = $1")
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| {
+            not_found(
+                "institution.unknown",
+                &format!("没有登记代码为 {code} 的定点医药机构：请先 sscard institution add"),
+                &format!("no institution {code} is registered: add it first (sscard institution add)"),
+            )
+        })?;
+    Ok(InstitutionRow {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        region: row.try_get("region")?,
+    })
+}
+
+/// Enrols a terminal at an institution: its number is the institution's district and the next
+/// serial of that district. The centre's work.
+pub(crate) async fn enrol_terminal(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    institution: &str,
+    alg: &str,
+    device: &str,
+) -> Result<TerminalEnrolment, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        ctx.actor.check_institution(institution)?;
+        let inst = institution_by_code(&mut tx, institution).await?;
+        let counter = format!("terminal:{}", inst.region);
+        let serial: i64 = sqlx::query_scalar(
+            "INSERT INTO counters (name, value) VALUES ($1, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        )
+        .bind(&counter)
+        .fetch_one(&mut *tx)
+        .await?;
+        if serial > 999_999 {
+            return Err(not_found(
+                "terminal.numbers_exhausted",
+                &format!("区县 {} 的终端编号已用完", inst.region),
+                &format!("district {} has no terminal numbers left", inst.region),
+            ));
+        }
+        let number = format!("{}{serial:06}", inst.region);
+        let device = if device.is_empty() {
+            format!("SSCARD-{number}")
+        } else {
+            device.to_owned()
+        };
+        sqlx::query(
+            "INSERT INTO terminals (id, number, institution_id, state, alg, device, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(&number)
+        .bind(inst.id)
+        .bind(TerminalState::Enrolled.code())
+        .bind(alg)
+        .bind(&device)
+        .bind(ctx.at)
+        .execute(&mut *tx)
+        .await?;
+        audit.push(
+            "terminal.enrol",
+            number.as_str(),
+            json!({ "institution": inst.code, "alg": alg }),
+        );
+        TerminalEnrolment {
+            number,
+            institution: inst.code,
+            institution_name: inst.name,
+            alg: alg.to_owned(),
+            device,
+            state: TerminalState::Enrolled,
+        }
+    })
+}
+
+/// Suspends a terminal, or puts it back (ready again if it had passed the self-test).
+pub(crate) async fn set_terminal_suspended(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    number: &str,
+    suspended: bool,
+) -> Result<TerminalState, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let row = sqlx::query(
+            "SELECT t.state, t.ready_at, i.code FROM terminals t \
+             JOIN institutions i ON i.id = t.institution_id WHERE t.number = $1",
+        )
+        .bind(number)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| unknown_terminal(number))?;
+        let code: String = row.try_get("code")?;
+        ctx.actor.check_institution(&code)?;
+        let ready_at: Option<DateTime<Utc>> = row.try_get("ready_at")?;
+        let next = if suspended {
+            TerminalState::Suspended
+        } else if ready_at.is_some() {
+            TerminalState::Ready
+        } else {
+            TerminalState::Enrolled
+        };
+        sqlx::query("UPDATE terminals SET state = $1, updated_at = $2 WHERE number = $3")
+            .bind(next.code())
+            .bind(ctx.at)
+            .bind(number)
+            .execute(&mut *tx)
+            .await?;
+        audit.push(
+            if suspended {
+                "terminal.suspend"
+            } else {
+                "terminal.resume"
+            },
+            number,
+            json!({ "state": next.as_str() }),
+        );
+        next
+    })
+}
+
+fn unknown_terminal(number: &str) -> StoreError {
+    not_found(
+        "terminal.unknown",
+        &format!("没有编号为 {number} 的终端"),
+        &format!("no terminal {number}"),
+    )
+}
+
+/// The terminals, of one institution or all.
+pub(crate) async fn terminals(
+    pool: &Pool,
+    _cfg: &Config,
+    _ctx: &Ctx,
+    institution: Option<&str>,
+) -> Result<Vec<TerminalView>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT t.number, t.state, t.ready_at, i.code, i.name, i.region, \
+         (SELECT COUNT(*) FROM terminal_problems p WHERE p.terminal_id = t.id \
+          AND p.resolved_at IS NULL) AS open_problems, \
+         (SELECT COUNT(*) FROM terminal_checks c WHERE c.terminal_id = t.id) AS checks \
+         FROM terminals t JOIN institutions i ON i.id = t.institution_id \
+         WHERE ($1 IS NULL OR i.code = $1) ORDER BY t.number",
+    )
+    .bind(institution)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TerminalView {
+                number: r.try_get("number")?,
+                institution: r.try_get("code")?,
+                institution_name: r.try_get("name")?,
+                region: r.try_get("region")?,
+                state: TerminalState::from_code(r.try_get("state")?)
+                    .ok_or_else(|| corrupt("terminals.state"))?,
+                ready_at: r.try_get("ready_at")?,
+                open_problems: u32::try_from(r.try_get::<i64, _>("open_problems")?)
+                    .unwrap_or_default(),
+                checks: u32::try_from(r.try_get::<i64, _>("checks")?).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+struct TerminalRow {
+    id: Uuid,
+    institution: String,
+    state: TerminalState,
+    last_counter: i64,
+}
+
+fn outcome(result: CheckResult, at: DateTime<Utc>) -> CheckOutcome {
+    CheckOutcome {
+        result,
+        card_number: None,
+        generation: None,
+        ss_status: None,
+        holder_masked: None,
+        insured_city: None,
+        check_token: None,
+        valid_until: None,
+        superseded: Vec::new(),
+        checked_at: at,
+    }
+}
+
+/// The decisions about the terminal and the request, in order: known, MAC, clock, counter,
+/// state. `None` when the terminal may go on.
+fn terminal_refusal(
+    terminal: Option<&TerminalRow>,
+    req: &CheckRequest,
+    crypto: &dyn CheckCrypto,
+    kind: CheckKind,
+    at: DateTime<Utc>,
+) -> Option<CheckResult> {
+    let Some(t) = terminal else {
+        return Some(CheckResult::TerminalUnknown);
+    };
+    if !crypto.mac_ok(req) {
+        return Some(CheckResult::TerminalBadMac);
+    }
+    if (at.timestamp() - req.time).abs() > CLOCK_WINDOW_SECS {
+        return Some(CheckResult::RequestStale);
+    }
+    if i64::try_from(req.counter).unwrap_or(i64::MAX) <= t.last_counter {
+        return Some(CheckResult::TerminalReplay);
+    }
+    match (t.state, kind) {
+        (TerminalState::Suspended, _) => Some(CheckResult::TerminalSuspended),
+        (TerminalState::Enrolled, CheckKind::Online) => Some(CheckResult::TerminalNotReady),
+        _ => None,
+    }
+}
+
+/// What the card's state says, before any use is recorded.
+fn card_refusal(card: &CardRow, today: NaiveDate) -> Option<CheckResult> {
+    let s = &card.state;
+    if s.ss == SsStatus::Cancelled {
+        return Some(CheckResult::CardCancelled);
+    }
+    if s.superseded_by.is_some() {
+        return Some(CheckResult::CardSuperseded);
+    }
+    match s.ss {
+        SsStatus::FormalLoss => return Some(CheckResult::CardFormalLoss),
+        SsStatus::TemporaryLoss => return Some(CheckResult::CardTemporaryLoss),
+        SsStatus::Locked => return Some(CheckResult::CardLocked),
+        _ => {}
+    }
+    if !s.handed_over {
+        return Some(CheckResult::CardNotIssued);
+    }
+    if card.expiry_date < today {
+        return Some(CheckResult::CardExpired);
+    }
+    None
+}
+
+/// One card check by a terminal, decided and recorded in one transaction: the terminal
+/// (known, its MAC, its clock, its counter, its state), then the card (known, genuine, its
+/// status). The first `ok` of a new card supersedes the holder's older card in the same
+/// transaction. Every check is recorded, whatever its result; an accepted request's counter
+/// is kept so the same request cannot be used twice.
+#[allow(clippy::too_many_lines)]
+pub(crate) async fn terminal_check(
+    pool: &Pool,
+    cfg: &Config,
+    ctx: &Ctx,
+    req: &CheckRequest,
+    crypto: &dyn CheckCrypto,
+    kind: CheckKind,
+) -> Result<CheckOutcome, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let at = ctx.at;
+        let row = sqlx::query(&format!(
+            "SELECT t.id, t.state, t.last_counter, \
+             (SELECT i.code FROM institutions i WHERE i.id = t.institution_id) AS code \
+             FROM terminals t WHERE t.number = $1{FOR_UPDATE}"
+        ))
+        .bind(&req.terminal)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let terminal = match row {
+            Some(r) => Some(TerminalRow {
+                id: r.try_get("id")?,
+                institution: r.try_get("code")?,
+                state: TerminalState::from_code(r.try_get("state")?)
+                    .ok_or_else(|| corrupt("terminals.state"))?,
+                last_counter: r.try_get("last_counter")?,
+            }),
+            None => None,
+        };
+        // A terminal acts for its own institution only; the one it names must be its own.
+        if let Some(t) = &terminal {
+            ctx.actor.check_at_institution(&t.institution)?;
+        }
+        let mut out = outcome(CheckResult::Ok, at);
+        let refusal = terminal_refusal(terminal.as_ref(), req, crypto, kind, at);
+        let authentic = !matches!(
+            refusal,
+            Some(CheckResult::TerminalUnknown | CheckResult::TerminalBadMac | CheckResult::RequestStale | CheckResult::TerminalReplay)
+        );
+        if let (true, Some(t)) = (authentic, &terminal) {
+            sqlx::query("UPDATE terminals SET last_counter = $1, updated_at = $2 WHERE id = $3")
+                .bind(i64::try_from(req.counter).unwrap_or(i64::MAX))
+                .bind(at)
+                .bind(t.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(r) = refusal {
+            out.result = r;
+        } else if kind == CheckKind::Selftest {
+            out.result = if !crypto.is_test_card(req) || !crypto.card_ok(req, true) {
+                CheckResult::CardNotGenuine
+            } else if !crypto.psam_ok(req) {
+                CheckResult::TerminalPsamForeign
+            } else {
+                CheckResult::Ok
+            };
+            out.card_number = Some(req.card_number.clone());
+            if out.result == CheckResult::Ok {
+                let t = terminal.as_ref().expect("known");
+                sqlx::query(
+                    "UPDATE terminals SET state = $1, ready_at = $2, updated_at = $2 WHERE id = $3",
+                )
+                .bind(TerminalState::Ready.code())
+                .bind(at)
+                .bind(t.id)
+                .execute(&mut *tx)
+                .await?;
+                audit.push("terminal.ready", req.terminal.as_str(), json!({}));
+            }
+        } else {
+            check_card(&mut tx, cfg, ctx, req, crypto, &mut out, &mut audit).await?;
+        }
+        if out.result == CheckResult::Ok && kind == CheckKind::Online {
+            let token = hex::encode(rand::random::<[u8; 32]>());
+            out.valid_until = Some(at + chrono::Duration::minutes(CHECK_TOKEN_MINUTES));
+            out.check_token = Some(token);
+        }
+        let token_hash = out.check_token.as_deref().map(token_digest);
+        sqlx::query(
+            "INSERT INTO terminal_checks (id, terminal_id, terminal_number, card_number, result, \
+             counter, terminal_time, checked_at, kind, token_hash, valid_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(terminal.as_ref().map(|t| t.id))
+        .bind(&req.terminal)
+        .bind(out.card_number.as_deref().or(Some(req.card_number.as_str())).filter(|n| n.len() <= 20))
+        .bind(out.result.code())
+        .bind(i64::try_from(req.counter).unwrap_or(i64::MAX))
+        .bind(DateTime::<Utc>::from_timestamp(req.time, 0).unwrap_or(at))
+        .bind(at)
+        .bind(kind.code())
+        .bind(token_hash)
+        .bind(out.valid_until)
+        .execute(&mut *tx)
+        .await?;
+        audit.push(
+            if kind == CheckKind::Selftest {
+                "terminal.selftest"
+            } else {
+                "terminal.check"
+            },
+            req.terminal.as_str(),
+            json!({
+                "card": out.card_number.as_deref().map(mask_card),
+                "result": out.result.code(),
+                "counter": req.counter,
+                "superseded": out.superseded,
+            }),
+        );
+        out
+    })
+}
+
+fn mask_card(number: &str) -> String {
+    mask_middle(number, 3, 2)
+}
+
+/// The SM3 digest (hex) a check token is stored as.
+pub(crate) fn token_digest(token: &str) -> String {
+    use sm3::Digest as _;
+    hex::encode(sm3::Sm3::digest(token.as_bytes()))
+}
+
+async fn check_card(
+    tx: &mut Tx<'_>,
+    cfg: &Config,
+    ctx: &Ctx,
+    req: &CheckRequest,
+    crypto: &dyn CheckCrypto,
+    out: &mut CheckOutcome,
+    audit: &mut Audit,
+) -> Result<(), StoreError> {
+    let Ok(number) = CardNumber::parse(&req.card_number) else {
+        out.result = CheckResult::CardUnknown;
+        return Ok(());
+    };
+    let card = match card_by_number(&mut **tx, &number).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound { .. }) => {
+            out.result = CheckResult::CardUnknown;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    out.card_number = Some(number.as_str().to_owned());
+    let generation: String = sqlx::query_scalar("SELECT generation FROM cards WHERE id = $1")
+        .bind(card.id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let code_matches = card
+        .card_id_code
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case(&req.card_id_code));
+    if !code_matches || !crypto.card_ok(req, generation == "third") {
+        out.result = CheckResult::CardNotGenuine;
+        return Ok(());
+    }
+    out.generation = Some(generation);
+    out.insured_city = card
+        .card_id_code
+        .as_deref()
+        .and_then(|c| c.get(..4))
+        .map(|p| format!("{p}00"));
+    let holder: String = sqlx::query_scalar("SELECT name FROM persons WHERE id = $1")
+        .bind(card.person_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    out.holder_masked = Some(mask_name(&holder));
+    out.ss_status = Some(card.state.ss);
+    if let Some(refused) = card_refusal(&card, ctx.at.date_naive()) {
+        out.result = refused;
+        return Ok(());
+    }
+    let before: Vec<CardRow> = cards_of(&mut **tx, card.person_id).await?;
+    apply_card_event(tx, cfg, ctx, &number, &CardEvent::FirstUse, audit).await?;
+    let after: Vec<CardRow> = cards_of(&mut **tx, card.person_id).await?;
+    out.superseded = after
+        .iter()
+        .filter(|c| {
+            c.state.superseded_by.is_some()
+                && before
+                    .iter()
+                    .any(|b| b.number == c.number && b.state.superseded_by.is_none())
+        })
+        .map(|c| c.number.as_str().to_owned())
+        .collect();
+    out.ss_status = after
+        .iter()
+        .find(|c| c.number == number)
+        .map(|c| c.state.ss);
+    Ok(())
+}
+
+/// Opens a readiness problem on a terminal.
+pub(crate) async fn open_problem(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    terminal: &str,
+    category: &str,
+    note: &str,
+) -> Result<TerminalProblem, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        if !PROBLEM_CATEGORIES.contains(&category) {
+            return Err(not_found(
+                "problem.category",
+                &format!(
+                    "问题类别 {category} 无效：应为 {}",
+                    PROBLEM_CATEGORIES.join("、")
+                ),
+                &format!(
+                    "problem category {category} is not one of {}",
+                    PROBLEM_CATEGORIES.join(", ")
+                ),
+            ));
+        }
+        if note.trim().is_empty() {
+            return Err(not_found(
+                "problem.note",
+                "请写明问题（--note）",
+                "describe the problem (--note)",
+            ));
+        }
+        let row = sqlx::query(
+            "SELECT t.id, i.code FROM terminals t JOIN institutions i ON i.id = t.institution_id \
+             WHERE t.number = $1",
+        )
+        .bind(terminal)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| unknown_terminal(terminal))?;
+        let code: String = row.try_get("code")?;
+        ctx.actor.check_at_institution(&code)?;
+        let terminal_id: Uuid = row.try_get("id")?;
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE counters SET value = value + 1 WHERE name = 'terminal_problem' RETURNING value",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO terminal_problems (id, number, terminal_id, category, note, opened_at, \
+             opened_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(number)
+        .bind(terminal_id)
+        .bind(category)
+        .bind(note.trim())
+        .bind(ctx.at)
+        .bind(ctx.actor.name())
+        .execute(&mut *tx)
+        .await?;
+        audit.push(
+            "terminal.problem_open",
+            terminal,
+            json!({ "problem": number, "category": category }),
+        );
+        problem_by_number(&mut tx, number).await?
+    })
+}
+
+/// Resolves a readiness problem.
+pub(crate) async fn resolve_problem(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    number: i64,
+    resolution: &str,
+) -> Result<TerminalProblem, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let problem = problem_by_number(&mut tx, number).await?;
+        ctx.actor.check_at_institution(&problem.institution)?;
+        if problem.resolved_at.is_some() {
+            return Err(not_found(
+                "problem.resolved",
+                &format!("问题 {number} 已经解决"),
+                &format!("problem {number} is already resolved"),
+            ));
+        }
+        sqlx::query(
+            "UPDATE terminal_problems SET resolved_at = $1, resolved_by = $2, resolution = $3 \
+             WHERE number = $4",
+        )
+        .bind(ctx.at)
+        .bind(ctx.actor.name())
+        .bind(resolution.trim())
+        .bind(number)
+        .execute(&mut *tx)
+        .await?;
+        audit.push(
+            "terminal.problem_resolve",
+            problem.terminal.as_str(),
+            json!({ "problem": number }),
+        );
+        problem_by_number(&mut tx, number).await?
+    })
+}
+
+const PROBLEM_SELECT: &str = "SELECT p.number, p.category, p.note, p.opened_at, p.opened_by, \
+     p.resolved_at, p.resolution, t.number AS terminal, i.code, i.name, i.region \
+     FROM terminal_problems p JOIN terminals t ON t.id = p.terminal_id \
+     JOIN institutions i ON i.id = t.institution_id";
+
+fn problem_from_row(r: &DbRow) -> Result<TerminalProblem, StoreError> {
+    Ok(TerminalProblem {
+        number: r.try_get("number")?,
+        terminal: r.try_get("terminal")?,
+        institution: r.try_get("code")?,
+        institution_name: r.try_get("name")?,
+        region: r.try_get("region")?,
+        category: r.try_get("category")?,
+        note: r.try_get("note")?,
+        opened_at: r.try_get("opened_at")?,
+        opened_by: r.try_get("opened_by")?,
+        resolved_at: r.try_get("resolved_at")?,
+        resolution: r.try_get("resolution")?,
+    })
+}
+
+async fn problem_by_number(tx: &mut Tx<'_>, number: i64) -> Result<TerminalProblem, StoreError> {
+    let row = sqlx::query(&format!("{PROBLEM_SELECT} WHERE p.number = $1"))
+        .bind(number)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| {
+            not_found(
+                "problem.unknown",
+                &format!("没有编号为 {number} 的问题"),
+                &format!("no problem {number}"),
+            )
+        })?;
+    problem_from_row(&row)
+}
+
+/// Problems, the open ones only or all, oldest first.
+pub(crate) async fn problems(
+    pool: &Pool,
+    _cfg: &Config,
+    _ctx: &Ctx,
+    open_only: bool,
+) -> Result<Vec<TerminalProblem>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "{PROBLEM_SELECT} WHERE ($1 = FALSE OR p.resolved_at IS NULL) ORDER BY p.number"
+    ))
+    .bind(open_only)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(problem_from_row).collect()
+}
+
+/// The readiness report: per district and institution kind, institutions, terminals, ready,
+/// suspended and open problems.
+pub(crate) async fn readiness(
+    pool: &Pool,
+    _cfg: &Config,
+    _ctx: &Ctx,
+) -> Result<Vec<ReadinessLine>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT i.region, i.kind, COUNT(DISTINCT i.id) AS institutions, \
+         COUNT(t.id) AS terminals, \
+         CAST(COALESCE(SUM(CASE WHEN t.state = 20 THEN 1 ELSE 0 END), 0) AS BIGINT) AS ready, \
+         CAST(COALESCE(SUM(CASE WHEN t.state = 30 THEN 1 ELSE 0 END), 0) AS BIGINT) AS suspended, \
+         CAST(COALESCE(SUM(p.n_open), 0) AS BIGINT) AS open_problems \
+         FROM institutions i LEFT JOIN terminals t ON t.institution_id = i.id \
+         LEFT JOIN (SELECT terminal_id, COUNT(*) AS n_open FROM terminal_problems \
+                    WHERE resolved_at IS NULL GROUP BY terminal_id) p ON p.terminal_id = t.id \
+         GROUP BY i.region, i.kind ORDER BY i.region, i.kind",
+    )
+    .fetch_all(pool)
+    .await?;
+    let count = |r: &DbRow, c: &str| -> Result<u32, StoreError> {
+        Ok(u32::try_from(r.try_get::<i64, _>(c)?).unwrap_or_default())
+    };
+    rows.iter()
+        .map(|r| {
+            let terminals = count(r, "terminals")?;
+            let ready = count(r, "ready")?;
+            Ok(ReadinessLine {
+                region: r.try_get("region")?,
+                kind: if r.try_get::<i32, _>("kind")? == 1 {
+                    "hospital".into()
+                } else {
+                    "pharmacy".into()
+                },
+                institutions: count(r, "institutions")?,
+                terminals,
+                ready,
+                suspended: count(r, "suspended")?,
+                open_problems: count(r, "open_problems")?,
+                ready_permille: if terminals == 0 {
+                    0
+                } else {
+                    ready * 1000 / terminals
+                },
+            })
+        })
+        .collect()
+}

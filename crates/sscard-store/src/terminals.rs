@@ -1,0 +1,174 @@
+//! Terminals at designated institutions: enrolment, the online card check, the readiness
+//! programme's problems and report.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sscard_core::{CheckResult, SsStatus, TerminalState};
+
+/// A terminal just enrolled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TerminalEnrolment {
+    /// The 12-digit terminal number (district + serial): also the PSAM's terminal number.
+    pub number: String,
+    /// The institution's code.
+    pub institution: String,
+    /// The institution's name.
+    pub institution_name: String,
+    /// The PSAM's algorithm (`sm4` or `3des`).
+    pub alg: String,
+    /// The device number.
+    pub device: String,
+    /// `enrolled`.
+    pub state: TerminalState,
+}
+
+/// A terminal as the registry shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TerminalView {
+    /// Terminal number.
+    pub number: String,
+    /// Institution code.
+    pub institution: String,
+    /// Institution name.
+    pub institution_name: String,
+    /// District of the institution.
+    pub region: String,
+    /// `enrolled`, `ready` or `suspended`.
+    pub state: TerminalState,
+    /// When it passed the self-test.
+    pub ready_at: Option<DateTime<Utc>>,
+    /// Problems not resolved yet.
+    pub open_problems: u32,
+    /// Checks recorded.
+    pub checks: u32,
+}
+
+/// What a terminal sends for one card check (`POST /api/v1/terminal/checks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRequest {
+    /// Terminal number.
+    pub terminal: String,
+    /// The institution the terminal says it belongs to (`fixmedins_code`).
+    pub institution: String,
+    /// The terminal's counter: above every counter it used before.
+    pub counter: u64,
+    /// The terminal's clock, Unix seconds.
+    pub time: i64,
+    /// Card number read from EF05.
+    pub card_number: String,
+    /// Card identification code read from EF05.
+    pub card_id_code: String,
+    /// The card's answer to the bound INTERNAL AUTHENTICATE (hex).
+    pub card_cryptogram: String,
+    /// The terminal's MAC over the fields above (hex).
+    pub mac: String,
+    /// Self-test only: the PSAM's own answer to the same INTERNAL AUTHENTICATE (hex), which
+    /// proves the PSAM holds this province's keys.
+    pub psam_answer: Option<String>,
+}
+
+/// The cryptography a check needs, provided by the key service (the store holds no key).
+pub trait CheckCrypto: Send + Sync {
+    /// Whether the request's MAC is the terminal's.
+    fn mac_ok(&self, req: &CheckRequest) -> bool;
+    /// Whether the card's cryptogram proves it holds its keys; `sm4` says the card's algorithm.
+    fn card_ok(&self, req: &CheckRequest, sm4: bool) -> bool;
+    /// Whether the request is about the platform's test card (number and identification code).
+    fn is_test_card(&self, req: &CheckRequest) -> bool;
+    /// Self-test: whether the PSAM's answer is what this province's keys give.
+    fn psam_ok(&self, req: &CheckRequest) -> bool;
+}
+
+/// Online check, self-test, or an offline use uploaded later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// `POST /api/v1/terminal/checks`.
+    Online,
+    /// `POST /api/v1/terminal/selftest`.
+    Selftest,
+}
+
+impl CheckKind {
+    pub(crate) fn code(self) -> i32 {
+        match self {
+            Self::Online => 1,
+            Self::Selftest => 2,
+        }
+    }
+}
+
+/// The platform's answer to a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckOutcome {
+    /// The decision.
+    pub result: CheckResult,
+    /// The card checked (when known).
+    pub card_number: Option<String>,
+    /// `legacy`, `second` or `third`.
+    pub generation: Option<String>,
+    /// The card's social-security status.
+    pub ss_status: Option<SsStatus>,
+    /// The holder's name, masked.
+    pub holder_masked: Option<String>,
+    /// The insured city (six digits) the settlement goes to.
+    pub insured_city: Option<String>,
+    /// Proof the card was present, for settlement (ok checks only; shown once).
+    pub check_token: Option<String>,
+    /// Until when the token is accepted.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Older cards this first use superseded.
+    pub superseded: Vec<String>,
+    /// When the platform decided.
+    pub checked_at: DateTime<Utc>,
+}
+
+/// A readiness problem (改造问题) of one terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TerminalProblem {
+    /// Its number (for `resolve`).
+    pub number: i64,
+    /// Terminal number.
+    pub terminal: String,
+    /// Institution code.
+    pub institution: String,
+    /// Institution name.
+    pub institution_name: String,
+    /// District.
+    pub region: String,
+    /// `reader`, `psam`, `network`, `his`, `other`.
+    pub category: String,
+    /// What is wrong.
+    pub note: String,
+    /// When it was opened, and by whom.
+    pub opened_at: DateTime<Utc>,
+    /// Who opened it.
+    pub opened_by: String,
+    /// When it was resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// How.
+    pub resolution: Option<String>,
+}
+
+/// The categories of readiness problems.
+pub const PROBLEM_CATEGORIES: [&str; 5] = ["reader", "psam", "network", "his", "other"];
+
+/// One line of the readiness report: a district and an institution kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadinessLine {
+    /// District (six digits).
+    pub region: String,
+    /// `hospital` or `pharmacy`.
+    pub kind: String,
+    /// Institutions registered.
+    pub institutions: u32,
+    /// Terminals enrolled (any state).
+    pub terminals: u32,
+    /// Terminals ready.
+    pub ready: u32,
+    /// Terminals suspended.
+    pub suspended: u32,
+    /// Problems open.
+    pub open_problems: u32,
+    /// Ready terminals in tenths of a percent of all terminals (exact integer arithmetic).
+    pub ready_permille: u32,
+}
