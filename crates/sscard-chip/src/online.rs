@@ -309,6 +309,7 @@ impl CheckBinding {
 /// The text a check request's MAC covers: every field, in order, `|`-separated.
 pub fn request_text(
     terminal_number: &str,
+    institution: &str,
     counter: u64,
     time: i64,
     card_number: &str,
@@ -316,7 +317,7 @@ pub fn request_text(
     card_cryptogram_hex: &str,
 ) -> String {
     format!(
-        "{terminal_number}|{counter}|{time}|{card_number}|{card_id_code}|{}",
+        "{terminal_number}|{institution}|{counter}|{time}|{card_number}|{card_id_code}|{}",
         card_cryptogram_hex.to_ascii_uppercase()
     )
 }
@@ -332,6 +333,111 @@ pub fn request_mac(terminal_key: &Key16, text: &str) -> [u8; 8] {
 /// Whether `mac` is the terminal's MAC of `text`.
 pub fn request_mac_ok(terminal_key: &Key16, text: &str, mac: &[u8]) -> bool {
     ct_eq(&request_mac(terminal_key, text), mac)
+}
+
+/// The body of `POST /api/v1/terminal/checks` (and `/selftest`): what the terminal read from
+/// the card, the card's answer and the terminal's MAC, hex in upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckBody {
+    /// Terminal number (12 digits).
+    pub terminal: String,
+    /// The institution the terminal is installed at (`fixmedins_code`).
+    pub institution: String,
+    /// The terminal's counter, above every counter it used before.
+    pub counter: u64,
+    /// The terminal's clock, Unix seconds.
+    pub time: i64,
+    /// Card number (EF05).
+    pub card_number: String,
+    /// Card identification code (EF05).
+    pub card_id_code: String,
+    /// The card's answer to the bound INTERNAL AUTHENTICATE (16 hex digits).
+    pub card_cryptogram: String,
+    /// The terminal's MAC of [`request_text`] (16 hex digits).
+    pub mac: String,
+    /// Self-test only: the PSAM's answer to the same INTERNAL AUTHENTICATE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psam_answer: Option<String>,
+}
+
+impl CheckBody {
+    /// The text the MAC covers.
+    pub fn mac_text(&self) -> String {
+        request_text(
+            &self.terminal,
+            &self.institution,
+            self.counter,
+            self.time,
+            &self.card_number,
+            &self.card_id_code,
+            &self.card_cryptogram,
+        )
+    }
+
+    /// What the card's INTERNAL AUTHENTICATE was bound to.
+    pub fn binding(&self) -> CheckBinding {
+        CheckBinding::new(&self.terminal, self.counter, self.time)
+    }
+}
+
+/// What a terminal read for one check.
+#[derive(Debug, Clone)]
+pub struct CardRead {
+    /// The basic fields (`iReadCardBas`).
+    pub basics: crate::terminal::CardBasics,
+    /// The card's answer to the bound INTERNAL AUTHENTICATE.
+    pub answer: [u8; 8],
+    /// Whether the terminal's PSAM agrees with the answer (what an offline check relies on).
+    pub psam_agrees: bool,
+    /// The PSAM's own answer (for the self-test), when it could compute one.
+    pub psam_answer: Option<[u8; 8]>,
+}
+
+/// Reads a card for a check: SELECT, EF05/EF06, INTERNAL AUTHENTICATE over the binding of
+/// `terminal_number`, `counter` and `time`, and the PSAM's view of the answer.
+pub fn read_for_check<T: crate::terminal::Transport, S: crate::terminal::SecurityModule>(
+    terminal: &mut crate::terminal::Terminal<T, S>,
+    terminal_number: &str,
+    counter: u64,
+    time: i64,
+) -> Result<CardRead, crate::terminal::TerminalError> {
+    let basics = terminal.read_basics()?;
+    let binding = CheckBinding::new(terminal_number, counter, time);
+    let answer = terminal.card_answer(&binding.factor(), &binding.data())?;
+    let psam_answer = terminal
+        .psam()
+        .internal_expected(&basics.card_id_code, &binding.factor(), &binding.data())
+        .ok();
+    Ok(CardRead {
+        psam_agrees: psam_answer.is_some_and(|p| ct_eq(&p, &answer)),
+        psam_answer,
+        basics,
+        answer,
+    })
+}
+
+/// The signed request body for a card read.
+pub fn sign_check(
+    terminal_key: &Key16,
+    terminal_number: &str,
+    institution: &str,
+    counter: u64,
+    time: i64,
+    read: &CardRead,
+) -> CheckBody {
+    let mut body = CheckBody {
+        terminal: terminal_number.to_owned(),
+        institution: institution.to_owned(),
+        counter,
+        time,
+        card_number: read.basics.card_number.clone(),
+        card_id_code: read.basics.card_id_code.clone(),
+        card_cryptogram: hex::encode_upper(read.answer),
+        mac: String::new(),
+        psam_answer: None,
+    };
+    body.mac = hex::encode_upper(request_mac(terminal_key, &body.mac_text()));
+    body
 }
 
 #[cfg(test)]
@@ -372,10 +478,26 @@ mod tests {
     fn a_request_mac_covers_every_field() {
         let service = KeyService::test();
         let key = service.terminal_key("321202000001");
-        let text = request_text("321202000001", 1, 2, "X00000019", "AB", "0011");
+        let text = request_text(
+            "321202000001",
+            "H32120200001",
+            1,
+            2,
+            "X00000019",
+            "AB",
+            "0011",
+        );
         let mac = request_mac(&key, &text);
         assert!(request_mac_ok(&key, &text, &mac));
-        let changed = request_text("321202000001", 1, 2, "X00000018", "AB", "0011");
+        let changed = request_text(
+            "321202000001",
+            "H32120200001",
+            1,
+            2,
+            "X00000018",
+            "AB",
+            "0011",
+        );
         assert!(!request_mac_ok(&key, &changed, &mac));
         assert!(!request_mac_ok(
             &service.terminal_key("321202000002"),

@@ -170,16 +170,22 @@ impl CheckResult {
             Self::Ok => "卡片有效，可以使用社保功能",
             Self::OkOffline => "平台暂时无法连接，终端离线核验通过；联网后将上传核对",
             Self::CardUnknown => "平台没有这张卡：请核对卡号，或请持卡人到社保卡服务网点查询",
-            Self::CardNotGenuine => "卡片未通过内部认证（可能是伪造或复制的卡）：请勿受理，并请持卡人到服务网点核实",
+            Self::CardNotGenuine => {
+                "卡片未通过内部认证（可能是伪造或复制的卡）：请勿受理，并请持卡人到服务网点核实"
+            }
             Self::CardNotIssued => "这张卡尚未发放给持卡人：请持卡人到网点领卡后再使用",
             Self::CardTemporaryLoss => "这张卡已临时挂失：请持卡人解挂后再使用",
             Self::CardFormalLoss => "这张卡已正式挂失：请勿受理，请持卡人到网点补卡",
             Self::CardLocked => "这张卡的社保应用已锁定：请持卡人到网点解锁",
             Self::CardCancelled => "这张卡已注销：请勿受理",
-            Self::CardSuperseded => "持卡人已启用新卡，这张旧卡的社保功能已停用（金融功能不受影响）：请使用新卡",
+            Self::CardSuperseded => {
+                "持卡人已启用新卡，这张旧卡的社保功能已停用（金融功能不受影响）：请使用新卡"
+            }
             Self::CardExpired => "这张卡已过有效期：请持卡人到网点换卡",
             Self::TerminalUnknown => "平台没有这台终端：请检查终端配置文件，或联系中心登记终端",
-            Self::TerminalBadMac => "请求校验码（MAC）不正确：请求被改动，或终端密钥不对；请联系中心",
+            Self::TerminalBadMac => {
+                "请求校验码（MAC）不正确：请求被改动，或终端密钥不对；请联系中心"
+            }
             Self::TerminalReplay => "请求计数器已用过（重放）：请重新读卡核验",
             Self::TerminalNotReady => "终端尚未通过自检：请先运行 sscard terminal selftest",
             Self::TerminalSuspended => "终端已被中心暂停使用：请联系中心",
@@ -202,7 +208,9 @@ impl CheckResult {
                 "the card failed internal authentication (possibly a forged or copied card): do not accept it"
             }
             Self::CardNotIssued => "the card has not been handed to its holder yet",
-            Self::CardTemporaryLoss => "the card is temporarily reported lost: it must be unfrozen first",
+            Self::CardTemporaryLoss => {
+                "the card is temporarily reported lost: it must be unfrozen first"
+            }
             Self::CardFormalLoss => {
                 "the card is formally reported lost: do not accept it; the holder needs a replacement"
             }
@@ -218,7 +226,9 @@ impl CheckResult {
             Self::TerminalBadMac => {
                 "the request's MAC is wrong: the request was altered or the terminal key is not this terminal's"
             }
-            Self::TerminalReplay => "the request's counter was used before (a replay): read the card again",
+            Self::TerminalReplay => {
+                "the request's counter was used before (a replay): read the card again"
+            }
             Self::TerminalNotReady => {
                 "the terminal has not passed its self-test: run sscard terminal selftest"
             }

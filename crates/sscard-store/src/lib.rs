@@ -456,10 +456,7 @@ impl Store {
     }
 
     /// The readiness report by district and institution kind.
-    pub async fn readiness(
-        &self,
-        ctx: &Ctx,
-    ) -> Result<Vec<terminals::ReadinessLine>, StoreError> {
+    pub async fn readiness(&self, ctx: &Ctx) -> Result<Vec<terminals::ReadinessLine>, StoreError> {
         dispatch!(self, read, readiness(ctx))
     }
 

@@ -44,28 +44,7 @@ pub struct TerminalView {
 }
 
 /// What a terminal sends for one card check (`POST /api/v1/terminal/checks`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckRequest {
-    /// Terminal number.
-    pub terminal: String,
-    /// The institution the terminal says it belongs to (`fixmedins_code`).
-    pub institution: String,
-    /// The terminal's counter: above every counter it used before.
-    pub counter: u64,
-    /// The terminal's clock, Unix seconds.
-    pub time: i64,
-    /// Card number read from EF05.
-    pub card_number: String,
-    /// Card identification code read from EF05.
-    pub card_id_code: String,
-    /// The card's answer to the bound INTERNAL AUTHENTICATE (hex).
-    pub card_cryptogram: String,
-    /// The terminal's MAC over the fields above (hex).
-    pub mac: String,
-    /// Self-test only: the PSAM's own answer to the same INTERNAL AUTHENTICATE (hex), which
-    /// proves the PSAM holds this province's keys.
-    pub psam_answer: Option<String>,
-}
+pub use sscard_chip::online::CheckBody as CheckRequest;
 
 /// The cryptography a check needs, provided by the key service (the store holds no key).
 pub trait CheckCrypto: Send + Sync {
@@ -171,4 +150,52 @@ pub struct ReadinessLine {
     pub open_problems: u32,
     /// Ready terminals in tenths of a percent of all terminals (exact integer arithmetic).
     pub ready_permille: u32,
+}
+
+fn from_hex(s: &str) -> Vec<u8> {
+    hex::decode(s).unwrap_or_default()
+}
+
+/// The key service is the platform's check cryptography.
+impl CheckCrypto for sscard_chip::online::KeyService {
+    fn mac_ok(&self, req: &CheckRequest) -> bool {
+        sscard_chip::online::request_mac_ok(
+            &self.terminal_key(&req.terminal),
+            &req.mac_text(),
+            &from_hex(&req.mac),
+        )
+    }
+
+    fn card_ok(&self, req: &CheckRequest, sm4: bool) -> bool {
+        let alg = if sm4 {
+            sscard_chip::crypto::Algorithm::Sm4
+        } else {
+            sscard_chip::crypto::Algorithm::Tdes
+        };
+        self.card_answer_ok(
+            alg,
+            &req.card_id_code,
+            &req.binding(),
+            &from_hex(&req.card_cryptogram),
+        )
+    }
+
+    fn is_test_card(&self, req: &CheckRequest) -> bool {
+        let card = sscard_chip::issue::IssueData::demo();
+        req.card_number == card.card_number.as_str()
+            && req
+                .card_id_code
+                .eq_ignore_ascii_case(card.card_id_code.as_str())
+    }
+
+    fn psam_ok(&self, req: &CheckRequest) -> bool {
+        // The PSAM's answer must be what this province's keys give for the test card.
+        let answer = from_hex(req.psam_answer.as_deref().unwrap_or_default());
+        self.card_answer_ok(
+            sscard_chip::crypto::Algorithm::Sm4,
+            &req.card_id_code,
+            &req.binding(),
+            &answer,
+        )
+    }
 }

@@ -120,7 +120,7 @@ pub(super) async fn insert_card(
         "INSERT INTO cards (id, card_number, card_id_code, person_id, application_id, bank_code, \
          generation, issue_date, expiry_date, ss_status, financial_status, handed_over, first_used, \
          created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'second', $7, $8, $9, $10, $11, $12, $13, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, 'third', $7, $8, $9, $10, $11, $12, $13, $13)",
     )
     .bind(Uuid::now_v7())
     .bind(number.as_str())

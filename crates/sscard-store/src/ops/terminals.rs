@@ -29,10 +29,7 @@ struct InstitutionRow {
     region: String,
 }
 
-async fn institution_by_code(
-    tx: &mut Tx<'_>,
-    code: &str,
-) -> Result<InstitutionRow, StoreError> {
+async fn institution_by_code(tx: &mut Tx<'_>, code: &str) -> Result<InstitutionRow, StoreError> {
     let row = sqlx::query("SELECT id, code, name, region FROM institutions WHERE code = $1")
         .bind(code)
         .fetch_optional(&mut **tx)
@@ -41,7 +38,9 @@ async fn institution_by_code(
             not_found(
                 "institution.unknown",
                 &format!("没有登记代码为 {code} 的定点医药机构：请先 sscard institution add"),
-                &format!("no institution {code} is registered: add it first (sscard institution add)"),
+                &format!(
+                    "no institution {code} is registered: add it first (sscard institution add)"
+                ),
             )
         })?;
     Ok(InstitutionRow {
@@ -321,7 +320,12 @@ pub(crate) async fn terminal_check(
         let refusal = terminal_refusal(terminal.as_ref(), req, crypto, kind, at);
         let authentic = !matches!(
             refusal,
-            Some(CheckResult::TerminalUnknown | CheckResult::TerminalBadMac | CheckResult::RequestStale | CheckResult::TerminalReplay)
+            Some(
+                CheckResult::TerminalUnknown
+                    | CheckResult::TerminalBadMac
+                    | CheckResult::RequestStale
+                    | CheckResult::TerminalReplay
+            )
         );
         if let (true, Some(t)) = (authentic, &terminal) {
             sqlx::query("UPDATE terminals SET last_counter = $1, updated_at = $2 WHERE id = $3")
@@ -371,7 +375,12 @@ pub(crate) async fn terminal_check(
         .bind(Uuid::now_v7())
         .bind(terminal.as_ref().map(|t| t.id))
         .bind(&req.terminal)
-        .bind(out.card_number.as_deref().or(Some(req.card_number.as_str())).filter(|n| n.len() <= 20))
+        .bind(
+            out.card_number
+                .as_deref()
+                .or(Some(req.card_number.as_str()))
+                .filter(|n| n.len() <= 20),
+        )
         .bind(out.result.code())
         .bind(i64::try_from(req.counter).unwrap_or(i64::MAX))
         .bind(DateTime::<Utc>::from_timestamp(req.time, 0).unwrap_or(at))

@@ -1,0 +1,389 @@
+//! Terminals on both backends: enrolment, the self-test, the online check with real card
+//! cryptography (genuine, clone, replay, forged MAC, each card status, supersession), the
+//! readiness programme.
+
+mod common;
+
+use common::{card_in_use, ctx, t0};
+use sscard_chip::card::{CardImage, SoftCard};
+use sscard_chip::crypto::Algorithm;
+use sscard_chip::issue::IssueData;
+use sscard_chip::online::{CheckBody, KeyService, read_for_check, sign_check};
+use sscard_chip::terminal::{Psam, in_process};
+use sscard_core::{Actor, CheckResult, TerminalState};
+use sscard_ids::{CardIdCode, CardNumber, InstitutionCode};
+use sscard_store::terminals::CheckKind;
+use sscard_store::{Ctx, InstitutionInput, Store, StoreError};
+
+fn institution(code: &str, name: &str) -> InstitutionInput {
+    let code = InstitutionCode::parse(code).unwrap();
+    InstitutionInput {
+        region: code.region(),
+        level: Some(2),
+        code,
+        name: name.into(),
+        networked: true,
+    }
+}
+
+/// A card image of a database card on the service's keys (or another key set: a clone).
+async fn image_of(store: &Store, number: &CardNumber, keys: &KeyService) -> CardImage {
+    let view = store.card(&ctx(), number).await.unwrap();
+    let mut data = IssueData::demo();
+    data.card_number = *number;
+    data.card_id_code = CardIdCode::parse(view.card_id_code.as_deref().unwrap()).unwrap();
+    CardImage::issue(&data, keys.province_keys(Algorithm::Sm4))
+}
+
+struct Term {
+    number: String,
+    institution: String,
+    psam: Psam,
+    counter: u64,
+}
+
+impl Term {
+    fn body(&mut self, keys: &KeyService, image: CardImage) -> CheckBody {
+        self.counter += 1;
+        let mut t = in_process(SoftCard::new(image), self.psam.clone());
+        let time = t0().timestamp();
+        let read = read_for_check(&mut t, &self.number, self.counter, time).unwrap();
+        let mut body = sign_check(
+            &keys.terminal_key(&self.number),
+            &self.number,
+            &self.institution,
+            self.counter,
+            time,
+            &read,
+        );
+        body.psam_answer = read.psam_answer.map(hex::encode_upper);
+        body
+    }
+}
+
+fn as_terminal(term: &Term) -> Ctx {
+    Ctx::at(Actor::terminal(&term.number, &term.institution), t0())
+}
+
+async fn check(store: &Store, keys: &KeyService, term: &Term, body: &CheckBody) -> CheckResult {
+    store
+        .terminal_check(&as_terminal(term), body, keys, CheckKind::Online)
+        .await
+        .unwrap()
+        .result
+}
+
+async fn ready_terminal(store: &Store, keys: &KeyService) -> Term {
+    let code = "H32120200001";
+    let enrolled = store.enrol_terminal(&ctx(), code, "sm4", "").await.unwrap();
+    assert_eq!(enrolled.state, TerminalState::Enrolled);
+    assert!(enrolled.number.starts_with("321202"));
+    let mut term = Term {
+        psam: keys.psam(Algorithm::Sm4, &enrolled.number, &enrolled.device),
+        number: enrolled.number,
+        institution: code.into(),
+        counter: 0,
+    };
+    let body = term.body(keys, keys.test_card());
+    let out = store
+        .terminal_check(&as_terminal(&term), &body, keys, CheckKind::Selftest)
+        .await
+        .unwrap();
+    assert_eq!(out.result, CheckResult::Ok);
+    term
+}
+
+contract!(online_check, |db| {
+    let store = &db.store;
+    let keys = KeyService::test();
+    store
+        .register_institutions(&ctx(), &[institution("H32120200001", "泰州市人民医院")])
+        .await
+        .unwrap();
+    let mut term = ready_terminal(store, &keys).await;
+    let (_, card) = card_in_use(store).await;
+
+    // A genuine card.
+    let body = term.body(&keys, image_of(store, &card, &keys).await);
+    let out = store
+        .terminal_check(&as_terminal(&term), &body, &keys, CheckKind::Online)
+        .await
+        .unwrap();
+    assert_eq!(out.result, CheckResult::Ok);
+    assert_eq!(out.card_number.as_deref(), Some(card.as_str()));
+    assert_eq!(out.insured_city.as_deref(), Some("321200"));
+    assert!(out.check_token.as_deref().is_some_and(|t| t.len() == 64));
+    assert_eq!(out.generation.as_deref(), Some("third"));
+    // The same request again.
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::TerminalReplay
+    );
+    // One hex digit of the MAC, or of the card number, changed.
+    let mut forged = term.body(&keys, image_of(store, &card, &keys).await);
+    forged.mac.replace_range(
+        0..1,
+        if forged.mac.starts_with('0') {
+            "1"
+        } else {
+            "0"
+        },
+    );
+    assert_eq!(
+        check(store, &keys, &term, &forged).await,
+        CheckResult::TerminalBadMac
+    );
+    let mut forged = term.body(&keys, image_of(store, &card, &keys).await);
+    forged.card_number.replace_range(8..9, "0");
+    assert_eq!(
+        check(store, &keys, &term, &forged).await,
+        CheckResult::TerminalBadMac
+    );
+    // A clone: the same files on a card with other keys.
+    let clone = image_of(store, &card, &KeyService::generate(32)).await;
+    let body = term.body(&keys, clone);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::CardNotGenuine
+    );
+    // A clock far off.
+    let mut stale = term.body(&keys, image_of(store, &card, &keys).await);
+    stale.time -= 3600;
+    stale.mac = hex::encode_upper(sscard_chip::online::request_mac(
+        &keys.terminal_key(&term.number),
+        &stale.mac_text(),
+    ));
+    assert_eq!(
+        check(store, &keys, &term, &stale).await,
+        CheckResult::RequestStale
+    );
+    // An unknown card number (validly signed).
+    let mut unknown = term.body(&keys, image_of(store, &card, &keys).await);
+    unknown.card_number = "T9999999X".into();
+    unknown.mac = hex::encode_upper(sscard_chip::online::request_mac(
+        &keys.terminal_key(&term.number),
+        &unknown.mac_text(),
+    ));
+    assert_eq!(
+        check(store, &keys, &term, &unknown).await,
+        CheckResult::CardUnknown
+    );
+
+    // Each status gets its code.
+    let (_, lost) = card_in_use(store).await;
+    store.report_temporary_loss(&ctx(), &lost).await.unwrap();
+    let body = term.body(&keys, image_of(store, &lost, &keys).await);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::CardTemporaryLoss
+    );
+    store.report_formal_loss(&ctx(), &lost).await.unwrap();
+    let body = term.body(&keys, image_of(store, &lost, &keys).await);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::CardFormalLoss
+    );
+    let (_, gone) = card_in_use(store).await;
+    store.cancel_card(&ctx(), &gone).await.unwrap();
+    let body = term.body(&keys, image_of(store, &gone, &keys).await);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::CardCancelled
+    );
+    let (_, old) = card_in_use(store).await;
+    db.raw(&format!(
+        "UPDATE cards SET expiry_date = '2020-01-01' WHERE card_number = '{}'",
+        old.as_str()
+    ))
+    .await
+    .unwrap();
+    let body = term.body(&keys, image_of(store, &old, &keys).await);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::CardExpired
+    );
+
+    // First use of a new card supersedes the old one; the old card is then refused.
+    let (_, first) = card_in_use(store).await;
+    let body = term.body(&keys, image_of(store, &first, &keys).await);
+    assert_eq!(check(store, &keys, &term, &body).await, CheckResult::Ok);
+    let new = store
+        .exchange(&ctx(), &first)
+        .await
+        .unwrap()
+        .card_number
+        .unwrap();
+    let body = term.body(&keys, image_of(store, &new, &keys).await);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::CardNotIssued
+    );
+    let body = term.body(&keys, image_of(store, &first, &keys).await);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::Ok,
+        "the old card works until the new one is used"
+    );
+    store.hand_over(&ctx(), &new).await.unwrap();
+    let body = term.body(&keys, image_of(store, &new, &keys).await);
+    let out = store
+        .terminal_check(&as_terminal(&term), &body, &keys, CheckKind::Online)
+        .await
+        .unwrap();
+    assert_eq!(out.result, CheckResult::Ok);
+    assert_eq!(out.superseded, vec![first.as_str().to_owned()]);
+    let body = term.body(&keys, image_of(store, &first, &keys).await);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::CardSuperseded
+    );
+    let old_view = store.card(&ctx(), &first).await.unwrap();
+    assert_eq!(old_view.superseded_by, Some(new));
+    assert_eq!(
+        old_view.financial_status,
+        store.card(&ctx(), &first).await.unwrap().financial_status
+    );
+
+    // A suspended terminal, then back in service.
+    store
+        .set_terminal_suspended(&ctx(), &term.number, true)
+        .await
+        .unwrap();
+    let body = term.body(&keys, image_of(store, &new, &keys).await);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::TerminalSuspended
+    );
+    let state = store
+        .set_terminal_suspended(&ctx(), &term.number, false)
+        .await
+        .unwrap();
+    assert_eq!(state, TerminalState::Ready);
+
+    // Every check was recorded; the audit trail has no ID number.
+    let list = store.terminals(&ctx(), Some("H32120200001")).await.unwrap();
+    assert!(list[0].checks >= 18, "{}", list[0].checks);
+    let audit = store.audit_tail(200).await.unwrap();
+    let text = format!("{audit:?}");
+    assert!(text.contains("terminal.check"));
+    assert!(
+        !text.contains("32120219"),
+        "no ID numbers in the audit trail"
+    );
+});
+
+contract!(terminal_not_ready_or_foreign, |db| {
+    let store = &db.store;
+    let keys = KeyService::test();
+    store
+        .register_institutions(&ctx(), &[institution("H32120200001", "泰州市人民医院")])
+        .await
+        .unwrap();
+    let enrolled = store
+        .enrol_terminal(&ctx(), "H32120200001", "sm4", "")
+        .await
+        .unwrap();
+    // A PSAM loaded with another province's keys (Zhejiang, 33).
+    let foreign = KeyService::generate(33);
+    let mut term = Term {
+        psam: foreign.psam(Algorithm::Sm4, &enrolled.number, "X"),
+        number: enrolled.number.clone(),
+        institution: "H32120200001".into(),
+        counter: 0,
+    };
+    let (_, card) = card_in_use(store).await;
+    let body = term.body(&keys, image_of(store, &card, &keys).await);
+    assert_eq!(
+        check(store, &keys, &term, &body).await,
+        CheckResult::TerminalNotReady
+    );
+    let body = term.body(&keys, keys.test_card());
+    let out = store
+        .terminal_check(&as_terminal(&term), &body, &keys, CheckKind::Selftest)
+        .await
+        .unwrap();
+    assert_eq!(out.result, CheckResult::TerminalPsamForeign);
+    let list = store.terminals(&ctx(), None).await.unwrap();
+    assert_eq!(list[0].state, TerminalState::Enrolled);
+    // A terminal that says it belongs to another institution is out of scope.
+    let other = Ctx::at(Actor::terminal(&enrolled.number, "H32120200002"), t0());
+    let body = term.body(&keys, keys.test_card());
+    let err = store
+        .terminal_check(&other, &body, &keys, CheckKind::Online)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OutOfScope(_)), "{err:?}");
+});
+
+contract!(readiness_programme, |db| {
+    let store = &db.store;
+    let keys = KeyService::test();
+    store
+        .register_institutions(
+            &ctx(),
+            &[
+                institution("H32120200001", "泰州市人民医院"),
+                institution("P32120400017", "海陵大药房"),
+            ],
+        )
+        .await
+        .unwrap();
+    let _ready = ready_terminal(store, &keys).await;
+    let second = store
+        .enrol_terminal(&ctx(), "H32120200001", "sm4", "")
+        .await
+        .unwrap();
+    let pharmacy = store
+        .enrol_terminal(&ctx(), "P32120400017", "sm4", "")
+        .await
+        .unwrap();
+    assert_ne!(second.number, pharmacy.number);
+    let p = store
+        .open_problem(&ctx(), &second.number, "reader", "读卡器驱动不支持三代卡")
+        .await
+        .unwrap();
+    store
+        .open_problem(&ctx(), &pharmacy.number, "his", "HIS 未上传 card_sn")
+        .await
+        .unwrap();
+    let err = store
+        .open_problem(&ctx(), &second.number, "printer", "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Refused {
+            code: "problem.category",
+            ..
+        }
+    ));
+    let lines = store.readiness(&ctx()).await.unwrap();
+    let hospitals = lines.iter().find(|l| l.region == "321202").unwrap();
+    assert_eq!(
+        (
+            hospitals.institutions,
+            hospitals.terminals,
+            hospitals.ready,
+            hospitals.open_problems
+        ),
+        (1, 2, 1, 1)
+    );
+    assert_eq!(hospitals.ready_permille, 500);
+    store
+        .resolve_problem(&ctx(), p.number, "换装新驱动")
+        .await
+        .unwrap();
+    let err = store
+        .resolve_problem(&ctx(), p.number, "again")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Refused {
+            code: "problem.resolved",
+            ..
+        }
+    ));
+    assert_eq!(store.problems(&ctx(), true).await.unwrap().len(), 1);
+    assert_eq!(store.problems(&ctx(), false).await.unwrap().len(), 2);
+});
