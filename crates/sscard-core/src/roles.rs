@@ -64,6 +64,10 @@ pub enum Permission {
     Distribute,
     /// See distribution plans and a point's live figures.
     ReadDistribution,
+    /// See institutions, terminals, readiness problems and the readiness report.
+    ReadTerminals,
+    /// Enrol, suspend and resume terminals; open and resolve readiness problems.
+    ManageTerminals,
 }
 
 impl Role {
@@ -148,6 +152,7 @@ impl Role {
                     | P::ReadBatches
                     | P::RunProduction
                     | P::ReadDistribution
+                    | P::ReadTerminals
             ),
             Role::Terminal => matches!(p, P::ReadCards | P::RecordUse),
             Role::Bank => matches!(p, P::ReadCards | P::BankOps | P::CardLoss | P::ReadBanks),
@@ -160,6 +165,7 @@ impl Role {
                         | P::ReadAudit
                         | P::ReadBatches
                         | P::ReadDistribution
+                        | P::ReadTerminals
                 )
             }
         }

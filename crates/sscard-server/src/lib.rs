@@ -85,6 +85,9 @@ pub struct AppState {
     /// The exchange secret for production files, resolved once at start (none: the console's
     /// production steps refuse, saying how to set it).
     exchange: Option<sscard_import::production::ExchangeKeys>,
+    /// The key service for terminal checks (none: terminal routes answer 503, saying how to
+    /// configure it).
+    keys: Option<Arc<sscard_chip::online::KeyService>>,
     idempotency_locks: KeyLocks,
 }
 
@@ -109,6 +112,7 @@ impl AppState {
             limiter: Arc::new(limiter),
             metrics: Arc::new(metrics::Metrics::default()),
             exchange: None,
+            keys: None,
             idempotency_locks: Arc::default(),
         }
     }
@@ -118,6 +122,18 @@ impl AppState {
     pub fn with_exchange_keys(mut self, keys: sscard_import::production::ExchangeKeys) -> Self {
         self.exchange = Some(keys);
         self
+    }
+
+    /// The same state with the key service terminal checks are verified with.
+    #[must_use]
+    pub fn with_key_service(mut self, keys: sscard_chip::online::KeyService) -> Self {
+        self.keys = Some(Arc::new(keys));
+        self
+    }
+
+    /// The key service, if configured.
+    pub fn key_service(&self) -> Option<&sscard_chip::online::KeyService> {
+        self.keys.as_deref()
     }
 
     /// Whether the server signs with the published demo secret.
@@ -215,16 +231,21 @@ async fn guard(State(st): State<AppState>, request: Request, next: Next) -> Resp
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let caller = match auth::authenticate(&st.store, request.headers()).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return ApiError::unauthenticated().in_lang(lang).into_response(),
-        Err(e) => return ApiError::from(e).in_lang(lang).into_response(),
-    };
     let Some(access) = api::rule(&method, &path) else {
         tracing::error!(method = %method, path = %path, "API route without an access rule");
         return ApiError::forbidden(&format!("{method} {path}"))
             .in_lang(lang)
             .into_response();
+    };
+    // A terminal proves itself with the MAC of each request, checked by the store inside the
+    // check's transaction; it has no staff credentials.
+    if access == api::Access::Terminal {
+        return localise(next.run(request).await, lang);
+    }
+    let caller = match auth::authenticate(&st.store, request.headers()).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return ApiError::unauthenticated().in_lang(lang).into_response(),
+        Err(e) => return ApiError::from(e).in_lang(lang).into_response(),
     };
     if !api::allows(access, caller.staff.role) {
         return ApiError::forbidden(&format!("{method} {path}"))

@@ -4,6 +4,7 @@
 
 pub mod body;
 pub mod dto;
+pub mod terminal;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -31,6 +32,8 @@ pub enum Access {
     AnyStaff,
     /// Staff whose role has this permission.
     Needs(Permission),
+    /// A terminal, authenticated by its request MAC (no staff credentials).
+    Terminal,
 }
 
 /// The access rule of every API route: (method, path as in the router, rule). A route missing
@@ -158,6 +161,14 @@ pub const RULES: &[(&str, &str, Access)] = &[
         "/api/v1/points/{point}/figures",
         Access::Needs(Permission::ReadDistribution),
     ),
+    ("POST", "/api/v1/terminal/checks", Access::Terminal),
+    ("POST", "/api/v1/terminal/selftest", Access::Terminal),
+    ("GET", "/api/v1/terminal/test-card", Access::Terminal),
+    (
+        "GET",
+        "/api/v1/readiness",
+        Access::Needs(Permission::ReadTerminals),
+    ),
 ];
 
 /// The rule for a route, if it has one.
@@ -173,6 +184,7 @@ pub fn allows(access: Access, role: Role) -> bool {
     match access {
         Access::AnyStaff => true,
         Access::Needs(p) => role.can(p),
+        Access::Terminal => false,
     }
 }
 
@@ -193,6 +205,7 @@ pub fn allows(access: Access, role: Role) -> bool {
         (name = "distribution", description = "分拣发放 / sorted distribution and the pickup desk"),
         (name = "audit", description = "审计 / audit trail"),
         (name = "reference", description = "参考数据 / reference data"),
+        (name = "terminals", description = "终端 / terminals at designated institutions: online card checks, self-test, readiness"),
     )
 )]
 struct ApiDoc;
@@ -256,6 +269,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(pickup_lookup))
         .routes(routes!(pickup_hand_over))
         .routes(routes!(pickup_figures))
+        .routes(routes!(terminal::terminal_check))
+        .routes(routes!(terminal::terminal_selftest))
+        .routes(routes!(terminal::test_card))
+        .routes(routes!(terminal::readiness))
         .split_for_parts()
 }
 

@@ -67,6 +67,8 @@ pub(crate) mod need {
         Distribute => Some(Permission::Distribute), "发放台", "the pickup desk";
         /// A point's live figures.
         ReadDistribution => Some(Permission::ReadDistribution), "发放点实时数据", "a point's live figures";
+        /// Terminals and the readiness report.
+        ReadTerminals => Some(Permission::ReadTerminals), "终端与改造进度", "terminals and readiness";
     }
 }
 
