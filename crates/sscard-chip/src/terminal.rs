@@ -18,6 +18,15 @@ pub trait Transport {
     fn atr(&mut self) -> Result<Vec<u8>, TerminalError>;
 }
 
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TerminalError> {
+        (**self).transmit(apdu)
+    }
+    fn atr(&mut self) -> Result<Vec<u8>, TerminalError> {
+        (**self).atr()
+    }
+}
+
 /// The in-process transport: a [`SoftCard`] in the same program. Optionally records a trace.
 #[derive(Debug)]
 pub struct InProcess {

@@ -22,6 +22,7 @@ mod output;
 mod production_cmds;
 mod server_cmds;
 mod store_cmds;
+mod terminal_cmds;
 
 /// sscard — 社会保障卡平台 / the social security card platform.
 #[derive(Debug, Parser)]
@@ -85,6 +86,14 @@ enum Command {
     /// 定点医药机构 / designated hospitals, clinics and pharmacies.
     #[command(subcommand)]
     Institution(institution_cmds::InstitutionCommand),
+    /// 终端 / terminals at designated institutions: enrolment, self-test, card checks, problems.
+    #[command(subcommand)]
+    Terminal(terminal_cmds::TerminalCommand),
+    /// 终端改造进度 / readiness of the terminals by district and kind, with open problems.
+    Readiness,
+    /// 密钥服务 / the key store (province keys, terminal master).
+    #[command(subcommand)]
+    Keys(terminal_cmds::KeysCommand),
     /// 合作银行 / partner banks.
     #[command(subcommand)]
     Bank(store_cmds::BankCommand),
@@ -119,6 +128,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args, cli.json),
         Command::Photo(c) => batch_cmds::photo(&global, c),
         Command::Sim(c) => production_cmds::sim(&global, &c),
+        Command::Keys(c) => terminal_cmds::keys(&global, &c),
         other => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -141,6 +151,8 @@ fn main() -> ExitCode {
                     Command::Employer(c) => store_cmds::employer(&global, c).await,
                     Command::Outlet(c) => store_cmds::outlet(&global, c).await,
                     Command::Institution(c) => institution_cmds::institution(&global, c).await,
+                    Command::Terminal(c) => terminal_cmds::run(&global, c).await,
+                    Command::Readiness => terminal_cmds::readiness(&global).await,
                     Command::Batch(c) => batch_cmds::run(&global, c).await,
                     Command::Distribution(c) => distribution_cmds::run(&global, c).await,
                     Command::Bench(c) => bench::run(&global, c).await,
@@ -149,7 +161,7 @@ fn main() -> ExitCode {
                     Command::Demo(a) => server_cmds::demo(&global, &a).await,
                     Command::User(c) => server_cmds::user(&global, c).await,
                     Command::Token(c) => server_cmds::token(&global, c).await,
-                    Command::Check(_) | Command::Photo(_) | Command::Sim(_) => {
+                    Command::Check(_) | Command::Photo(_) | Command::Sim(_) | Command::Keys(_) => {
                         unreachable!("handled above")
                     }
                 }

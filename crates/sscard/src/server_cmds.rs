@@ -45,6 +45,7 @@ async fn run_server(
     store: Store,
     config: ServerConfig,
     keys: sscard_import::production::ExchangeKeys,
+    key_service: Option<sscard_chip::online::KeyService>,
     banner: impl FnOnce(&str),
 ) -> anyhow::Result<ExitCode> {
     let listener = match tokio::net::TcpListener::bind(&config.listen).await {
@@ -57,7 +58,10 @@ async fn run_server(
     let addr = listener.local_addr()?;
     banner(&format!("http://{addr}"));
     tracing::info!(%addr, backend = store.backend().as_str(), "listening");
-    let state = AppState::new(store, config).with_exchange_keys(keys);
+    let mut state = AppState::new(store, config).with_exchange_keys(keys);
+    if let Some(service) = key_service {
+        state = state.with_key_service(service);
+    }
     sscard_server::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
@@ -82,12 +86,21 @@ pub(crate) async fn serve(g: &Global, a: &ServeArgs) -> anyhow::Result<ExitCode>
             "⚠ 演示密钥：交换文件用公开的演示密钥签名，不得用于生产（demo keys: exchange files are signed with the published demo secret; not for production）"
         );
     }
+    // Terminal checks need the key service; without one the server runs and its terminal
+    // routes answer 503 saying how to configure it.
+    let key_service = match crate::terminal_cmds::key_service(g) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            eprintln!("⚠ 终端验卡未启用（terminal checks disabled）: {e}");
+            None
+        }
+    };
     sscard_server::logging::init(config.log_json);
     let store = match Store::open(&config.db, &StoreOptions::default()).await {
         Ok(s) => s,
         Err(e) => return Ok(store_error(&e, g.json)),
     };
-    run_server(store, config, keys, |url| {
+    run_server(store, config, keys, key_service, |url| {
         println!("sscard serve: {url}/console  (API {url}/api/v1, docs {url}/docs)");
     })
     .await
@@ -193,6 +206,7 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
         store,
         config,
         sscard_import::production::ExchangeKeys::demo(),
+        Some(sscard_chip::online::KeyService::test()),
         move |url| {
             println!("{summary}");
             println!();

@@ -143,7 +143,11 @@ fn key_service(st: &AppState) -> Result<&KeyService, ApiError> {
     })
 }
 
-async fn run_check(st: &AppState, body: CheckRequestDto, kind: CheckKind) -> Result<Response, ApiError> {
+async fn run_check(
+    st: &AppState,
+    body: CheckRequestDto,
+    kind: CheckKind,
+) -> Result<Response, ApiError> {
     let keys = key_service(st)?;
     let body = CheckBody::from(body);
     let ctx = Ctx::now(Actor::terminal(&body.terminal, &body.institution));
@@ -265,7 +269,11 @@ pub(crate) async fn readiness_report(st: &AppState, ctx: &Ctx) -> Result<Readine
         institutions,
         terminals,
         ready,
-        ready_permille: if terminals == 0 { 0 } else { ready * 1000 / terminals },
+        ready_permille: if terminals == 0 {
+            0
+        } else {
+            ready * 1000 / terminals
+        },
         open_problems,
     })
 }
@@ -277,5 +285,7 @@ pub(super) async fn readiness(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<ReadinessDto>, ApiError> {
-    Ok(Json(readiness_report(&st, &super::ctx_of(&caller, None)).await?))
+    Ok(Json(
+        readiness_report(&st, &super::ctx_of(&caller, None)).await?,
+    ))
 }

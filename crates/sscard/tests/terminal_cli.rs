@@ -1,0 +1,411 @@
+//! A terminal's life through the binary and a live server over HTTP: enrolment, a check before
+//! the self-test, the self-test, genuine / clone / replayed / forged requests, statuses, first
+//! use superseding the old card, a PSAM of another province, problems and the readiness
+//! report. On SQLite, and on PostgreSQL when `SSCARD_TEST_PG_URL` is set (required in CI).
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: String,
+    server: Child,
+    port: u16,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl Env {
+    fn start(db: String) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let env = |c: &mut Command| {
+            c.env("SSCARD_DB", &db)
+                .env("SSCARD_ACTOR", "clerk:terminal-test")
+                .env("SSCARD_DEMO_KEYS", "true")
+                .env_remove("SSCARD_KEY_STORE")
+                .current_dir(dir.path());
+        };
+        let mut init = Command::new(env!("CARGO_BIN_EXE_sscard"));
+        env(&mut init);
+        assert!(init.arg("init").output().unwrap().status.success());
+        let mut serve = Command::new(env!("CARGO_BIN_EXE_sscard"));
+        env(&mut serve);
+        let server = serve
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Env {
+            dir,
+            db,
+            server,
+            port,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sscard"))
+            .args(args)
+            .env("SSCARD_DB", &self.db)
+            .env("SSCARD_ACTOR", "clerk:terminal-test")
+            .env("SSCARD_DEMO_KEYS", "true")
+            .env_remove("SSCARD_KEY_STORE")
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().last().unwrap_or_else(|| {
+            panic!(
+                "{args:?}: no output; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (
+            out.status.code().unwrap(),
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}")),
+        )
+    }
+
+    fn server(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A check's result code.
+    fn check(&self, config: &str, image: &str) -> String {
+        let (_, v) = self.json(&["terminal", "check", "--config", config, "--image", image]);
+        v["result"].as_str().unwrap().to_owned()
+    }
+
+    /// POSTs a JSON body as it is, returning the status and the answer.
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let body = body.to_string();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        let status = response[9..12].parse().unwrap();
+        let (_, json) = response.split_once("\r\n\r\n").unwrap();
+        (status, serde_json::from_str(json).unwrap())
+    }
+
+    /// A card of the database, handed over, and its image on the test keys.
+    fn card(&self, id: &str, name: &str) -> (String, String) {
+        let (code, v) = self.json(&[
+            "apply",
+            "--id",
+            id,
+            "--name",
+            name,
+            "--bank",
+            "CCB",
+            "--instant",
+        ]);
+        assert_eq!(code, 0, "{v}");
+        let number = v["card_number"].as_str().unwrap().to_owned();
+        self.ok(&["card", "hand-over", &number]);
+        let image = self.image(&number);
+        (number, image)
+    }
+
+    fn image(&self, number: &str) -> String {
+        if !self.dir.path().join("psam.json").exists() {
+            self.ok(&["chip", "psam", "--demo", "--out", "psam.json"]);
+        }
+        let file = format!("{number}.json");
+        self.ok(&[
+            "chip",
+            "image",
+            "--card",
+            number,
+            "--keys",
+            "psam.json",
+            "--out",
+            &file,
+        ]);
+        file
+    }
+
+    fn read(&self, file: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(self.dir.path().join(file)).unwrap()).unwrap()
+    }
+
+    fn write(&self, file: &str, v: &Value) {
+        std::fs::write(self.dir.path().join(file), v.to_string()).unwrap();
+    }
+}
+
+/// Every key of a key list replaced by another value.
+fn other_keys(keys: &mut Value) {
+    for k in keys.as_array_mut().unwrap() {
+        let hex = k["key"].as_str().unwrap();
+        let flipped: String = hex
+            .chars()
+            .map(|c| if c == 'A' { 'B' } else { 'A' })
+            .collect();
+        k["key"] = Value::String(flipped);
+    }
+}
+
+fn flip_first_hex(s: &str) -> String {
+    let first = if s.starts_with('0') { "1" } else { "0" };
+    format!("{first}{}", &s[1..])
+}
+
+fn terminal_life(db: String) {
+    let env = Env::start(db);
+    let server = env.server();
+    env.ok(&[
+        "institution",
+        "add",
+        "--code",
+        "H32120200001",
+        "--name",
+        "泰州市人民医院",
+        "--kind",
+        "hospital",
+        "--level",
+        "3",
+        "--region",
+        "321202",
+        "--networked",
+    ]);
+    let (code, enrolled) = env.json(&[
+        "terminal",
+        "enrol",
+        "--institution",
+        "H32120200001",
+        "--server",
+        &server,
+        "--out",
+        "terminal.json",
+    ]);
+    assert_eq!(code, 0, "{enrolled}");
+    assert_eq!(enrolled["state"], "enrolled");
+    assert_eq!(enrolled["terminal"], "321202000001");
+    let (card, image) = env.card("321202198808081014", "张三");
+
+    // Not ready before the self-test.
+    assert_eq!(env.check("terminal.json", &image), "terminal.not_ready");
+    let (code, selftest) = env.json(&["terminal", "selftest", "--config", "terminal.json"]);
+    assert_eq!(
+        (code, &selftest["result"]),
+        (0, &Value::from("ok")),
+        "{selftest}"
+    );
+    assert_eq!(selftest["ready"], true);
+
+    // A genuine card, with the holder's PIN, and the request dumped.
+    let (code, answer) = env.json(&[
+        "terminal",
+        "check",
+        "--config",
+        "terminal.json",
+        "--image",
+        &image,
+        "--pin",
+        "123456",
+        "--dump-request",
+        "request.json",
+    ]);
+    assert_eq!(code, 0, "{answer}");
+    assert_eq!(answer["result"], "ok");
+    assert_eq!(answer["card_number"], card.as_str());
+    assert_eq!(answer["holder_masked"], "张*");
+    assert_eq!(answer["insured_city"], "321200");
+    assert_eq!(answer["generation"], "third");
+    assert_eq!(answer["check_token"].as_str().unwrap().len(), 64);
+    assert!(answer["valid_until"].as_str().is_some());
+    for field in ["message", "message_en", "ss_status"] {
+        assert!(answer[field].is_string(), "{field}: {answer}");
+    }
+
+    // The dumped request sent again: a replay. One hex digit changed: a bad MAC.
+    let dumped = env.read("request.json");
+    assert_eq!(dumped["method"], "POST");
+    assert_eq!(dumped["path"], "/api/v1/terminal/checks");
+    assert!(dumped["body"]["card_cryptogram"].as_str().unwrap().len() == 16);
+    let path = dumped["path"].as_str().unwrap();
+    let (status, v) = env.post(path, &dumped["body"]);
+    assert_eq!(
+        (status, v["result"].as_str().unwrap()),
+        (401, "terminal.replay")
+    );
+    for field in ["mac", "card_number"] {
+        let mut forged = dumped["body"].clone();
+        forged[field] = Value::String(flip_first_hex(forged[field].as_str().unwrap()));
+        forged["counter"] = Value::from(1000);
+        let (status, v) = env.post(path, &forged);
+        assert_eq!(
+            (status, v["result"].as_str().unwrap()),
+            (401, "terminal.bad_mac"),
+            "{field}"
+        );
+    }
+
+    // A clone: the same files on a card with other keys.
+    let mut clone = env.read(&image);
+    other_keys(&mut clone["keys"]);
+    env.write("clone.json", &clone);
+    assert_eq!(env.check("terminal.json", "clone.json"), "card.not_genuine");
+
+    // Statuses.
+    let (lost, lost_image) = env.card("320102199003071116", "李四");
+    env.ok(&["card", "activate", &lost]);
+    env.ok(&["card", "loss", &lost, "--temporary"]);
+    assert_eq!(
+        env.check("terminal.json", &lost_image),
+        "card.temporary_loss"
+    );
+    env.ok(&["card", "loss", &lost, "--formal"]);
+    assert_eq!(env.check("terminal.json", &lost_image), "card.formal_loss");
+
+    // The first use of the new card supersedes the old one; the old card is then refused.
+    let (code, exchanged) = env.json(&["card", "exchange", &card]);
+    assert_eq!(code, 0, "{exchanged}");
+    let new = exchanged["card_number"].as_str().unwrap().to_owned();
+    let new_image = env.image(&new);
+    assert_eq!(env.check("terminal.json", &new_image), "card.not_issued");
+    assert_eq!(
+        env.check("terminal.json", &image),
+        "ok",
+        "the old card works until the new one is used"
+    );
+    env.ok(&["card", "hand-over", &new]);
+    let (_, first) = env.json(&[
+        "terminal",
+        "check",
+        "--config",
+        "terminal.json",
+        "--image",
+        &new_image,
+    ]);
+    assert_eq!(first["result"], "ok");
+    assert_eq!(first["superseded"], serde_json::json!([card]));
+    assert_eq!(env.check("terminal.json", &image), "card.superseded");
+
+    // Suspended, then back.
+    env.ok(&["terminal", "suspend", "321202000001"]);
+    assert_eq!(env.check("terminal.json", &new_image), "terminal.suspended");
+    env.ok(&["terminal", "resume", "321202000001"]);
+    assert_eq!(env.check("terminal.json", &new_image), "ok");
+
+    // A terminal whose PSAM holds another province's keys never becomes ready.
+    env.ok(&[
+        "terminal",
+        "enrol",
+        "--institution",
+        "H32120200001",
+        "--server",
+        &server,
+        "--out",
+        "foreign.json",
+    ]);
+    let mut foreign = env.read("foreign.json");
+    other_keys(&mut foreign["psam"]["keys"]);
+    env.write("foreign.json", &foreign);
+    let (code, v) = env.json(&["terminal", "selftest", "--config", "foreign.json"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["ready"], false);
+    assert_eq!(env.check("foreign.json", &new_image), "terminal.not_ready");
+
+    // Problems and the readiness report.
+    env.ok(&[
+        "terminal",
+        "problem",
+        "open",
+        "--terminal",
+        "321202000002",
+        "--category",
+        "psam",
+        "--note",
+        "PSAM 不是本省密钥",
+    ]);
+    let (_, report) = env.json(&["readiness"]);
+    assert_eq!(report["terminals"], 2);
+    assert_eq!(report["ready"], 1);
+    assert_eq!(report["ready_permille"], 500);
+    assert_eq!(report["open_problems"].as_array().unwrap().len(), 1);
+    let (_, list) = env.json(&["terminal", "list"]);
+    assert_eq!(list[0]["state"], "ready");
+    assert_eq!(list[1]["state"], "enrolled");
+    assert_eq!(list[1]["open_problems"], 1);
+
+    // The audit trail saw the checks, without the holders' ID numbers.
+    let audit = env.ok(&["audit", "tail", "-n", "200"]);
+    assert!(audit.contains("terminal.check"), "{audit}");
+    assert!(!audit.contains("321202198808081014"));
+    // The terminal's file is the owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(Path::new(env.dir.path()).join("terminal.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0);
+    }
+}
+
+#[test]
+fn a_terminal_from_enrolment_to_use_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    terminal_life(db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_from_enrolment_to_use_on_postgres() {
+    let Some(url) = sscard_store::testing::fresh_postgres_url().await else {
+        return;
+    };
+    tokio::task::spawn_blocking(move || terminal_life(url))
+        .await
+        .unwrap();
+}
