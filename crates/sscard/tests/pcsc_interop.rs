@@ -5,8 +5,140 @@
 
 #![cfg(feature = "pcsc")]
 
+mod common;
+
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// vpcd holds one card at a time: the tests take turns.
+static READER: Mutex<()> = Mutex::new(());
+
+/// A card in vpcd's reader; taken out (the bridge stopped) when dropped, even on a failure.
+struct Inserted(std::process::Child);
+
+impl Drop for Inserted {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Serves `image` into vpcd's reader and waits until the card answers there.
+fn insert(image: &std::path::Path) -> Inserted {
+    let vpcd = Inserted(
+        Command::new(env!("CARGO_BIN_EXE_sscard"))
+            .args(["chip", "vpcd", image.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    loop {
+        let probe = sscard(&[
+            "chip",
+            "apdu",
+            "--reader",
+            "Virtual PCD",
+            "00A404000F7378312E73682EC9E7BBE1B1A3D5CF",
+        ]);
+        if probe.status.success() && String::from_utf8_lossy(&probe.stdout).contains("< 611B") {
+            return vpcd;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the card never appeared in the reader"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn skip_if_missing() -> bool {
+    let missing = missing_parts();
+    if missing.is_empty() {
+        return false;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but PC/SC parts are missing: {missing:?}"
+    );
+    eprintln!(
+        "skipping PC/SC test: missing {missing:?} (apt-get install pcscd vsmartcard-vpcd pcsc-tools; start pcscd)"
+    );
+    true
+}
+
+/// A hospital terminal checks cards through the real PC/SC stack: a genuine card is `ok`, a
+/// clone in the same reader is `card.not_genuine`.
+#[test]
+fn a_terminal_checks_cards_through_pcscd() {
+    if skip_if_missing() {
+        return;
+    }
+    let _turn = READER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let db_dir = tempfile::tempdir().unwrap();
+    let env =
+        common::live::Env::start(format!("sqlite://{}", db_dir.path().join("t.db").display()));
+    env.ok(&[
+        "institution",
+        "add",
+        "--code",
+        "P32120400017",
+        "--name",
+        "海陵大药房",
+        "--kind",
+        "pharmacy",
+        "--region",
+        "321204",
+    ]);
+    env.ok(&[
+        "terminal",
+        "enrol",
+        "--institution",
+        "P32120400017",
+        "--server",
+        &env.server(),
+        "--out",
+        "terminal.json",
+    ]);
+    env.ok(&["terminal", "selftest", "--config", "terminal.json"]);
+    let (card, image) = env.card("321202198808081014", "张三");
+    let vpcd = insert(&env.dir.path().join(&image));
+    let (code, v) = env.json(&[
+        "terminal",
+        "check",
+        "--config",
+        "terminal.json",
+        "--reader",
+        "Virtual PCD",
+        "--pin",
+        "123456",
+    ]);
+    drop(vpcd);
+    assert_eq!((code, v["result"].as_str().unwrap()), (0, "ok"), "{v}");
+    assert_eq!(v["card_number"], card.as_str());
+    let mut clone = env.read(&image);
+    common::live::other_keys(&mut clone["keys"]);
+    env.write("clone.json", &clone);
+    let vpcd = insert(&env.dir.path().join("clone.json"));
+    let (code, v) = env.json(&[
+        "terminal",
+        "check",
+        "--config",
+        "terminal.json",
+        "--reader",
+        "Virtual PCD",
+    ]);
+    drop(vpcd);
+    assert_eq!(
+        (code, v["result"].as_str().unwrap()),
+        (1, "card.not_genuine"),
+        "{v}"
+    );
+}
 
 fn sscard(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_sscard"))
@@ -37,17 +169,12 @@ fn missing_parts() -> Vec<&'static str> {
 
 #[test]
 fn foreign_client_and_sscard_read_through_pcscd() {
-    let missing = missing_parts();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but PC/SC parts are missing: {missing:?}"
-        );
-        eprintln!(
-            "skipping PC/SC interop test: missing {missing:?} (apt-get install pcscd vsmartcard-vpcd pcsc-tools; start pcscd)"
-        );
+    if skip_if_missing() {
         return;
     }
+    let _turn = READER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("card.json");
     let psam = dir.path().join("psam.json");
@@ -61,31 +188,7 @@ fn foreign_client_and_sscard_read_through_pcscd() {
             .status
             .success()
     );
-    let mut vpcd = Command::new(env!("CARGO_BIN_EXE_sscard"))
-        .args(["chip", "vpcd", image.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until the card sits in the virtual reader.
-    let started = Instant::now();
-    loop {
-        let probe = sscard(&[
-            "chip",
-            "apdu",
-            "--reader",
-            "Virtual PCD",
-            "00A404000F7378312E73682EC9E7BBE1B1A3D5CF",
-        ]);
-        if probe.status.success() && String::from_utf8_lossy(&probe.stdout).contains("< 611B") {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the card never appeared in the reader"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let vpcd = insert(&image);
 
     // (a) A foreign PC/SC client selects the SSSE and reads EF05/EF06 with the expected bytes.
     let script = dir.path().join("script.txt");
@@ -132,6 +235,5 @@ fn foreign_client_and_sscard_read_through_pcscd() {
         String::from_utf8_lossy(&read.stdout).trim(),
         "321202|321202198808081014|X00000019|321202D15600000500BF7C7A48FB4966|张三|0087BF10028649321200BF7C7A|3.00|20261128|20361127|321200000001|SSCARD-DEMO-0001|"
     );
-    vpcd.kill().unwrap();
-    vpcd.wait().unwrap();
+    drop(vpcd);
 }
