@@ -392,7 +392,18 @@ impl Store {
         alg: &str,
         device: &str,
     ) -> Result<terminals::TerminalEnrolment, StoreError> {
-        dispatch!(self, write, enrol_terminal(ctx, institution, alg, device))
+        let inputs = [(institution.to_owned(), alg.to_owned(), device.to_owned())];
+        let mut done = self.enrol_terminals(ctx, &inputs).await?;
+        Ok(done.remove(0))
+    }
+
+    /// Enrols many terminals in one transaction: `(institution, alg, device)` each.
+    pub async fn enrol_terminals(
+        &self,
+        ctx: &Ctx,
+        inputs: &[(String, String, String)],
+    ) -> Result<Vec<terminals::TerminalEnrolment>, StoreError> {
+        dispatch!(self, write, enrol_terminals(ctx, inputs))
     }
 
     /// Suspends a terminal or puts it back in service; returns its new state.

@@ -249,6 +249,8 @@ pub(crate) struct Seeded {
     pub(crate) sample_ids: Vec<ResidentId>,
     /// The factory's batch, when one was seeded.
     pub(crate) batch: Option<Batch>,
+    /// Institutions and terminals.
+    pub(crate) terminals: crate::demo_terminals::TerminalsSeeded,
 }
 
 /// Seeds the demo data into a fresh store.
@@ -271,6 +273,13 @@ pub(crate) async fn seed(
         )
         .await?;
     seed_reference(store, &ctx, employer.id, factory).await?;
+    // The terminal programme is independent of the people and cards: it is seeded alongside
+    // (its writes interleave with the photo work of the batch).
+    let terminals = {
+        let (store, ctx) = (store.clone(), ctx.clone());
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x7E57);
+        tokio::spawn(async move { crate::demo_terminals::seed(&store, &ctx, &mut rng).await })
+    };
     // Employees: generated until `people` distinct ID numbers exist.
     let mut distinct = std::collections::HashSet::new();
     let mut employees = Vec::with_capacity(people);
@@ -291,11 +300,13 @@ pub(crate) async fn seed(
         Some((dir, _)) if !uploaded.is_empty() => Some(seed_batch(store, uploaded, dir).await?),
         _ => None,
     };
+    let terminals = terminals.await??;
     Ok(Seeded {
         people: employees.len(),
         cards: made + batch.as_ref().map_or(0, |b| b.received),
         sample_ids: vec![employees[2].id, employees[6].id, employees[cards + 1].id],
         batch,
+        terminals,
     })
 }
 

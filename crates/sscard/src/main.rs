@@ -16,6 +16,7 @@ mod bench_pickup;
 mod check;
 mod chip_cmds;
 mod demo;
+mod demo_terminals;
 mod distribution_cmds;
 mod institution_cmds;
 mod output;

@@ -51,66 +51,69 @@ async fn institution_by_code(tx: &mut Tx<'_>, code: &str) -> Result<InstitutionR
     })
 }
 
-/// Enrols a terminal at an institution: its number is the institution's district and the next
-/// serial of that district. The centre's work.
-pub(crate) async fn enrol_terminal(
+/// Enrols terminals at institutions, all in one transaction: each number is the institution's
+/// district and the next serial of that district. The centre's work. Inputs are
+/// `(institution, alg, device)`; an empty device becomes `SSCARD-<number>`.
+pub(crate) async fn enrol_terminals(
     pool: &Pool,
     _cfg: &Config,
     ctx: &Ctx,
-    institution: &str,
-    alg: &str,
-    device: &str,
-) -> Result<TerminalEnrolment, StoreError> {
+    inputs: &[(String, String, String)],
+) -> Result<Vec<TerminalEnrolment>, StoreError> {
     unit_of_work!(pool, ctx, |tx, audit| {
-        ctx.actor.check_institution(institution)?;
-        let inst = institution_by_code(&mut tx, institution).await?;
-        let counter = format!("terminal:{}", inst.region);
-        let serial: i64 = sqlx::query_scalar(
-            "INSERT INTO counters (name, value) VALUES ($1, 1) \
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-        )
-        .bind(&counter)
-        .fetch_one(&mut *tx)
-        .await?;
-        if serial > 999_999 {
-            return Err(not_found(
-                "terminal.numbers_exhausted",
-                &format!("区县 {} 的终端编号已用完", inst.region),
-                &format!("district {} has no terminal numbers left", inst.region),
-            ));
+        let mut done = Vec::with_capacity(inputs.len());
+        for (institution, alg, device) in inputs {
+            ctx.actor.check_institution(institution)?;
+            let inst = institution_by_code(&mut tx, institution).await?;
+            let counter = format!("terminal:{}", inst.region);
+            let serial: i64 = sqlx::query_scalar(
+                "INSERT INTO counters (name, value) VALUES ($1, 1) \
+                 ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+            )
+            .bind(&counter)
+            .fetch_one(&mut *tx)
+            .await?;
+            if serial > 999_999 {
+                return Err(not_found(
+                    "terminal.numbers_exhausted",
+                    &format!("区县 {} 的终端编号已用完", inst.region),
+                    &format!("district {} has no terminal numbers left", inst.region),
+                ));
+            }
+            let number = format!("{}{serial:06}", inst.region);
+            let device = if device.is_empty() {
+                format!("SSCARD-{number}")
+            } else {
+                device.clone()
+            };
+            sqlx::query(
+                "INSERT INTO terminals (id, number, institution_id, state, alg, device, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(&number)
+            .bind(inst.id)
+            .bind(TerminalState::Enrolled.code())
+            .bind(alg)
+            .bind(&device)
+            .bind(ctx.at)
+            .execute(&mut *tx)
+            .await?;
+            audit.push(
+                "terminal.enrol",
+                number.as_str(),
+                json!({ "institution": inst.code, "alg": alg }),
+            );
+            done.push(TerminalEnrolment {
+                number,
+                institution: inst.code,
+                institution_name: inst.name,
+                alg: alg.clone(),
+                device,
+                state: TerminalState::Enrolled,
+            });
         }
-        let number = format!("{}{serial:06}", inst.region);
-        let device = if device.is_empty() {
-            format!("SSCARD-{number}")
-        } else {
-            device.to_owned()
-        };
-        sqlx::query(
-            "INSERT INTO terminals (id, number, institution_id, state, alg, device, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(&number)
-        .bind(inst.id)
-        .bind(TerminalState::Enrolled.code())
-        .bind(alg)
-        .bind(&device)
-        .bind(ctx.at)
-        .execute(&mut *tx)
-        .await?;
-        audit.push(
-            "terminal.enrol",
-            number.as_str(),
-            json!({ "institution": inst.code, "alg": alg }),
-        );
-        TerminalEnrolment {
-            number,
-            institution: inst.code,
-            institution_name: inst.name,
-            alg: alg.to_owned(),
-            device,
-            state: TerminalState::Enrolled,
-        }
+        done
     })
 }
 
