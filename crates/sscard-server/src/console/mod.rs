@@ -21,6 +21,7 @@ use crate::i18n::Lang;
 mod batches;
 mod extract;
 mod pickup;
+mod readiness;
 
 use extract::{ActionUser, AnyPage, ConsoleUser, CsrfForm, need};
 
@@ -30,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(batches::router())
         .merge(pickup::router())
+        .merge(readiness::router())
         .route("/console", get(home))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
@@ -130,6 +132,9 @@ fn layout(p: &Page, title: &str, body: &Markup) -> Markup {
                                 a #nav-pickup href="/console/pickup" { (p.t("发放台", "Pickup desk")) }
                             } @else if c.staff.role.can(Permission::ReadDistribution) {
                                 a #nav-pickup href="/console/pickup/figures" { (p.t("发放数据", "Pickup figures")) }
+                            }
+                            @if c.staff.role.can(Permission::ReadTerminals) {
+                                a #nav-readiness href="/console/readiness" { (p.t("终端改造", "Terminals")) }
                             }
                             @if c.staff.role.can(Permission::ReadAudit) {
                                 a #nav-audit href="/console/audit" { (p.t("审计", "Audit")) }
