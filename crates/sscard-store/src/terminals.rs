@@ -199,3 +199,8 @@ impl CheckCrypto for sscard_chip::online::KeyService {
         )
     }
 }
+
+/// `part` in tenths of a percent of `whole` (0 when there is no whole), in integers.
+pub fn permille(part: u32, whole: u32) -> u32 {
+    (part * 1000).checked_div(whole).unwrap_or(0)
+}

@@ -147,14 +147,14 @@ contract!(online_check, |db| {
         CheckResult::CardNotGenuine
     );
     // A clock far off.
-    let mut stale = term.body(&keys, image_of(store, &card, &keys).await);
-    stale.time -= 3600;
-    stale.mac = hex::encode_upper(sscard_chip::online::request_mac(
+    let mut late = term.body(&keys, image_of(store, &card, &keys).await);
+    late.time -= 3600;
+    late.mac = hex::encode_upper(sscard_chip::online::request_mac(
         &keys.terminal_key(&term.number),
-        &stale.mac_text(),
+        &late.mac_text(),
     ));
     assert_eq!(
-        check(store, &keys, &term, &stale).await,
+        check(store, &keys, &term, &late).await,
         CheckResult::RequestStale
     );
     // An unknown card number (validly signed).
@@ -261,8 +261,8 @@ contract!(online_check, |db| {
     assert_eq!(state, TerminalState::Ready);
 
     // Every check was recorded; the audit trail has no ID number.
-    let list = store.terminals(&ctx(), Some("H32120200001")).await.unwrap();
-    assert!(list[0].checks >= 18, "{}", list[0].checks);
+    let registry = store.terminals(&ctx(), Some("H32120200001")).await.unwrap();
+    assert!(registry[0].checks >= 18, "{}", registry[0].checks);
     let audit = store.audit_tail(200).await.unwrap();
     let text = format!("{audit:?}");
     assert!(text.contains("terminal.check"));

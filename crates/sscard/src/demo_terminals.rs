@@ -89,6 +89,16 @@ pub(crate) struct TerminalsSeeded {
     pub(crate) open_problems: usize,
 }
 
+impl TerminalsSeeded {
+    /// The demo summary's line.
+    pub(crate) fn summary(&self) -> String {
+        format!(
+            "\n  定点医药机构（designated institutions）: {} · 终端（terminals） {} · 已就绪（ready） {} · 未解决问题（open problems） {} — sscard readiness, /console/readiness",
+            self.institutions, self.terminals, self.ready, self.open_problems
+        )
+    }
+}
+
 fn institutions(rng: &mut StdRng, total: u32) -> Vec<InstitutionInput> {
     let mut list = Vec::new();
     for (region, name, share, streets) in DISTRICTS {

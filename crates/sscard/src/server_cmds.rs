@@ -170,12 +170,7 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
         seeded.cards,
         took.as_secs_f64()
     );
-    let t = &seeded.terminals;
-    let _ = write!(
-        summary,
-        "\n  定点医药机构（designated institutions）: {} · 终端（terminals） {} · 已就绪（ready） {} · 未解决问题（open problems） {} — sscard readiness, /console/readiness",
-        t.institutions, t.terminals, t.ready, t.open_problems
-    );
+    summary.push_str(&seeded.terminals.summary());
     if let Some(b) = &seeded.batch {
         let written = |p: &Option<std::path::PathBuf>| {
             p.as_ref().map_or_else(

@@ -245,10 +245,10 @@ impl Loaded {
         let counter = self.next_counter()?;
         let time = chrono::Utc::now().timestamp();
         let mut t = Terminal::new(transport, self.psam.clone());
-        let read =
-            read_for_check(&mut t, &self.file.terminal, counter, time).map_err(card_error)?;
+        let read = read_for_check(&mut t, &self.file.terminal, counter, time)
+            .map_err(|e| card_error(&e))?;
         if let Some(pin) = pin {
-            t.verify_pin(pin).map_err(card_error)?;
+            t.verify_pin(pin).map_err(|e| card_error(&e))?;
         }
         let body = sign_check(
             &self.key,
@@ -262,7 +262,7 @@ impl Loaded {
     }
 }
 
-fn card_error(e: TerminalError) -> anyhow::Error {
+fn card_error(e: &TerminalError) -> anyhow::Error {
     anyhow::anyhow!("读卡失败（the card could not be read）: {e}")
 }
 
@@ -641,7 +641,7 @@ pub(crate) async fn readiness(g: &Global) -> anyhow::Result<ExitCode> {
             "institutions": lines.iter().map(|l| l.institutions).sum::<u32>(),
             "terminals": terminals,
             "ready": ready,
-            "ready_permille": if terminals == 0 { 0 } else { ready * 1000 / terminals },
+            "ready_permille": sscard_store::terminals::permille(ready, terminals),
             "open_problems": problems,
         }));
         return Ok(ExitCode::SUCCESS);

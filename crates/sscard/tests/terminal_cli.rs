@@ -10,6 +10,7 @@ use std::path::Path;
 use common::live::{Env, flip_first_hex, other_keys};
 use serde_json::Value;
 
+#[allow(clippy::too_many_lines)] // one terminal's life, told in order
 fn terminal_life(db: String) {
     let env = Env::start(db);
     let server = env.server();
@@ -184,10 +185,10 @@ fn terminal_life(db: String) {
     assert_eq!(report["ready"], 1);
     assert_eq!(report["ready_permille"], 500);
     assert_eq!(report["open_problems"].as_array().unwrap().len(), 1);
-    let (_, list) = env.json(&["terminal", "list"]);
-    assert_eq!(list[0]["state"], "ready");
-    assert_eq!(list[1]["state"], "enrolled");
-    assert_eq!(list[1]["open_problems"], 1);
+    let (_, terminals) = env.json(&["terminal", "list"]);
+    assert_eq!(terminals[0]["state"], "ready");
+    assert_eq!(terminals[1]["state"], "enrolled");
+    assert_eq!(terminals[1]["open_problems"], 1);
 
     // The audit trail saw the checks, without the holders' ID numbers.
     let audit = env.ok(&["audit", "tail", "-n", "200"]);

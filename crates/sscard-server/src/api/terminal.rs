@@ -269,11 +269,7 @@ pub(crate) async fn readiness_report(st: &AppState, ctx: &Ctx) -> Result<Readine
         institutions,
         terminals,
         ready,
-        ready_permille: if terminals == 0 {
-            0
-        } else {
-            ready * 1000 / terminals
-        },
+        ready_permille: sscard_store::terminals::permille(ready, terminals),
         open_problems,
     })
 }

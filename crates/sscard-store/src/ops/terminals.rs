@@ -687,11 +687,7 @@ pub(crate) async fn readiness(
                 ready,
                 suspended: count(r, "suspended")?,
                 open_problems: count(r, "open_problems")?,
-                ready_permille: if terminals == 0 {
-                    0
-                } else {
-                    ready * 1000 / terminals
-                },
+                ready_permille: crate::terminals::permille(ready, terminals),
             })
         })
         .collect()
