@@ -145,6 +145,24 @@ impl CheckResult {
         Self::ALL.into_iter().find(|r| r.code() == code)
     }
 
+    /// Why a card in `state` is blocked for every terminal (what deny lists carry): cancelled,
+    /// superseded, formally or temporarily lost, locked. `None`: not blocked.
+    pub fn blocking(state: &crate::CardState) -> Option<CheckResult> {
+        use crate::SsStatus as S;
+        if state.ss == S::Cancelled {
+            return Some(Self::CardCancelled);
+        }
+        if state.superseded_by.is_some() {
+            return Some(Self::CardSuperseded);
+        }
+        match state.ss {
+            S::FormalLoss => Some(Self::CardFormalLoss),
+            S::TemporaryLoss => Some(Self::CardTemporaryLoss),
+            S::Locked => Some(Self::CardLocked),
+            _ => None,
+        }
+    }
+
     /// Whether the card may be used.
     pub fn is_ok(self) -> bool {
         matches!(self, Self::Ok | Self::OkOffline)

@@ -466,6 +466,34 @@ impl Store {
         dispatch!(self, read, problems(ctx, open_only))
     }
 
+    /// The deny list's changes after version `since` (0: all).
+    pub async fn deny_list(
+        &self,
+        ctx: &Ctx,
+        since: i64,
+    ) -> Result<terminals::DenyList, StoreError> {
+        dispatch!(self, read, deny_list(ctx, since))
+    }
+
+    /// Reconciles uses terminals decided offline (each signed by its terminal).
+    pub async fn upload_offline_uses(
+        &self,
+        ctx: &Ctx,
+        uses: &[terminals::CheckRequest],
+        crypto: &dyn terminals::CheckCrypto,
+    ) -> Result<Vec<terminals::OfflineOutcome>, StoreError> {
+        dispatch!(self, write, upload_offline_uses(ctx, uses, crypto))
+    }
+
+    /// The reconciled offline uses, newest first.
+    pub async fn offline_uses(
+        &self,
+        ctx: &Ctx,
+        flagged_only: bool,
+    ) -> Result<Vec<terminals::OfflineUse>, StoreError> {
+        dispatch!(self, read, offline_uses(ctx, flagged_only))
+    }
+
     /// The readiness report by district and institution kind.
     pub async fn readiness(&self, ctx: &Ctx) -> Result<Vec<terminals::ReadinessLine>, StoreError> {
         dispatch!(self, read, readiness(ctx))

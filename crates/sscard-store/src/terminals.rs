@@ -204,3 +204,59 @@ impl CheckCrypto for sscard_chip::online::KeyService {
 pub fn permille(part: u32, whole: u32) -> u32 {
     (part * 1000).checked_div(whole).unwrap_or(0)
 }
+
+/// The deny list since a version: changes in order (a card may appear more than once; the last
+/// change wins), and the version to ask from next time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DenyList {
+    /// The version after these changes.
+    pub version: i64,
+    /// The changes, oldest first.
+    pub changes: Vec<DenyChange>,
+}
+
+/// One change of a card's blocked status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DenyChange {
+    /// Its version.
+    pub version: i64,
+    /// The card.
+    pub card_number: String,
+    /// What a check answers (`card.formal_loss`, …); `None`: no longer blocked.
+    pub reason: Option<String>,
+}
+
+/// What became of one uploaded offline use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfflineOutcome {
+    /// The terminal's counter of the use.
+    pub counter: u64,
+    /// The card.
+    pub card_number: String,
+    /// `accepted`, `flagged`, `already` (uploaded before; nothing changed) or `refused` (not
+    /// this terminal's: bad MAC or unknown terminal; nothing recorded).
+    pub outcome: String,
+    /// Why it was flagged or refused (a check result code).
+    pub reason: Option<String>,
+}
+
+/// A reconciled offline use, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfflineUse {
+    /// Terminal number.
+    pub terminal: String,
+    /// Institution code.
+    pub institution: String,
+    /// The terminal's counter.
+    pub counter: i64,
+    /// The card.
+    pub card_number: String,
+    /// When the terminal accepted it.
+    pub used_at: DateTime<Utc>,
+    /// When it was uploaded.
+    pub uploaded_at: DateTime<Utc>,
+    /// `accepted` or `flagged`.
+    pub outcome: String,
+    /// Why it was flagged.
+    pub reason: Option<String>,
+}

@@ -387,3 +387,46 @@ contract!(readiness_programme, |db| {
     assert_eq!(store.problems(&ctx(), true).await.unwrap().len(), 1);
     assert_eq!(store.problems(&ctx(), false).await.unwrap().len(), 2);
 });
+
+contract!(old_and_new_card_checked_at_once, |db| {
+    let store = &db.store;
+    let keys = KeyService::test();
+    store
+        .register_institutions(&ctx(), &[institution("H32120200001", "泰州市人民医院")])
+        .await
+        .unwrap();
+    let mut a = ready_terminal(store, &keys).await;
+    let mut b = ready_terminal(store, &keys).await;
+    for _ in 0..4 {
+        let (_, old) = card_in_use(store).await;
+        let new = store
+            .exchange(&ctx(), &old)
+            .await
+            .unwrap()
+            .card_number
+            .unwrap();
+        store.hand_over(&ctx(), &new).await.unwrap();
+        let old_body = a.body(&keys, image_of(store, &old, &keys).await);
+        let new_body = b.body(&keys, image_of(store, &new, &keys).await);
+        let (old_result, new_result) = tokio::join!(
+            check(store, &keys, &a, &old_body),
+            check(store, &keys, &b, &new_body)
+        );
+        // The new card is always accepted; the old one only if it came first.
+        assert_eq!(new_result, CheckResult::Ok);
+        assert!(
+            matches!(old_result, CheckResult::Ok | CheckResult::CardSuperseded),
+            "{old_result:?}"
+        );
+        // One live social-security card: the new one.
+        let old_view = store.card(&ctx(), &old).await.unwrap();
+        let new_view = store.card(&ctx(), &new).await.unwrap();
+        assert_eq!(old_view.superseded_by, Some(new));
+        assert_eq!(new_view.superseded_by, None);
+        let again = a.body(&keys, image_of(store, &old, &keys).await);
+        assert_eq!(
+            check(store, &keys, &a, &again).await,
+            CheckResult::CardSuperseded
+        );
+    }
+});

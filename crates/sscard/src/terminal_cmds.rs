@@ -67,6 +67,16 @@ pub(crate) enum TerminalCommand {
     Selftest(ConfigArgs),
     /// 联网验卡 / read a card and check it online.
     Check(CheckArgs),
+    /// 同步黑名单 / bring the local deny list up to date (changes since its version).
+    Sync(ConfigOnly),
+    /// 上传离线交易 / send the uses decided offline; the platform accepts or flags each.
+    Upload(ConfigOnly),
+    /// 离线交易核对 / the reconciled offline uses (from the database).
+    OfflineReport {
+        /// Only the flagged ones.
+        #[arg(long)]
+        flagged: bool,
+    },
     /// 终端列表 / the terminals, of one institution or all.
     List {
         /// Only this institution's.
@@ -129,6 +139,13 @@ pub(crate) struct ConfigArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ConfigOnly {
+    /// The terminal's file.
+    #[arg(long)]
+    config: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// The terminal's file.
     #[arg(long)]
@@ -168,10 +185,23 @@ fn default_grace() -> u32 {
     24
 }
 
-/// What the terminal keeps between runs (next to its file).
+/// What the terminal keeps between runs (next to its file): its counter, its deny list and
+/// the journal of uses it decided offline, not uploaded yet.
 #[derive(Serialize, Deserialize, Default)]
 pub(crate) struct TerminalState {
     pub(crate) counter: u64,
+    /// The deny list's version.
+    #[serde(default)]
+    deny_version: i64,
+    /// When the deny list was last brought up to date (Unix seconds; 0: never).
+    #[serde(default)]
+    deny_synced_at: i64,
+    /// Blocked cards: card number → the result a check gives.
+    #[serde(default)]
+    denied: std::collections::BTreeMap<String, String>,
+    /// Uses decided offline, as signed, waiting for `sscard terminal upload`.
+    #[serde(default)]
+    journal: Vec<CheckBody>,
 }
 
 /// A loaded terminal.
@@ -352,19 +382,183 @@ fn dump(path: &Path, url: &str, body: &CheckBody) -> anyhow::Result<()> {
 async fn check(g: &Global, a: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut t = Loaded::load(&a.config)?;
     let source = transport(a.image.as_deref(), a.reader.as_deref())?;
-    let (body, _read) = t.read_and_sign(source, a.pin.as_deref())?;
+    let (body, read) = t.read_and_sign(source, a.pin.as_deref())?;
     let url = t.url("/api/v1/terminal/checks");
     if let Some(path) = &a.dump_request {
         dump(path, &url, &body)?;
     }
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?;
     match post_check(&client, &url, &body).await {
         Ok((_, answer)) => Ok(print_answer(g, &answer)),
+        Err(e) if e.is_connect() || e.is_timeout() => {
+            eprintln!(
+                "⚠ 无法连接平台，离线核验（the platform is unreachable; deciding offline）: {e}"
+            );
+            let answer =
+                t.decide_offline(body, read.psam_agrees, chrono::Utc::now().timestamp())?;
+            Ok(print_answer(g, &answer))
+        }
         Err(e) => {
-            eprintln!("✗ 无法连接平台（the platform is unreachable）: {e}");
+            eprintln!("✗ 平台应答无法识别（the platform's answer is not understood）: {e}");
             Ok(ExitCode::from(3))
         }
     }
+}
+
+/// An offline answer in the online answer's shape.
+fn offline_answer(result: &str, zh: &str, en: &str, card: &str) -> serde_json::Value {
+    serde_json::json!({
+        "result": result, "message": zh, "message_en": en, "card_number": card, "offline": true,
+    })
+}
+
+impl Loaded {
+    /// Decides a check without the platform: genuine by the PSAM, not on the deny list, and the
+    /// list younger than the grace period; an accepted use is journalled for upload.
+    fn decide_offline(
+        &mut self,
+        body: CheckBody,
+        psam_agrees: bool,
+        now: i64,
+    ) -> anyhow::Result<serde_json::Value> {
+        let card = body.card_number.clone();
+        if !psam_agrees {
+            let r = sscard_core::CheckResult::CardNotGenuine;
+            return Ok(offline_answer(r.code(), r.zh(), r.en(), &card));
+        }
+        if let Some(reason) = self.state.denied.get(&card) {
+            let r = sscard_core::CheckResult::parse(reason)
+                .unwrap_or(sscard_core::CheckResult::CardCancelled);
+            return Ok(offline_answer(r.code(), r.zh(), r.en(), &card));
+        }
+        let age = now - self.state.deny_synced_at;
+        if self.state.deny_synced_at == 0 || age > i64::from(self.file.grace_hours) * 3600 {
+            return Ok(offline_answer(
+                "terminal.deny_list_stale",
+                &format!(
+                    "平台无法连接，且本机黑名单已超过 {} 小时未同步：不能离线受理，请恢复网络后重试",
+                    self.file.grace_hours
+                ),
+                &format!(
+                    "the platform is unreachable and the local deny list is older than {} hours: the card cannot be accepted offline",
+                    self.file.grace_hours
+                ),
+                &card,
+            ));
+        }
+        self.state.journal.push(body);
+        self.save()?;
+        let r = sscard_core::CheckResult::OkOffline;
+        Ok(offline_answer(r.code(), r.zh(), r.en(), &card))
+    }
+}
+
+async fn sync(g: &Global, a: &ConfigOnly) -> anyhow::Result<ExitCode> {
+    let mut t = Loaded::load(&a.config)?;
+    let time = chrono::Utc::now().timestamp();
+    let since = t.state.deny_version;
+    let mac = sscard_chip::online::request_mac(
+        &t.key,
+        &sscard_server::api::terminal::deny_list_text(&t.file.terminal, time, since),
+    );
+    let response = reqwest::Client::new()
+        .get(t.url(&format!("/api/v1/terminal/deny-list?since={since}")))
+        .header("x-terminal", &t.file.terminal)
+        .header("x-time", time.to_string())
+        .header("x-mac", hex::encode_upper(mac))
+        .send()
+        .await;
+    let list: sscard_store::terminals::DenyList = match response {
+        Ok(r) if r.status().is_success() => serde_json::from_str(&r.text().await?)?,
+        Ok(r) => {
+            eprintln!(
+                "✗ 同步被拒绝（sync refused）: {}",
+                r.text().await.unwrap_or_default()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => {
+            eprintln!("✗ 无法连接平台（the platform is unreachable）: {e}");
+            return Ok(ExitCode::from(3));
+        }
+    };
+    for c in &list.changes {
+        match &c.reason {
+            Some(reason) => t.state.denied.insert(c.card_number.clone(), reason.clone()),
+            None => t.state.denied.remove(&c.card_number),
+        };
+    }
+    t.state.deny_version = list.version;
+    t.state.deny_synced_at = time;
+    t.save()?;
+    if g.json {
+        json_line(&serde_json::json!({
+            "since": since, "version": list.version, "changes": list.changes.len(),
+            "denied": t.state.denied.len(),
+        }));
+    } else {
+        println!(
+            "✓ 黑名单已同步（deny list synced）: 版本 {since} → {} · 变更 {} · 现有 {} 张",
+            list.version,
+            list.changes.len(),
+            t.state.denied.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn upload(g: &Global, a: &ConfigOnly) -> anyhow::Result<ExitCode> {
+    let mut t = Loaded::load(&a.config)?;
+    let body = serde_json::json!({ "uses": t.state.journal });
+    let response = reqwest::Client::new()
+        .post(t.url("/api/v1/terminal/offline-uses"))
+        .json(&body)
+        .send()
+        .await;
+    let answer: serde_json::Value = match response {
+        Ok(r) if r.status().is_success() => r.json().await?,
+        Ok(r) => {
+            eprintln!(
+                "✗ 上传被拒绝（upload refused）: {}",
+                r.text().await.unwrap_or_default()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => {
+            eprintln!("✗ 无法连接平台（the platform is unreachable）: {e}");
+            return Ok(ExitCode::from(3));
+        }
+    };
+    let outcomes = answer["outcomes"].as_array().cloned().unwrap_or_default();
+    // Uses the platform recorded (or had already) leave the journal; refused ones stay.
+    let done: std::collections::BTreeSet<u64> = outcomes
+        .iter()
+        .filter(|o| o["outcome"] != "refused")
+        .filter_map(|o| o["counter"].as_u64())
+        .collect();
+    t.state.journal.retain(|u| !done.contains(&u.counter));
+    t.save()?;
+    if g.json {
+        json_line(&answer);
+    } else {
+        for o in &outcomes {
+            println!(
+                "{} #{} {} {}",
+                o["outcome"].as_str().unwrap_or_default(),
+                o["counter"],
+                o["card_number"].as_str().unwrap_or_default(),
+                o["reason"].as_str().unwrap_or_default()
+            );
+        }
+        println!(
+            "✓ 已上传（uploaded）{} · 仍待上传（still journalled）{}",
+            done.len(),
+            t.state.journal.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn selftest(g: &Global, a: ConfigArgs) -> anyhow::Result<ExitCode> {
@@ -545,6 +739,28 @@ pub(crate) async fn run(g: &Global, c: TerminalCommand) -> anyhow::Result<ExitCo
         } => enrol(g, &institution, &server, &out, alg, &device).await,
         TerminalCommand::Selftest(a) => selftest(g, a).await,
         TerminalCommand::Check(a) => check(g, a).await,
+        TerminalCommand::Sync(a) => sync(g, &a).await,
+        TerminalCommand::Upload(a) => upload(g, &a).await,
+        TerminalCommand::OfflineReport { flagged } => {
+            let store = try_open!(g);
+            let list = try_store!(g, store.offline_uses(&g.ctx(), flagged).await);
+            if g.json {
+                json_line(&list);
+            } else {
+                for u in &list {
+                    println!(
+                        "{} {} #{} {} {} {}",
+                        u.used_at.format("%Y-%m-%d %H:%M"),
+                        u.terminal,
+                        u.counter,
+                        u.card_number,
+                        u.outcome,
+                        u.reason.as_deref().unwrap_or_default()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         TerminalCommand::List { institution } => {
             let store = try_open!(g);
             let list = try_store!(g, store.terminals(&g.ctx(), institution.as_deref()).await);

@@ -190,6 +190,69 @@ fn terminal_life(db: String) {
     assert_eq!(terminals[1]["state"], "enrolled");
     assert_eq!(terminals[1]["open_problems"], 1);
 
+    // Offline: the deny list synced, then the platform out of reach.
+    let (code, synced) = env.json(&["terminal", "sync", "--config", "terminal.json"]);
+    assert_eq!(code, 0, "{synced}");
+    assert!(synced["denied"].as_u64().unwrap() >= 2, "{synced}");
+    let mut offline = env.read("terminal.json");
+    offline["server"] = Value::from("http://127.0.0.1:9");
+    env.write("offline.json", &offline);
+    std::fs::copy(
+        env.dir.path().join("terminal.state.json"),
+        env.dir.path().join("offline.state.json"),
+    )
+    .unwrap();
+    assert_eq!(env.check("offline.json", &new_image), "ok_offline");
+    assert_eq!(env.check("offline.json", &lost_image), "card.formal_loss");
+    assert_eq!(env.check("offline.json", &image), "card.superseded");
+    assert_eq!(env.check("offline.json", "clone.json"), "card.not_genuine");
+    // The new card is reported lost after the last sync: the terminal cannot know, accepts it
+    // offline, and the reconciliation flags that use.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    env.ok(&["card", "loss", &new, "--temporary"]);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(env.check("offline.json", &new_image), "ok_offline");
+    offline["server"] = Value::from(server.as_str());
+    env.write("offline.json", &offline);
+    let (code, uploaded) = env.json(&["terminal", "upload", "--config", "offline.json"]);
+    assert_eq!(code, 0, "{uploaded}");
+    let outcomes: Vec<(String, String)> = uploaded["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["outcome"].as_str().unwrap().to_owned(),
+                o["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("accepted".to_owned(), String::new()),
+            ("flagged".to_owned(), "card.temporary_loss".to_owned())
+        ]
+    );
+    let (_, again) = env.json(&["terminal", "upload", "--config", "offline.json"]);
+    assert_eq!(
+        again["outcomes"],
+        serde_json::json!([]),
+        "the journal was emptied"
+    );
+    let (_, flagged) = env.json(&["terminal", "offline-report", "--flagged"]);
+    assert_eq!(flagged.as_array().unwrap().len(), 1);
+    assert_eq!(flagged[0]["reason"], "card.temporary_loss");
+    assert_eq!(flagged[0]["card_number"], new.as_str());
+    // Past the grace period the terminal refuses offline.
+    offline["server"] = Value::from("http://127.0.0.1:9");
+    offline["grace_hours"] = Value::from(0);
+    env.write("offline.json", &offline);
+    assert_eq!(
+        env.check("offline.json", &new_image),
+        "terminal.deny_list_stale"
+    );
+
     // The audit trail saw the checks, without the holders' ID numbers.
     let audit = env.ok(&["audit", "tail", "-n", "200"]);
     assert!(audit.contains("terminal.check"), "{audit}");

@@ -164,6 +164,13 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/terminal/checks", Access::Terminal),
     ("POST", "/api/v1/terminal/selftest", Access::Terminal),
     ("GET", "/api/v1/terminal/test-card", Access::Terminal),
+    ("GET", "/api/v1/terminal/deny-list", Access::Terminal),
+    ("POST", "/api/v1/terminal/offline-uses", Access::Terminal),
+    (
+        "GET",
+        "/api/v1/offline-uses",
+        Access::Needs(Permission::ReadTerminals),
+    ),
     (
         "GET",
         "/api/v1/readiness",
@@ -273,6 +280,9 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(terminal::terminal_selftest))
         .routes(routes!(terminal::test_card))
         .routes(routes!(terminal::readiness))
+        .routes(routes!(terminal::deny_list))
+        .routes(routes!(terminal::upload_offline))
+        .routes(routes!(terminal::offline_report))
         .split_for_parts()
 }
 

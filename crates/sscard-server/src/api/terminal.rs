@@ -191,6 +191,131 @@ pub(super) async fn terminal_selftest(
     run_check(&st, body, CheckKind::Selftest).await
 }
 
+/// Checks a terminal's signed GET (headers `x-terminal`, `x-time` in Unix seconds, `x-mac` =
+/// the terminal's MAC of `text(terminal, time)`), returning the terminal number.
+fn signed_get(
+    keys: &KeyService,
+    headers: &HeaderMap,
+    text: impl Fn(&str, i64) -> String,
+) -> Result<String, ApiError> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let terminal = header("x-terminal");
+    let time: i64 = header("x-time").parse().unwrap_or_default();
+    let mac = hex::decode(header("x-mac")).unwrap_or_default();
+    let fresh = (chrono::Utc::now().timestamp() - time).abs() <= 300;
+    let signed = sscard_chip::online::request_mac_ok(
+        &keys.terminal_key(&terminal),
+        &text(&terminal, time),
+        &mac,
+    );
+    if fresh && signed {
+        Ok(terminal)
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "terminal.bad_mac",
+            CheckResult::TerminalBadMac.zh(),
+            CheckResult::TerminalBadMac.en(),
+        ))
+    }
+}
+
+/// The text a terminal signs to fetch the deny list: `deny-list|TERMINAL|TIME|SINCE`.
+pub fn deny_list_text(terminal: &str, time: i64, since: i64) -> String {
+    format!("deny-list|{terminal}|{time}|{since}")
+}
+
+/// The version a deny list is asked from.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SinceQuery {
+    /// The version the terminal holds (0: the whole list).
+    #[serde(default)]
+    pub since: i64,
+}
+
+/// 黑名单 / the deny list's changes since a version (signed GET: `x-terminal`, `x-time`,
+/// `x-mac` of `deny-list|TERMINAL|TIME|SINCE`).
+#[utoipa::path(get, path = "/api/v1/terminal/deny-list", tag = "terminals", params(SinceQuery),
+    responses((status = 200, description = "{version, changes: [{version, card_number, reason}]}"), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(()))]
+pub(super) async fn deny_list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<SinceQuery>,
+) -> Result<Response, ApiError> {
+    let keys = key_service(&st)?;
+    let terminal = signed_get(keys, &headers, |t, time| deny_list_text(t, time, q.since))?;
+    let ctx = Ctx::now(Actor::terminal(&terminal, ""));
+    Ok(Json(st.store.deny_list(&ctx, q.since).await?).into_response())
+}
+
+/// Offline uses to reconcile.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineUploadDto {
+    /// Each use as the terminal signed it when it decided offline (one terminal per upload).
+    pub uses: Vec<CheckRequestDto>,
+}
+
+/// 离线交易上传 / a terminal uploads the uses it decided offline; each is accepted or flagged.
+#[utoipa::path(post, path = "/api/v1/terminal/offline-uses", tag = "terminals",
+    request_body = OfflineUploadDto,
+    responses((status = 200, description = "{outcomes: [{counter, card_number, outcome, reason}]}"), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(()))]
+pub(super) async fn upload_offline(
+    State(st): State<AppState>,
+    JsonBody(body): JsonBody<OfflineUploadDto>,
+) -> Result<Response, ApiError> {
+    let keys = key_service(&st)?;
+    let uses: Vec<CheckBody> = body.uses.into_iter().map(CheckBody::from).collect();
+    let Some(first) = uses.first() else {
+        return Ok(Json(serde_json::json!({ "outcomes": [] })).into_response());
+    };
+    if uses
+        .iter()
+        .any(|u| u.terminal != first.terminal || u.institution != first.institution)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "offline.mixed_terminals",
+            "一次上传只能包含一台终端的交易",
+            "one upload carries the uses of one terminal",
+        ));
+    }
+    let ctx = Ctx::now(Actor::terminal(&first.terminal, &first.institution));
+    let outcomes = st.store.upload_offline_uses(&ctx, &uses, keys).await?;
+    Ok(Json(serde_json::json!({ "outcomes": outcomes })).into_response())
+}
+
+/// Which offline uses to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct FlaggedQuery {
+    /// Only the flagged ones.
+    #[serde(default)]
+    pub flagged: bool,
+}
+
+/// 离线交易核对 / the reconciled offline uses, newest first.
+#[utoipa::path(get, path = "/api/v1/offline-uses", tag = "terminals", params(FlaggedQuery),
+    responses((status = 200, description = "[{terminal, institution, counter, card_number, used_at, uploaded_at, outcome, reason}]"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(super) async fn offline_report(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    axum::extract::Query(q): axum::extract::Query<FlaggedQuery>,
+) -> Result<Response, ApiError> {
+    let list = st
+        .store
+        .offline_uses(&super::ctx_of(&caller, None), q.flagged)
+        .await?;
+    Ok(Json(list).into_response())
+}
+
 /// The text a terminal signs to fetch the test card: `test-card|TERMINAL|TIME`.
 pub fn test_card_text(terminal: &str, time: i64) -> String {
     format!("test-card|{terminal}|{time}")
@@ -206,30 +331,9 @@ pub(super) async fn test_card(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let keys = key_service(&st)?;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let terminal = header("x-terminal");
-    let time: i64 = header("x-time").parse().unwrap_or_default();
-    let mac = hex::decode(header("x-mac")).unwrap_or_default();
-    let fresh = (chrono::Utc::now().timestamp() - time).abs() <= 300;
-    let signed = sscard_chip::online::request_mac_ok(
-        &keys.terminal_key(&terminal),
-        &test_card_text(&terminal, time),
-        &mac,
-    );
-    if !(fresh && signed) {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "terminal.bad_mac",
-            CheckResult::TerminalBadMac.zh(),
-            CheckResult::TerminalBadMac.en(),
-        ));
-    }
+    signed_get(keys, &headers, |terminal, time| {
+        test_card_text(terminal, time)
+    })?;
     let image = sscard_chip::file::image_to_json(&keys.test_card(), keys.is_test());
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],

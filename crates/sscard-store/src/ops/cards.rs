@@ -64,6 +64,13 @@ pub(super) async fn persist(
                 if updated.rows_affected() != 1 {
                     return Err(StoreError::Retry);
                 }
+                let (was, is) = (
+                    sscard_core::CheckResult::blocking(&row.state),
+                    sscard_core::CheckResult::blocking(state),
+                );
+                if was != is {
+                    record_deny_change(tx, number, is, ctx.at).await?;
+                }
             }
             Some(_) => {}
             None => insert_card(tx, ctx, cfg, *number, state, new_card).await?,

@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::terminals::{
-    CheckCrypto, CheckKind, CheckOutcome, CheckRequest, PROBLEM_CATEGORIES, ReadinessLine,
-    TerminalEnrolment, TerminalProblem, TerminalView,
+    CheckCrypto, CheckKind, CheckOutcome, CheckRequest, DenyChange, DenyList, OfflineOutcome,
+    OfflineUse, PROBLEM_CATEGORIES, ReadinessLine, TerminalEnrolment, TerminalProblem,
+    TerminalView,
 };
 use sscard_core::{CheckResult, TerminalState};
 
@@ -259,26 +260,43 @@ fn terminal_refusal(
 
 /// What the card's state says, before any use is recorded.
 fn card_refusal(card: &CardRow, today: NaiveDate) -> Option<CheckResult> {
-    let s = &card.state;
-    if s.ss == SsStatus::Cancelled {
-        return Some(CheckResult::CardCancelled);
+    if let Some(blocked) = CheckResult::blocking(&card.state) {
+        return Some(blocked);
     }
-    if s.superseded_by.is_some() {
-        return Some(CheckResult::CardSuperseded);
-    }
-    match s.ss {
-        SsStatus::FormalLoss => return Some(CheckResult::CardFormalLoss),
-        SsStatus::TemporaryLoss => return Some(CheckResult::CardTemporaryLoss),
-        SsStatus::Locked => return Some(CheckResult::CardLocked),
-        _ => {}
-    }
-    if !s.handed_over {
+    if !card.state.handed_over {
         return Some(CheckResult::CardNotIssued);
     }
     if card.expiry_date < today {
         return Some(CheckResult::CardExpired);
     }
     None
+}
+
+/// Records a change of a card's blocked status for the terminals' deny lists. The version
+/// comes from a counter row, whose lock orders the writers: versions commit in order, so a
+/// terminal syncing "since V" never misses a change.
+pub(super) async fn record_deny_change(
+    tx: &mut Tx<'_>,
+    card: &CardNumber,
+    reason: Option<CheckResult>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE counters SET value = value + 1 WHERE name = 'deny_list' RETURNING value",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO deny_list_changes (version, card_number, reason, changed_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(version)
+    .bind(card.as_str())
+    .bind(reason.map(CheckResult::code))
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// One card check by a terminal, decided and recorded in one transaction: the terminal
@@ -434,6 +452,17 @@ async fn check_card(
         out.result = CheckResult::CardUnknown;
         return Ok(());
     };
+    // The holder's cards are locked before they are read, so two terminals checking the old
+    // and the new card at once decide one after the other (PostgreSQL; SQLite has one writer).
+    if !FOR_UPDATE.is_empty() {
+        sqlx::query(&format!(
+            "SELECT id FROM cards WHERE person_id = \
+             (SELECT person_id FROM cards WHERE card_number = $1) ORDER BY id{FOR_UPDATE}"
+        ))
+        .bind(number.as_str())
+        .fetch_all(&mut **tx)
+        .await?;
+    }
     let card = match card_by_number(&mut **tx, &number).await {
         Ok(c) => c,
         Err(StoreError::NotFound { .. }) => {
@@ -688,6 +717,222 @@ pub(crate) async fn readiness(
                 suspended: count(r, "suspended")?,
                 open_problems: count(r, "open_problems")?,
                 ready_permille: crate::terminals::permille(ready, terminals),
+            })
+        })
+        .collect()
+}
+
+/// The deny list's changes after version `since`.
+pub(crate) async fn deny_list(
+    pool: &Pool,
+    _cfg: &Config,
+    _ctx: &Ctx,
+    since: i64,
+) -> Result<DenyList, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let version: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'deny_list'")
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT version, card_number, reason FROM deny_list_changes \
+         WHERE version > $1 AND version <= $2 ORDER BY version",
+    )
+    .bind(since)
+    .bind(version)
+    .fetch_all(&mut *conn)
+    .await?;
+    let changes = rows
+        .iter()
+        .map(|r| {
+            Ok(DenyChange {
+                version: r.try_get("version")?,
+                card_number: r.try_get("card_number")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(DenyList { version, changes })
+}
+
+/// What the card was at `at`: its blocked reason then, from the deny list's history.
+async fn blocked_at(
+    tx: &mut Tx<'_>,
+    card: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let reason: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT reason FROM deny_list_changes WHERE card_number = $1 AND changed_at <= $2 \
+         ORDER BY version DESC LIMIT 1",
+    )
+    .bind(card)
+    .bind(at)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(reason.flatten())
+}
+
+/// Why an offline use is flagged, if it is: the card unknown, not genuine, or blocked at the
+/// time of use.
+async fn offline_reason(
+    tx: &mut Tx<'_>,
+    u: &CheckRequest,
+    crypto: &dyn CheckCrypto,
+    used_at: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let card = sqlx::query("SELECT card_id_code, generation FROM cards WHERE card_number = $1")
+        .bind(&u.card_number)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = card else {
+        return Ok(Some(CheckResult::CardUnknown.code().to_owned()));
+    };
+    let code: Option<String> = row.try_get("card_id_code")?;
+    let generation: String = row.try_get("generation")?;
+    let genuine = code
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case(&u.card_id_code))
+        && crypto.card_ok(u, generation == "third");
+    if genuine {
+        blocked_at(tx, &u.card_number, used_at).await
+    } else {
+        Ok(Some(CheckResult::CardNotGenuine.code().to_owned()))
+    }
+}
+
+/// Reconciles uses a terminal decided offline, in one transaction: each must carry the
+/// terminal's MAC (else it is refused and nothing recorded); a use uploaded before changes
+/// nothing; the others are accepted, or flagged when the card did not prove genuine or was
+/// blocked at the time of use.
+pub(crate) async fn upload_offline_uses(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    uses: &[CheckRequest],
+    crypto: &dyn CheckCrypto,
+) -> Result<Vec<OfflineOutcome>, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let mut out = Vec::with_capacity(uses.len());
+        for u in uses {
+            let mut outcome = OfflineOutcome {
+                counter: u.counter,
+                card_number: u.card_number.clone(),
+                outcome: "refused".into(),
+                reason: None,
+            };
+            let terminal = sqlx::query(
+                "SELECT t.id, i.code FROM terminals t JOIN institutions i \
+                 ON i.id = t.institution_id WHERE t.number = $1",
+            )
+            .bind(&u.terminal)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(terminal) = terminal else {
+                outcome.reason = Some(CheckResult::TerminalUnknown.code().into());
+                out.push(outcome);
+                continue;
+            };
+            let terminal_id: Uuid = terminal.try_get("id")?;
+            ctx.actor
+                .check_at_institution(&terminal.try_get::<String, _>("code")?)?;
+            if !crypto.mac_ok(u) {
+                outcome.reason = Some(CheckResult::TerminalBadMac.code().into());
+                out.push(outcome);
+                continue;
+            }
+            let counter = i64::try_from(u.counter).unwrap_or(i64::MAX);
+            let known: Option<i64> = sqlx::query_scalar(
+                "SELECT counter FROM offline_uses WHERE terminal_id = $1 AND counter = $2",
+            )
+            .bind(terminal_id)
+            .bind(counter)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if known.is_some() {
+                outcome.outcome = "already".into();
+                out.push(outcome);
+                continue;
+            }
+            let used_at = DateTime::<Utc>::from_timestamp(u.time, 0).unwrap_or(ctx.at);
+            let reason = offline_reason(&mut tx, u, crypto, used_at).await?;
+            outcome.outcome = reason.as_ref().map_or("accepted", |_| "flagged").into();
+            outcome.reason = reason;
+            sqlx::query(
+                "INSERT INTO offline_uses (id, terminal_id, counter, card_number, used_at, \
+                 uploaded_at, outcome, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(terminal_id)
+            .bind(counter)
+            .bind(&u.card_number)
+            .bind(used_at)
+            .bind(ctx.at)
+            .bind(&outcome.outcome)
+            .bind(&outcome.reason)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO terminal_checks (id, terminal_id, terminal_number, card_number, \
+                 result, counter, terminal_time, checked_at, kind) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 3)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(terminal_id)
+            .bind(&u.terminal)
+            .bind(&u.card_number)
+            .bind(
+                outcome
+                    .reason
+                    .as_deref()
+                    .unwrap_or(CheckResult::OkOffline.code()),
+            )
+            .bind(counter)
+            .bind(used_at)
+            .bind(ctx.at)
+            .execute(&mut *tx)
+            .await?;
+            audit.push(
+                "terminal.offline_use",
+                u.terminal.as_str(),
+                json!({
+                    "card": mask_card(&u.card_number),
+                    "counter": u.counter,
+                    "outcome": outcome.outcome,
+                    "reason": outcome.reason,
+                }),
+            );
+            out.push(outcome);
+        }
+        out
+    })
+}
+
+/// The reconciled offline uses, newest first; `flagged_only` for the ones to follow up.
+pub(crate) async fn offline_uses(
+    pool: &Pool,
+    _cfg: &Config,
+    _ctx: &Ctx,
+    flagged_only: bool,
+) -> Result<Vec<OfflineUse>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT t.number, i.code, o.counter, o.card_number, o.used_at, o.uploaded_at, o.outcome, \
+         o.reason FROM offline_uses o JOIN terminals t ON t.id = o.terminal_id \
+         JOIN institutions i ON i.id = t.institution_id \
+         WHERE ($1 = FALSE OR o.outcome = 'flagged') ORDER BY o.used_at DESC, t.number",
+    )
+    .bind(flagged_only)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OfflineUse {
+                terminal: r.try_get("number")?,
+                institution: r.try_get("code")?,
+                counter: r.try_get("counter")?,
+                card_number: r.try_get("card_number")?,
+                used_at: r.try_get("used_at")?,
+                uploaded_at: r.try_get("uploaded_at")?,
+                outcome: r.try_get("outcome")?,
+                reason: r.try_get("reason")?,
             })
         })
         .collect()
