@@ -258,6 +258,25 @@ pub struct CardBasics {
     pub birth_date: String,
 }
 
+impl CardBasics {
+    /// The national reader-interface string (`iReadCardBas`): eleven `|`-terminated fields,
+    /// the last two the PSAM's terminal number and the reader's device number.
+    pub fn reader_string(&self, terminal_id: &str, device_id: &str) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{terminal_id}|{device_id}|",
+            self.region,
+            self.ssn,
+            self.card_number,
+            self.card_id_code,
+            self.name,
+            self.atr_history,
+            self.version,
+            self.issue_date,
+            self.expiry,
+        )
+    }
+}
+
 /// A terminal session with a card.
 #[derive(Debug)]
 pub struct Terminal<T: Transport, S: SecurityModule = Psam> {
@@ -598,20 +617,7 @@ impl<T: Transport, S: SecurityModule> Terminal<T, S> {
     /// `|`-terminated fields.
     pub fn read_card_bas(&mut self) -> Result<String, TerminalError> {
         let b = self.read_basics()?;
-        Ok(format!(
-            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|",
-            b.region,
-            b.ssn,
-            b.card_number,
-            b.card_id_code,
-            b.name,
-            b.atr_history,
-            b.version,
-            b.issue_date,
-            b.expiry,
-            self.psam.terminal_id(),
-            self.psam.device_id()
-        ))
+        Ok(b.reader_string(&self.psam.terminal_id(), &self.psam.device_id()))
     }
 }
 

@@ -23,6 +23,7 @@ mod output;
 mod production_cmds;
 mod server_cmds;
 mod store_cmds;
+mod terminal_agent;
 mod terminal_cmds;
 
 /// sscard — 社会保障卡平台 / the social security card platform.

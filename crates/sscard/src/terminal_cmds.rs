@@ -71,6 +71,8 @@ pub(crate) enum TerminalCommand {
     Sync(ConfigOnly),
     /// 上传离线交易 / send the uses decided offline; the platform accepts or flags each.
     Upload(ConfigOnly),
+    /// 读卡服务 / a local reader service for browser-based HIS: `GET /card`, `POST /check`.
+    Agent(crate::terminal_agent::AgentArgs),
     /// 离线交易核对 / the reconciled offline uses (from the database).
     OfflineReport {
         /// Only the flagged ones.
@@ -382,28 +384,54 @@ fn dump(path: &Path, url: &str, body: &CheckBody) -> anyhow::Result<()> {
 async fn check(g: &Global, a: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut t = Loaded::load(&a.config)?;
     let source = transport(a.image.as_deref(), a.reader.as_deref())?;
-    let (body, read) = t.read_and_sign(source, a.pin.as_deref())?;
-    let url = t.url("/api/v1/terminal/checks");
-    if let Some(path) = &a.dump_request {
-        dump(path, &url, &body)?;
-    }
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
         .build()?;
-    match post_check(&client, &url, &body).await {
-        Ok((_, answer)) => Ok(print_answer(g, &answer)),
+    match check_once(
+        &mut t,
+        source,
+        a.pin.as_deref(),
+        &client,
+        a.dump_request.as_deref(),
+    )
+    .await?
+    {
+        Ok(answer) => Ok(print_answer(g, &answer)),
+        Err(e) => {
+            eprintln!("✗ {e}");
+            Ok(ExitCode::from(3))
+        }
+    }
+}
+
+/// One online check: the card read and the request signed, sent to the platform, or decided
+/// offline when the platform is out of reach. The outer error is the card's (unreadable); the
+/// inner one an answer the platform gave that is not understood.
+pub(crate) async fn check_once(
+    t: &mut Loaded,
+    source: Box<dyn Transport + Send>,
+    pin: Option<&str>,
+    client: &reqwest::Client,
+    dump_to: Option<&Path>,
+) -> anyhow::Result<Result<serde_json::Value, String>> {
+    let (body, read) = t.read_and_sign(source, pin)?;
+    let url = t.url("/api/v1/terminal/checks");
+    if let Some(path) = dump_to {
+        dump(path, &url, &body)?;
+    }
+    match post_check(client, &url, &body).await {
+        Ok((_, answer)) => Ok(Ok(answer)),
         Err(e) if e.is_connect() || e.is_timeout() => {
             eprintln!(
                 "⚠ 无法连接平台，离线核验（the platform is unreachable; deciding offline）: {e}"
             );
             let answer =
                 t.decide_offline(body, read.psam_agrees, chrono::Utc::now().timestamp())?;
-            Ok(print_answer(g, &answer))
+            Ok(Ok(answer))
         }
-        Err(e) => {
-            eprintln!("✗ 平台应答无法识别（the platform's answer is not understood）: {e}");
-            Ok(ExitCode::from(3))
-        }
+        Err(e) => Ok(Err(format!(
+            "平台应答无法识别（the platform's answer is not understood）: {e}"
+        ))),
     }
 }
 
@@ -741,6 +769,7 @@ pub(crate) async fn run(g: &Global, c: TerminalCommand) -> anyhow::Result<ExitCo
         TerminalCommand::Check(a) => check(g, a).await,
         TerminalCommand::Sync(a) => sync(g, &a).await,
         TerminalCommand::Upload(a) => upload(g, &a).await,
+        TerminalCommand::Agent(a) => crate::terminal_agent::run(g, a).await,
         TerminalCommand::OfflineReport { flagged } => {
             let store = try_open!(g);
             let list = try_store!(g, store.offline_uses(&g.ctx(), flagged).await);

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::live::{Env, flip_first_hex, other_keys};
+use common::live::{Env, flip_first_hex, free_port, http, other_keys, wait_for_port};
 use serde_json::Value;
 
 #[allow(clippy::too_many_lines)] // one terminal's life, told in order
@@ -253,6 +253,8 @@ fn terminal_life(db: String) {
         "terminal.deny_list_stale"
     );
 
+    reader_agent(&env);
+
     // The audit trail saw the checks, without the holders' ID numbers.
     let audit = env.ok(&["audit", "tail", "-n", "200"]);
     assert!(audit.contains("terminal.check"), "{audit}");
@@ -267,6 +269,140 @@ fn terminal_life(db: String) {
             .mode();
         assert_eq!(mode & 0o077, 0);
     }
+}
+
+/// The local reader service a browser-based HIS calls: the `iReadCardBas` string, the online
+/// check, origins and hosts it refuses, a clone.
+#[allow(clippy::too_many_lines)] // one session at the agent, told in order
+fn reader_agent(env: &Env) {
+    let (card, image) = env.card("321204197506152022", "王五");
+    std::fs::copy(
+        env.dir.path().join(&image),
+        env.dir.path().join("slot.json"),
+    )
+    .unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let _agent = env.spawn(&[
+        "terminal",
+        "agent",
+        "--config",
+        "terminal.json",
+        "--image",
+        "slot.json",
+        "--listen",
+        &listen,
+        "--allow-origin",
+        "http://his.example",
+    ]);
+    wait_for_port(port);
+    let json = |body: &str| -> Value { serde_json::from_str(body).unwrap() };
+
+    let (status, _, body) = http(port, "GET", "/card", &[], "");
+    assert_eq!(status, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(v["code"], 0);
+    let fields: Vec<&str> = v["info"].as_str().unwrap().split('|').collect();
+    assert_eq!(
+        fields.len(),
+        12,
+        "eleven fields, each ended by |: {fields:?}"
+    );
+    assert_eq!(fields[0], "321200");
+    assert_eq!(fields[1], "321204197506152022");
+    assert_eq!(fields[2], card);
+    assert_eq!(fields[3], v["card_sn"].as_str().unwrap());
+    assert_eq!(fields[4], "王五");
+    assert_eq!(fields[11], "");
+
+    let (status, _, body) = http(
+        port,
+        "POST",
+        "/check",
+        &[("Content-Type", "application/json")],
+        r#"{"pin":"123456"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(
+        (v["result"].as_str(), v["card_number"].as_str()),
+        (Some("ok"), Some(card.as_str())),
+        "{v}"
+    );
+    assert_eq!(v["check_token"].as_str().unwrap().len(), 64);
+    let (status, _, body) = http(port, "POST", "/check", &[], "");
+    assert_eq!((status, json(&body)["result"].as_str()), (200, Some("ok")));
+
+    // A browser page of an allowed origin gets the CORS answer; others and foreign hosts not.
+    let his = [("Origin", "http://his.example")];
+    let (status, head, _) = http(port, "GET", "/card", &his, "");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("access-control-allow-origin: http://his.example"),
+        "{head}"
+    );
+    let (status, head, _) = http(
+        port,
+        "OPTIONS",
+        "/check",
+        &[
+            ("Origin", "http://his.example"),
+            ("Access-Control-Request-Method", "POST"),
+        ],
+        "",
+    );
+    assert_eq!(status, 204);
+    assert!(
+        head.contains("access-control-allow-methods: get, post"),
+        "{head}"
+    );
+    let (status, _, body) = http(
+        port,
+        "POST",
+        "/check",
+        &[("Origin", "http://evil.example")],
+        "",
+    );
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (403, Some("agent.origin"))
+    );
+    let host = format!("rebound.example:{port}");
+    let (status, _, body) = http(port, "GET", "/card", &[("Host", host.as_str())], "");
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (403, Some("agent.host"))
+    );
+    let (status, _, body) = http(port, "POST", "/check", &[], "not json");
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (400, Some("request.body"))
+    );
+
+    // A clone in the slot: the PSAM refuses it locally, and so does the platform.
+    std::fs::copy(
+        env.dir.path().join("clone.json"),
+        env.dir.path().join("slot.json"),
+    )
+    .unwrap();
+    let (status, _, body) = http(port, "GET", "/card", &[], "");
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (422, Some("card.not_genuine")),
+        "{body}"
+    );
+    let (status, _, body) = http(port, "POST", "/check", &[], "");
+    assert_eq!(
+        (status, json(&body)["result"].as_str()),
+        (200, Some("card.not_genuine"))
+    );
+    // No card at all.
+    std::fs::remove_file(env.dir.path().join("slot.json")).unwrap();
+    let (status, _, body) = http(port, "GET", "/card", &[], "");
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (503, Some("card.read_failed"))
+    );
 }
 
 #[test]

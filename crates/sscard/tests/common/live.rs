@@ -131,6 +131,23 @@ impl Env {
         (status, serde_json::from_str(json).unwrap())
     }
 
+    /// Starts the binary in the background (a long-running command such as the agent); it is
+    /// stopped when the guard drops.
+    pub fn spawn(&self, args: &[&str]) -> Background {
+        let child = Command::new(env!("CARGO_BIN_EXE_sscard"))
+            .args(args)
+            .env("SSCARD_DB", &self.db)
+            .env("SSCARD_ACTOR", "clerk:terminal-test")
+            .env("SSCARD_DEMO_KEYS", "true")
+            .env_remove("SSCARD_KEY_STORE")
+            .current_dir(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Background(child)
+    }
+
     /// A card of the database, handed over, and its image on the test keys.
     pub fn card(&self, id: &str, name: &str) -> (String, String) {
         let (code, v) = self.json(&[
@@ -175,6 +192,62 @@ impl Env {
     pub fn write(&self, file: &str, v: &Value) {
         std::fs::write(self.dir.path().join(file), v.to_string()).unwrap();
     }
+}
+
+/// A background process, killed on drop (also when a test fails).
+pub struct Background(Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something listens on a loopback port.
+pub fn wait_for_port(port: u16) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nothing listens on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 exchange over loopback: the status, the response's head (lower-case) and body.
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut head = vec![format!("{method} {path} HTTP/1.1")];
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push(format!("Host: 127.0.0.1:{port}"));
+    }
+    head.extend(headers.iter().map(|(k, v)| format!("{k}: {v}")));
+    head.push(format!("Content-Length: {}", body.len()));
+    head.push("Connection: close".to_owned());
+    let head = format!("{}\r\n\r\n{body}", head.join("\r\n"));
+    s.write_all(head.as_bytes()).unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (status, head.to_ascii_lowercase(), body.to_owned())
 }
 
 /// Every key of a key list replaced by another value.
