@@ -66,6 +66,9 @@ pub struct StoreOptions {
     pub issuer_region: RegionCode,
     /// Lifecycle settings (temporary-loss period, …).
     pub policy: LifecyclePolicy,
+    /// SQLite: fsync the write-ahead log at every commit (`synchronous=FULL`), so a committed
+    /// transaction survives a power cut, not only a crash of the process (`NORMAL`).
+    pub sqlite_fsync_each_commit: bool,
 }
 
 impl Default for StoreOptions {
@@ -76,6 +79,7 @@ impl Default for StoreOptions {
             card_number_prefix: "T".into(),
             issuer_region: RegionCode::from_u32(321_200).expect("Taizhou"),
             policy: LifecyclePolicy::default(),
+            sqlite_fsync_each_commit: false,
         }
     }
 }
@@ -217,7 +221,11 @@ impl Store {
                 })?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(if options.sqlite_fsync_each_commit {
+                    SqliteSynchronous::Full
+                } else {
+                    SqliteSynchronous::Normal
+                })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
             // One writer: SQLite serialises writes anyway, and one connection never meets

@@ -24,6 +24,8 @@ pub(crate) enum BenchCommand {
     Batch(crate::bench_photos::BatchBench),
     /// 50 pickup desks doing lookup + hand-over over HTTP on the demo data: throughput, p50/p99.
     Pickup(crate::bench_pickup::PickupBench),
+    /// 64 terminals doing online card checks over HTTP on SQLite and PostgreSQL, beside pgbench.
+    Check(crate::bench_check::CheckBench),
     /// `sscard audit verify` on 100,000 and 1,000,000 events: time and peak memory of the walk.
     Audit(crate::bench_audit::AuditBench),
 }
@@ -70,6 +72,7 @@ pub(crate) async fn run(g: &Global, c: BenchCommand) -> anyhow::Result<ExitCode>
         BenchCommand::Batch(b) => return crate::bench_photos::batch(g, &b).await,
         BenchCommand::Pickup(b) => return crate::bench_pickup::run(g, &b).await,
         BenchCommand::Audit(b) => return crate::bench_audit::run(g, &b).await,
+        BenchCommand::Check(b) => return crate::bench_check::run(g, &b).await,
     };
     let mut results = Vec::new();
     let dir = tempfile::tempdir()?;
@@ -181,7 +184,7 @@ async fn bench_store(
     })
 }
 
-async fn fresh_pg_database(base: &str) -> anyhow::Result<(String, String)> {
+pub(crate) async fn fresh_pg_database(base: &str) -> anyhow::Result<(String, String)> {
     use sqlx::Connection;
     let name = format!("sscard_bench_{}", uuid::Uuid::now_v7().simple());
     let mut conn = sqlx::PgConnection::connect(base).await?;
@@ -198,7 +201,7 @@ async fn fresh_pg_database(base: &str) -> anyhow::Result<(String, String)> {
     Ok((format!("{prefix}/{name}{query}"), name))
 }
 
-async fn drop_pg_database(base: &str, name: &str) {
+pub(crate) async fn drop_pg_database(base: &str, name: &str) {
     use sqlx::Connection;
     if let Ok(mut conn) = sqlx::PgConnection::connect(base).await {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -199,33 +199,12 @@ async fn image(g: &Global, a: ImageArgs) -> anyhow::Result<ExitCode> {
             Ok(h) => h,
             Err(e) => return Ok(store_error(&e, g.json)),
         };
-        let chip_name = match name.chip_name() {
-            Ok(n) => n,
-            Err(e) => return Ok(crate::output::invalid_argument("name", &e, g.json)),
-        };
-        let Some(code) = card
-            .card_id_code
-            .as_deref()
-            .and_then(|c| CardIdCode::parse(c).ok())
-        else {
-            eprintln!("✗ 该卡没有卡识别码（the card has no identification code）");
-            return Ok(ExitCode::from(1));
-        };
-        let data = IssueData {
-            card_id_code: code,
-            card_number: number,
-            ssn: id.expose().to_owned(),
-            name: chip_name,
-            sex: id.sex().gb_code(),
-            ethnicity: 1,
-            birthplace: id.region().value(),
-            birth_date: id.birth_date().format("%Y%m%d").to_string(),
-            issue_date: card.issue_date.format("%Y%m%d").to_string(),
-            expiry: card.expiry_date.format("%Y%m%d").to_string(),
-            institution: "321200000001".into(),
-            // The account number arrives with the bank's result file (production issue).
-            pan: String::new(),
-            photo: Vec::new(),
+        let data = match issue_data(number, &card, &id, &name) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("✗ {e}");
+                return Ok(ExitCode::from(1));
+            }
         };
         (data, psam.keys, test)
     };
@@ -246,6 +225,41 @@ async fn image(g: &Global, a: ImageArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a card's chip is personalised with, from the card and its holder in the database.
+pub(crate) fn issue_data(
+    number: CardNumber,
+    card: &sscard_store::CardView,
+    id: &sscard_ids::ResidentId,
+    name: &sscard_ids::PersonName,
+) -> anyhow::Result<IssueData> {
+    let chip_name = name
+        .chip_name()
+        .map_err(|e| anyhow::anyhow!("姓名无法写入芯片（the name cannot go on the chip）: {e}"))?;
+    let code = card
+        .card_id_code
+        .as_deref()
+        .and_then(|c| CardIdCode::parse(c).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!("该卡没有卡识别码（the card has no identification code）")
+        })?;
+    Ok(IssueData {
+        card_id_code: code,
+        card_number: number,
+        ssn: id.expose().to_owned(),
+        name: chip_name,
+        sex: id.sex().gb_code(),
+        ethnicity: 1,
+        birthplace: id.region().value(),
+        birth_date: id.birth_date().format("%Y%m%d").to_string(),
+        issue_date: card.issue_date.format("%Y%m%d").to_string(),
+        expiry: card.expiry_date.format("%Y%m%d").to_string(),
+        institution: "321200000001".into(),
+        // The account number arrives with the bank's result file (production issue).
+        pan: String::new(),
+        photo: Vec::new(),
+    })
 }
 
 fn vpcd(a: &VpcdArgs) -> anyhow::Result<ExitCode> {
