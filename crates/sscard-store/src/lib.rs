@@ -131,10 +131,21 @@ enum Pools {
     Postgres(sqlx::PgPool),
 }
 
+/// The most checks one batch of the check writer decides.
+const CHECK_BATCH: usize = 256;
+
+/// An online check handed to the check writer, and where its outcome goes.
+struct CheckJob {
+    check: terminals::BatchedCheck,
+    reply: tokio::sync::oneshot::Sender<Result<terminals::CheckOutcome, StoreError>>,
+}
+
 /// The store. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Store {
     pools: std::sync::Arc<Pools>,
+    /// The check writer's queue: online checks decided in batches ([`Store::terminal_check`]).
+    checks: Option<tokio::sync::mpsc::Sender<CheckJob>>,
     cfg: Config,
     migration_locking: bool,
 }
@@ -259,18 +270,54 @@ impl Store {
                 ),
             });
         };
-        let store = Store {
+        let mut store = Store {
             pools: std::sync::Arc::new(pools),
             cfg,
             migration_locking: options.migration_locking,
+            checks: None,
         };
         store.start_sealer();
+        store.checks = store.start_check_writer();
         Ok(store)
     }
 
     /// On PostgreSQL, chains pending audit events every [`SEAL_PERIOD`] while the store lives
     /// (the task holds only a weak reference and ends with the last clone). Needs a Tokio
     /// runtime; without one, readers of the chain still seal before they read.
+    /// Starts the check writer: it takes the online checks waiting and decides them together
+    /// in one transaction (group commit), so concurrent terminals share statements and commits.
+    /// It ends when the last handle of the store is dropped.
+    fn start_check_writer(&self) -> Option<tokio::sync::mpsc::Sender<CheckJob>> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let (send, mut receive) = tokio::sync::mpsc::channel::<CheckJob>(4096);
+        let pools = std::sync::Arc::downgrade(&self.pools);
+        let cfg = self.cfg.clone();
+        runtime.spawn(async move {
+            while let Some(first) = receive.recv().await {
+                let mut jobs = vec![first];
+                while jobs.len() < CHECK_BATCH {
+                    match receive.try_recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
+                let (checks, replies): (Vec<_>, Vec<_>) =
+                    jobs.into_iter().map(|j| (j.check, j.reply)).unzip();
+                let Some(pools) = pools.upgrade() else { break };
+                let results = match &*pools {
+                    Pools::Sqlite { writer, .. } => {
+                        sqlite::check_batch(writer, &cfg, &checks).await
+                    }
+                    Pools::Postgres(pool) => postgres::check_batch(pool, &cfg, &checks).await,
+                };
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+        });
+        Some(send)
+    }
+
     fn start_sealer(&self) {
         let Pools::Postgres(_) = &*self.pools else {
             return;
@@ -441,6 +488,23 @@ impl Store {
         crypto: &dyn terminals::CheckCrypto,
         kind: terminals::CheckKind,
     ) -> Result<terminals::CheckOutcome, StoreError> {
+        if let (terminals::CheckKind::Online, Some(queue)) = (kind, &self.checks) {
+            let (reply, outcome) = tokio::sync::oneshot::channel();
+            let job = CheckJob {
+                check: terminals::BatchedCheck {
+                    ctx: ctx.clone(),
+                    req: req.clone(),
+                    crypto: terminals::Decided::new(req, crypto),
+                },
+                reply,
+            };
+            if queue.send(job).await.is_ok()
+                && let Ok(result) = outcome.await
+            {
+                return result;
+            }
+            // The writer is gone (its runtime stopped): decide alone.
+        }
         dispatch!(self, write, terminal_check(ctx, req, crypto, kind))
     }
 

@@ -260,3 +260,47 @@ pub struct OfflineUse {
     /// Why it was flagged.
     pub reason: Option<String>,
 }
+
+/// A check's cryptography, decided by the caller before the check joins a batch: the batch
+/// holds no key, and the callers' threads share the work.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decided {
+    mac: bool,
+    card_sm4: bool,
+    card_3des: bool,
+}
+
+impl Decided {
+    pub(crate) fn new(req: &CheckRequest, crypto: &dyn CheckCrypto) -> Self {
+        let mac = crypto.mac_ok(req);
+        Self {
+            mac,
+            card_sm4: mac && crypto.card_ok(req, true),
+            card_3des: mac && crypto.card_ok(req, false),
+        }
+    }
+}
+
+impl CheckCrypto for Decided {
+    fn mac_ok(&self, _req: &CheckRequest) -> bool {
+        self.mac
+    }
+    fn card_ok(&self, _req: &CheckRequest, sm4: bool) -> bool {
+        if sm4 { self.card_sm4 } else { self.card_3des }
+    }
+    // Self-tests do not come in batches.
+    fn is_test_card(&self, _req: &CheckRequest) -> bool {
+        false
+    }
+    fn psam_ok(&self, _req: &CheckRequest) -> bool {
+        false
+    }
+}
+
+/// One online check waiting for the check writer.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchedCheck {
+    pub(crate) ctx: crate::Ctx,
+    pub(crate) req: CheckRequest,
+    pub(crate) crypto: Decided,
+}

@@ -44,6 +44,9 @@ pub(crate) struct CheckBench {
     /// throw-away cluster is started from the local PostgreSQL binaries.
     #[arg(long, env = "SSCARD_BENCH_PG_URL")]
     pg: Option<String>,
+    /// SQLite only: no PostgreSQL run and no pgbench.
+    #[arg(long)]
+    no_pg: bool,
     /// pgbench's scale factor (TPC-B wants at least one branch per client).
     #[arg(long, default_value_t = 64)]
     scale: u32,
@@ -101,6 +104,7 @@ pub(crate) async fn run(g: &Global, b: &CheckBench) -> anyhow::Result<ExitCode> 
         runs.push(bench_backend(label, &url, durable, b, &keys).await?);
     }
     let cluster = match &b.pg {
+        _ if b.no_pg => None,
         Some(_) => None,
         None => match crate::pg_cluster::Cluster::start() {
             Ok(c) => Some(c),
@@ -214,44 +218,7 @@ async fn bench_backend(
     let ctx = Ctx::system("system:bench");
     let images = seed_cards(&store, &ctx, b.cards, keys).await?;
     let terminals = seed_terminals(&store, &ctx, b.terminals, keys).await?;
-    let images = Arc::new(images);
-    // The terminals read their cards and sign, before the clock starts.
-    let time = chrono::Utc::now().timestamp();
-    let mut prepared = Vec::with_capacity(terminals.len());
-    for (k, (number, institution)) in terminals.iter().enumerate() {
-        let (number, institution, images, keys) = (
-            number.clone(),
-            institution.clone(),
-            images.clone(),
-            keys.clone(),
-        );
-        let per = b.per_terminal;
-        let total = b.terminals;
-        prepared.push(tokio::task::spawn_blocking(move || {
-            let psam = keys.psam(Algorithm::Sm4, &number, "");
-            let key = keys.terminal_key(&number);
-            let mut bodies = Vec::with_capacity(per);
-            for j in 0..per {
-                let image = &images[(j * total + k) % images.len()];
-                let counter = 2 + j as u64;
-                let mut t = in_process(SoftCard::new(image.clone()), psam.clone());
-                let read = read_for_check(&mut t, &number, counter, time)?;
-                bodies.push(sign_check(
-                    &key,
-                    &number,
-                    &institution,
-                    counter,
-                    time,
-                    &read,
-                ));
-            }
-            anyhow::Ok(Prepared { bodies })
-        }));
-    }
-    let mut ready = Vec::with_capacity(prepared.len());
-    for p in prepared {
-        ready.push(p.await??);
-    }
+    let ready = sign_all(&terminals, images, b, keys).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -268,6 +235,14 @@ async fn bench_backend(
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(b.terminals)
         .build()?;
+    // Terminals keep their connection open: one per terminal, opened before the clock starts.
+    let health = format!("http://{addr}/healthz");
+    let warm: Vec<_> = (0..b.terminals)
+        .map(|_| client.get(&health).send())
+        .collect();
+    for r in futures::future::join_all(warm).await {
+        r?;
+    }
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(ready.len());
     for p in ready {
@@ -313,6 +288,55 @@ async fn bench_backend(
     })
 }
 
+/// Each terminal reads its cards and signs its requests, in counter order, before the clock
+/// starts.
+async fn sign_all(
+    terminals: &[(String, String)],
+    images: Vec<CardImage>,
+    b: &CheckBench,
+    keys: &KeyService,
+) -> anyhow::Result<Vec<Prepared>> {
+    let images = Arc::new(images);
+    let time = chrono::Utc::now().timestamp();
+    let mut prepared = Vec::with_capacity(terminals.len());
+    for (k, (number, institution)) in terminals.iter().enumerate() {
+        let (number, institution, images, keys) = (
+            number.clone(),
+            institution.clone(),
+            images.clone(),
+            keys.clone(),
+        );
+        let per = b.per_terminal;
+        let total = b.terminals;
+        prepared.push(tokio::task::spawn_blocking(move || {
+            let psam = keys.psam(Algorithm::Sm4, &number, "");
+            let key = keys.terminal_key(&number);
+            let mut bodies = Vec::with_capacity(per);
+            for j in 0..per {
+                let image = &images[(j * total + k) % images.len()];
+                let counter = 2 + j as u64;
+                let mut t = in_process(SoftCard::new(image.clone()), psam.clone());
+                let read = read_for_check(&mut t, &number, counter, time)?;
+                bodies.push(sign_check(
+                    &key,
+                    &number,
+                    &institution,
+                    counter,
+                    time,
+                    &read,
+                ));
+            }
+            anyhow::Ok(Prepared { bodies })
+        }));
+    }
+    let mut ready = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        ready.push(p.await??);
+    }
+
+    Ok(ready)
+}
+
 /// Cardholders with instant cards handed over; their chips personalised on the province keys.
 async fn seed_cards(
     store: &Store,
@@ -325,7 +349,7 @@ async fn seed_cards(
     for i in 0..n {
         let (id, name) = person(i);
         let req = ApplyRequest {
-            person: PersonInput::new(id.clone(), name.clone()),
+            person: PersonInput::new(id, name.clone()),
             bank: "CCB".into(),
             kind: BusinessType::New,
             source: ApplicationSource::Individual,

@@ -45,22 +45,35 @@ pub(super) async fn flush_audit(
     ctx: &Ctx,
     audit: Audit,
 ) -> Result<(), StoreError> {
-    if audit.0.is_empty() {
-        return Ok(());
-    }
-    let events: Vec<Unchained> = audit
-        .0
+    flush_audits(tx, vec![(ctx, audit)]).await
+}
+
+/// Appends the events of several actors' units of work in one go (a batch of checks), each
+/// with its own actor, time and reason, in this order.
+pub(super) async fn flush_audits(
+    tx: &mut Tx<'_>,
+    units: Vec<(&Ctx, Audit)>,
+) -> Result<(), StoreError> {
+    let events: Vec<Unchained> = units
         .into_iter()
-        .map(|(action, subject, payload)| Unchained {
-            id: Uuid::now_v7(),
-            at_us: ctx.at.timestamp_micros(),
-            actor: ctx.actor.name().to_owned(),
-            action,
-            subject,
-            reason: ctx.reason.clone(),
-            payload: payload.to_string(),
+        .flat_map(|(ctx, audit)| {
+            audit
+                .0
+                .into_iter()
+                .map(move |(action, subject, payload)| Unchained {
+                    id: Uuid::now_v7(),
+                    at_us: ctx.at.timestamp_micros(),
+                    actor: ctx.actor.name().to_owned(),
+                    action,
+                    subject,
+                    reason: ctx.reason.clone(),
+                    payload: payload.to_string(),
+                })
         })
         .collect();
+    if events.is_empty() {
+        return Ok(());
+    }
     if AUDIT_INLINE {
         return chain_onto_head(tx, events).await;
     }

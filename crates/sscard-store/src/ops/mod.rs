@@ -16,6 +16,7 @@
 mod audit;
 mod batches;
 mod cards;
+mod check_batch;
 mod distribution;
 mod institutions;
 mod persons;
@@ -28,6 +29,7 @@ mod terminals;
 pub(crate) use self::audit::*;
 pub(crate) use self::batches::*;
 pub(crate) use self::cards::*;
+pub(crate) use self::check_batch::*;
 pub(crate) use self::distribution::*;
 pub(crate) use self::institutions::*;
 pub(crate) use self::persons::*;

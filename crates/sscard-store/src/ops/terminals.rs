@@ -208,14 +208,15 @@ pub(crate) async fn terminals(
         .collect()
 }
 
-struct TerminalRow {
-    id: Uuid,
-    institution: String,
-    state: TerminalState,
-    last_counter: i64,
+#[derive(Clone)]
+pub(super) struct TerminalRow {
+    pub(super) id: Uuid,
+    pub(super) institution: String,
+    pub(super) state: TerminalState,
+    pub(super) last_counter: i64,
 }
 
-fn outcome(result: CheckResult, at: DateTime<Utc>) -> CheckOutcome {
+pub(super) fn outcome(result: CheckResult, at: DateTime<Utc>) -> CheckOutcome {
     CheckOutcome {
         result,
         card_number: None,
@@ -232,7 +233,7 @@ fn outcome(result: CheckResult, at: DateTime<Utc>) -> CheckOutcome {
 
 /// The decisions about the terminal and the request, in order: known, MAC, clock, counter,
 /// state. `None` when the terminal may go on.
-fn terminal_refusal(
+pub(super) fn terminal_refusal(
     terminal: Option<&TerminalRow>,
     req: &CheckRequest,
     crypto: &dyn CheckCrypto,
@@ -256,6 +257,20 @@ fn terminal_refusal(
         (TerminalState::Enrolled, CheckKind::Online) => Some(CheckResult::TerminalNotReady),
         _ => None,
     }
+}
+
+/// Whether a request authenticated (its counter is then kept): anything but an unknown
+/// terminal, a bad MAC, a stale clock or a replay.
+pub(super) fn authentic(refusal: Option<CheckResult>) -> bool {
+    !matches!(
+        refusal,
+        Some(
+            CheckResult::TerminalUnknown
+                | CheckResult::TerminalBadMac
+                | CheckResult::RequestStale
+                | CheckResult::TerminalReplay
+        )
+    )
 }
 
 /// What the card's state says, before any use is recorded.
@@ -339,15 +354,7 @@ pub(crate) async fn terminal_check(
         }
         let mut out = outcome(CheckResult::Ok, at);
         let refusal = terminal_refusal(terminal.as_ref(), req, crypto, kind, at);
-        let authentic = !matches!(
-            refusal,
-            Some(
-                CheckResult::TerminalUnknown
-                    | CheckResult::TerminalBadMac
-                    | CheckResult::RequestStale
-                    | CheckResult::TerminalReplay
-            )
-        );
+        let authentic = authentic(refusal);
         if let (true, Some(t)) = (authentic, &terminal) {
             sqlx::query("UPDATE terminals SET last_counter = $1, updated_at = $2 WHERE id = $3")
                 .bind(i64::try_from(req.counter).unwrap_or(i64::MAX))
@@ -382,51 +389,115 @@ pub(crate) async fn terminal_check(
         } else {
             check_card(&mut tx, cfg, ctx, req, crypto, &mut out, &mut audit).await?;
         }
-        if out.result == CheckResult::Ok && kind == CheckKind::Online {
-            let token = hex::encode(rand::random::<[u8; 32]>());
-            out.valid_until = Some(at + chrono::Duration::minutes(CHECK_TOKEN_MINUTES));
-            out.check_token = Some(token);
+        if kind == CheckKind::Online {
+            issue_token(&mut out, at);
         }
-        let token_hash = out.check_token.as_deref().map(token_digest);
-        sqlx::query(
-            "INSERT INTO terminal_checks (id, terminal_id, terminal_number, card_number, result, \
-             counter, terminal_time, checked_at, kind, token_hash, valid_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(terminal.as_ref().map(|t| t.id))
-        .bind(&req.terminal)
-        .bind(
-            out.card_number
-                .as_deref()
-                .or(Some(req.card_number.as_str()))
-                .filter(|n| n.len() <= 20),
-        )
-        .bind(out.result.code())
-        .bind(i64::try_from(req.counter).unwrap_or(i64::MAX))
-        .bind(DateTime::<Utc>::from_timestamp(req.time, 0).unwrap_or(at))
-        .bind(at)
-        .bind(kind.code())
-        .bind(token_hash)
-        .bind(out.valid_until)
-        .execute(&mut *tx)
-        .await?;
-        audit.push(
-            if kind == CheckKind::Selftest {
-                "terminal.selftest"
-            } else {
-                "terminal.check"
-            },
-            req.terminal.as_str(),
-            json!({
-                "card": out.card_number.as_deref().map(mask_card),
-                "result": out.result.code(),
-                "counter": req.counter,
-                "superseded": out.superseded,
-            }),
-        );
+        let record = CheckRecord::new(terminal.as_ref().map(|t| t.id), req, &out, kind, at);
+        insert_checks(&mut tx, &[record]).await?;
+        push_check_audit(&mut audit, req, &out, kind);
         out
     })
+}
+
+/// An accepted online check's token: random, valid for [`CHECK_TOKEN_MINUTES`].
+pub(super) fn issue_token(out: &mut CheckOutcome, at: DateTime<Utc>) {
+    if out.result == CheckResult::Ok {
+        out.check_token = Some(hex::encode(rand::random::<[u8; 32]>()));
+        out.valid_until = Some(at + chrono::Duration::minutes(CHECK_TOKEN_MINUTES));
+    }
+}
+
+/// One row of `terminal_checks`.
+pub(super) struct CheckRecord {
+    terminal_id: Option<Uuid>,
+    terminal: String,
+    card_number: Option<String>,
+    result: &'static str,
+    counter: i64,
+    terminal_time: DateTime<Utc>,
+    checked_at: DateTime<Utc>,
+    kind: i32,
+    token_hash: Option<String>,
+    valid_until: Option<DateTime<Utc>>,
+}
+
+impl CheckRecord {
+    pub(super) fn new(
+        terminal_id: Option<Uuid>,
+        req: &CheckRequest,
+        out: &CheckOutcome,
+        kind: CheckKind,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            terminal_id,
+            terminal: req.terminal.clone(),
+            card_number: out
+                .card_number
+                .clone()
+                .or_else(|| Some(req.card_number.clone()))
+                .filter(|n| n.len() <= 20),
+            result: out.result.code(),
+            counter: i64::try_from(req.counter).unwrap_or(i64::MAX),
+            terminal_time: DateTime::<Utc>::from_timestamp(req.time, 0).unwrap_or(at),
+            checked_at: at,
+            kind: kind.code(),
+            token_hash: out.check_token.as_deref().map(token_digest),
+            valid_until: out.valid_until,
+        }
+    }
+}
+
+/// Records checks, many rows per statement.
+pub(super) async fn insert_checks(
+    tx: &mut Tx<'_>,
+    records: &[CheckRecord],
+) -> Result<(), StoreError> {
+    // 11 binds a row; 500 rows stay below every backend's bind limit.
+    for chunk in records.chunks(500) {
+        let mut insert = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO terminal_checks (id, terminal_id, terminal_number, card_number, result, \
+             counter, terminal_time, checked_at, kind, token_hash, valid_until) ",
+        );
+        insert.push_values(chunk, |mut b, r| {
+            b.push_bind(Uuid::now_v7())
+                .push_bind(r.terminal_id)
+                .push_bind(&r.terminal)
+                .push_bind(&r.card_number)
+                .push_bind(r.result)
+                .push_bind(r.counter)
+                .push_bind(r.terminal_time)
+                .push_bind(r.checked_at)
+                .push_bind(r.kind)
+                .push_bind(&r.token_hash)
+                .push_bind(r.valid_until);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The audit event of a check, without ID numbers and with the card number masked.
+pub(super) fn push_check_audit(
+    audit: &mut Audit,
+    req: &CheckRequest,
+    out: &CheckOutcome,
+    kind: CheckKind,
+) {
+    audit.push(
+        if kind == CheckKind::Selftest {
+            "terminal.selftest"
+        } else {
+            "terminal.check"
+        },
+        req.terminal.as_str(),
+        json!({
+            "card": out.card_number.as_deref().map(mask_card),
+            "result": out.result.code(),
+            "counter": req.counter,
+            "superseded": out.superseded,
+        }),
+    );
 }
 
 fn mask_card(number: &str) -> String {
@@ -439,7 +510,52 @@ pub(crate) fn token_digest(token: &str) -> String {
     hex::encode(sm3::Sm3::digest(token.as_bytes()))
 }
 
-async fn check_card(
+/// A card row with what a check answers about it (its generation, its holder's name), for the
+/// cards `filter` selects.
+pub(super) fn card_for_check(filter: &str) -> String {
+    format!(
+        "SELECT {CARD_COLUMNS}, generation, \
+         (SELECT p.name FROM persons p WHERE p.id = cards.person_id) AS holder FROM cards {filter}"
+    )
+}
+
+/// What the card says, from its row: genuine (its identification code and its cryptogram),
+/// then its status. `true` when it is fit for use and its first use is still to be recorded.
+pub(super) fn decide_card(
+    card: &CardRow,
+    generation: &str,
+    holder: &str,
+    req: &CheckRequest,
+    crypto: &dyn CheckCrypto,
+    today: NaiveDate,
+    out: &mut CheckOutcome,
+) -> bool {
+    out.card_number = Some(card.number.as_str().to_owned());
+    let code_matches = card
+        .card_id_code
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case(&req.card_id_code));
+    if !code_matches || !crypto.card_ok(req, generation == "third") {
+        out.result = CheckResult::CardNotGenuine;
+        return false;
+    }
+    out.generation = Some(generation.to_owned());
+    out.insured_city = card
+        .card_id_code
+        .as_deref()
+        .and_then(|c| c.get(..4))
+        .map(|p| format!("{p}00"));
+    out.holder_masked = Some(mask_name(holder));
+    out.ss_status = Some(card.state.ss);
+    if let Some(refused) = card_refusal(card, today) {
+        out.result = refused;
+        return false;
+    }
+    // In use already: its first use superseded the holder's older cards then.
+    !(card.state.first_used && card.state.ss == sscard_core::SsStatus::Normal)
+}
+
+pub(super) async fn check_card(
     tx: &mut Tx<'_>,
     cfg: &Config,
     ctx: &Ctx,
@@ -463,41 +579,26 @@ async fn check_card(
         .fetch_all(&mut **tx)
         .await?;
     }
-    let card = match card_by_number(&mut **tx, &number).await {
-        Ok(c) => c,
-        Err(StoreError::NotFound { .. }) => {
-            out.result = CheckResult::CardUnknown;
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    out.card_number = Some(number.as_str().to_owned());
-    let generation: String = sqlx::query_scalar("SELECT generation FROM cards WHERE id = $1")
-        .bind(card.id)
-        .fetch_one(&mut **tx)
+    let row = sqlx::query(&card_for_check("WHERE card_number = $1"))
+        .bind(number.as_str())
+        .fetch_optional(&mut **tx)
         .await?;
-    let code_matches = card
-        .card_id_code
-        .as_deref()
-        .is_some_and(|c| c.eq_ignore_ascii_case(&req.card_id_code));
-    if !code_matches || !crypto.card_ok(req, generation == "third") {
-        out.result = CheckResult::CardNotGenuine;
+    let Some(row) = row else {
+        out.result = CheckResult::CardUnknown;
         return Ok(());
-    }
-    out.generation = Some(generation);
-    out.insured_city = card
-        .card_id_code
-        .as_deref()
-        .and_then(|c| c.get(..4))
-        .map(|p| format!("{p}00"));
-    let holder: String = sqlx::query_scalar("SELECT name FROM persons WHERE id = $1")
-        .bind(card.person_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    out.holder_masked = Some(mask_name(&holder));
-    out.ss_status = Some(card.state.ss);
-    if let Some(refused) = card_refusal(&card, ctx.at.date_naive()) {
-        out.result = refused;
+    };
+    let card = card_from_row(&row)?;
+    let generation: String = row.try_get("generation")?;
+    let holder: String = row.try_get("holder")?;
+    if !decide_card(
+        &card,
+        &generation,
+        &holder,
+        req,
+        crypto,
+        ctx.at.date_naive(),
+        out,
+    ) {
         return Ok(());
     }
     let before: Vec<CardRow> = cards_of(&mut **tx, card.person_id).await?;
