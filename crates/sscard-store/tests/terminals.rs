@@ -1,6 +1,6 @@
 //! Terminals on both backends: enrolment, the self-test, the online check with real card
 //! cryptography (genuine, clone, replay, forged MAC, each card status, supersession), the
-//! readiness programme.
+//! readiness programme, and checks decided together in one batch.
 
 mod common;
 
@@ -429,4 +429,100 @@ contract!(old_and_new_card_checked_at_once, |db| {
             CheckResult::CardSuperseded
         );
     }
+});
+
+contract!(a_batch_decides_each_check_as_alone, |db| {
+    let store = &db.store;
+    let keys = KeyService::test();
+    store
+        .register_institutions(
+            &ctx(),
+            &[
+                institution("H32120200001", "泰州市人民医院"),
+                institution("H32120200002", "泰州市中医院"),
+            ],
+        )
+        .await
+        .unwrap();
+    let mut a = ready_terminal(store, &keys).await;
+    let mut b = ready_terminal(store, &keys).await;
+    let (_, used) = card_in_use(store).await;
+    let first = a.body(&keys, image_of(store, &used, &keys).await);
+    assert_eq!(check(store, &keys, &a, &first).await, CheckResult::Ok);
+    let (_, old) = card_in_use(store).await;
+    let new = store
+        .exchange(&ctx(), &old)
+        .await
+        .unwrap()
+        .card_number
+        .unwrap();
+    store.hand_over(&ctx(), &new).await.unwrap();
+    let before = store.terminals(&ctx(), None).await.unwrap();
+
+    // Sent at once, in this order: they are queued together and decided in arrival order.
+    let ok = a.body(&keys, image_of(store, &used, &keys).await);
+    let replayed = ok.clone();
+    let first_use = b.body(&keys, image_of(store, &new, &keys).await);
+    let old_after = b.body(&keys, image_of(store, &old, &keys).await);
+    let mut forged = a.body(&keys, image_of(store, &used, &keys).await);
+    forged.mac = format!(
+        "{}{}",
+        if forged.mac.starts_with('0') {
+            "1"
+        } else {
+            "0"
+        },
+        &forged.mac[1..]
+    );
+    let foreign = a.body(&keys, image_of(store, &used, &keys).await);
+    let elsewhere = Ctx::at(Actor::terminal(&a.number, "H32120200002"), t0());
+    let (ctx_a, ctx_b) = (as_terminal(&a), as_terminal(&b));
+    let online = CheckKind::Online;
+    let (r1, r2, r3, r4, r5, r6) = tokio::join!(
+        store.terminal_check(&ctx_a, &ok, &keys, online),
+        store.terminal_check(&ctx_a, &replayed, &keys, online),
+        store.terminal_check(&ctx_b, &first_use, &keys, online),
+        store.terminal_check(&ctx_b, &old_after, &keys, online),
+        store.terminal_check(&ctx_a, &forged, &keys, online),
+        store.terminal_check(&elsewhere, &foreign, &keys, online),
+    );
+    let (r1, r2, r3, r4, r5) = (
+        r1.unwrap(),
+        r2.unwrap(),
+        r3.unwrap(),
+        r4.unwrap(),
+        r5.unwrap(),
+    );
+    assert_eq!(r1.result, CheckResult::Ok);
+    assert!(r1.check_token.is_some());
+    assert_eq!(r2.result, CheckResult::TerminalReplay);
+    assert!(r2.check_token.is_none());
+    assert_eq!(r3.result, CheckResult::Ok);
+    assert_eq!(r3.superseded, vec![old.as_str().to_owned()]);
+    assert_eq!(r4.result, CheckResult::CardSuperseded);
+    assert_eq!(r5.result, CheckResult::TerminalBadMac);
+    assert!(
+        matches!(r6, Err(StoreError::OutOfScope(_))),
+        "a terminal naming another institution: {r6:?}"
+    );
+    // Each decided check recorded once (the out-of-scope one is not a check), the last
+    // counters kept, the audit chain whole.
+    let after = store.terminals(&ctx(), None).await.unwrap();
+    let checks = |list: &[sscard_store::terminals::TerminalView]| -> u32 {
+        list.iter().map(|t| t.checks).sum()
+    };
+    assert_eq!(checks(&after) - checks(&before), 5);
+    let again = a.body(&keys, image_of(store, &used, &keys).await);
+    assert_eq!(check(store, &keys, &a, &again).await, CheckResult::Ok);
+    let lowered = CheckBody {
+        counter: foreign.counter - 1,
+        ..foreign.clone()
+    };
+    assert_eq!(
+        check(store, &keys, &a, &lowered).await,
+        CheckResult::TerminalBadMac,
+        "the counter is under the MAC"
+    );
+    let report = store.verify_audit().await.unwrap();
+    assert!(report.ok(), "{report:?}");
 });
