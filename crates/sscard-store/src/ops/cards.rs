@@ -308,7 +308,7 @@ pub(crate) async fn card_event(
 }
 
 /// Applies one card event inside a transaction: the holder's rules, the card rows, and the
-/// application that produced the card.
+/// application that produced the card. Returns the holder after it and what it caused.
 pub(super) async fn apply_card_event(
     tx: &mut Tx<'_>,
     cfg: &Config,
@@ -316,7 +316,7 @@ pub(super) async fn apply_card_event(
     number: &CardNumber,
     event: &CardEvent,
     audit: &mut Audit,
-) -> Result<(), StoreError> {
+) -> Result<(Holder, Vec<Effect>), StoreError> {
     let card = card_by_number(&mut **tx, number).await?;
     // A bank acts on its own cards only.
     ctx.actor.check_bank(&card.bank_code)?;
@@ -338,7 +338,8 @@ pub(super) async fn apply_card_event(
         tx, ctx, cfg, &cards, &after, &effects, touched, &new_card, audit,
     )
     .await?;
-    follow_application(tx, card.application_id, event, ctx, audit).await
+    follow_application(tx, card.application_id, event, ctx, audit).await?;
+    Ok((after, effects))
 }
 
 pub(crate) async fn replace_card(

@@ -224,7 +224,7 @@ pub(crate) async fn pickup_hand_over(
                 code: "card.already_handed_over",
                 ..
             }) => return Err(StoreError::Retry),
-            other => other?,
+            other => drop(other?),
         }
         let person_id: Uuid = sqlx::query_scalar("SELECT person_id FROM cards WHERE id = $1")
             .bind(ready.card_id)

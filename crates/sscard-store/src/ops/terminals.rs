@@ -601,23 +601,16 @@ pub(super) async fn check_card(
     ) {
         return Ok(());
     }
-    let before: Vec<CardRow> = cards_of(&mut **tx, card.person_id).await?;
-    apply_card_event(tx, cfg, ctx, &number, &CardEvent::FirstUse, audit).await?;
-    let after: Vec<CardRow> = cards_of(&mut **tx, card.person_id).await?;
-    out.superseded = after
+    let (after, effects) =
+        apply_card_event(tx, cfg, ctx, &number, &CardEvent::FirstUse, audit).await?;
+    out.superseded = effects
         .iter()
-        .filter(|c| {
-            c.state.superseded_by.is_some()
-                && before
-                    .iter()
-                    .any(|b| b.number == c.number && b.state.superseded_by.is_none())
+        .filter_map(|e| match e {
+            sscard_core::Effect::Superseded { card, .. } => Some(card.as_str().to_owned()),
+            _ => None,
         })
-        .map(|c| c.number.as_str().to_owned())
         .collect();
-    out.ss_status = after
-        .iter()
-        .find(|c| c.number == number)
-        .map(|c| c.state.ss);
+    out.ss_status = after.card(&number).map(|c| c.ss);
     Ok(())
 }
 
