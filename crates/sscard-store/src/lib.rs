@@ -140,6 +140,35 @@ struct CheckJob {
     reply: tokio::sync::oneshot::Sender<Result<terminals::CheckOutcome, StoreError>>,
 }
 
+/// The check writer's loop: the first check waiting, then every other one already waiting
+/// (up to [`CHECK_BATCH`]), decided together; it ends when the last store handle is dropped.
+async fn write_checks(
+    pools: std::sync::Weak<Pools>,
+    cfg: Config,
+    mut receive: tokio::sync::mpsc::Receiver<CheckJob>,
+) {
+    while let Some(first) = receive.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < CHECK_BATCH {
+            match receive.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let (checks, replies): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.check, j.reply)).unzip();
+        let Some(pools) = pools.upgrade() else { break };
+        let results = match &*pools {
+            Pools::Sqlite { writer, .. } => sqlite::check_batch(writer, &cfg, &checks).await,
+            Pools::Postgres(pool) => postgres::check_batch(pool, &cfg, &checks).await,
+        };
+        drop(pools);
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
 /// The store. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Store {
@@ -288,33 +317,25 @@ impl Store {
     /// in one transaction (group commit), so concurrent terminals share statements and commits.
     /// It ends when the last handle of the store is dropped.
     fn start_check_writer(&self) -> Option<tokio::sync::mpsc::Sender<CheckJob>> {
-        let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let (send, mut receive) = tokio::sync::mpsc::channel::<CheckJob>(4096);
+        let (send, receive) = tokio::sync::mpsc::channel::<CheckJob>(4096);
         let pools = std::sync::Arc::downgrade(&self.pools);
         let cfg = self.cfg.clone();
-        runtime.spawn(async move {
-            while let Some(first) = receive.recv().await {
-                let mut jobs = vec![first];
-                while jobs.len() < CHECK_BATCH {
-                    match receive.try_recv() {
-                        Ok(j) => jobs.push(j),
-                        Err(_) => break,
-                    }
-                }
-                let (checks, replies): (Vec<_>, Vec<_>) =
-                    jobs.into_iter().map(|j| (j.check, j.reply)).unzip();
-                let Some(pools) = pools.upgrade() else { break };
-                let results = match &*pools {
-                    Pools::Sqlite { writer, .. } => {
-                        sqlite::check_batch(writer, &cfg, &checks).await
-                    }
-                    Pools::Postgres(pool) => postgres::check_batch(pool, &cfg, &checks).await,
-                };
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(result);
-                }
-            }
-        });
+        let writer = write_checks(pools, cfg, receive);
+        if let Pools::Sqlite { .. } = &*self.pools {
+            // SQLite's writer is one connection with its own worker thread: the check writer
+            // gets a thread of its own too, so its statements never queue behind the
+            // server's requests on the shared runtime.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            std::thread::Builder::new()
+                .name("sscard-checks".into())
+                .spawn(move || runtime.block_on(writer))
+                .ok()?;
+        } else {
+            tokio::runtime::Handle::try_current().ok()?.spawn(writer);
+        }
         Some(send)
     }
 

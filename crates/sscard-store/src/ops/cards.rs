@@ -318,6 +318,20 @@ pub(super) async fn apply_card_event(
     audit: &mut Audit,
 ) -> Result<(Holder, Vec<Effect>), StoreError> {
     let card = card_by_number(&mut **tx, number).await?;
+    apply_card_event_on(tx, cfg, ctx, card, event, audit).await
+}
+
+/// [`apply_card_event`] on a card row read earlier in the same transaction (its version
+/// guards the write).
+pub(super) async fn apply_card_event_on(
+    tx: &mut Tx<'_>,
+    cfg: &Config,
+    ctx: &Ctx,
+    card: CardRow,
+    event: &CardEvent,
+    audit: &mut Audit,
+) -> Result<(Holder, Vec<Effect>), StoreError> {
+    let number = &card.number;
     // A bank acts on its own cards only.
     ctx.actor.check_bank(&card.bank_code)?;
     let cards = cards_of(&mut **tx, card.person_id).await?;

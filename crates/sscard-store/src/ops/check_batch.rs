@@ -94,11 +94,10 @@ async fn decide_batch(
                 Some((card, generation, holder)) if !changed.contains(&card.person_id) => {
                     let today = ctx.at.date_naive();
                     if decide_card(card, generation, holder, req, &c.crypto, today, &mut out) {
-                        // Its first use: the single check's way, and this holder's cards
-                        // are read again by any later check in the batch.
+                        // Its first use, recorded on the row read above (its version guards
+                        // the write); later checks of this holder in the batch read again.
                         changed.insert(card.person_id);
-                        out = outcome(CheckResult::Ok, ctx.at);
-                        check_card(&mut tx, cfg, ctx, req, &c.crypto, &mut out, &mut audit).await?;
+                        first_use(&mut tx, cfg, ctx, card.clone(), &mut out, &mut audit).await?;
                     }
                 }
                 Some(_) => {

@@ -50,6 +50,7 @@ where
     row.as_ref().map(person_from_row).transpose()
 }
 
+#[derive(Clone)]
 pub(super) struct CardRow {
     pub(super) id: Uuid,
     pub(super) number: CardNumber,

@@ -601,8 +601,21 @@ pub(super) async fn check_card(
     ) {
         return Ok(());
     }
+    first_use(tx, cfg, ctx, card, out, audit).await
+}
+
+/// Records a card's first use: it enables the card and supersedes the holder's older card.
+pub(super) async fn first_use(
+    tx: &mut Tx<'_>,
+    cfg: &Config,
+    ctx: &Ctx,
+    card: CardRow,
+    out: &mut CheckOutcome,
+    audit: &mut Audit,
+) -> Result<(), StoreError> {
+    let number = card.number;
     let (after, effects) =
-        apply_card_event(tx, cfg, ctx, &number, &CardEvent::FirstUse, audit).await?;
+        apply_card_event_on(tx, cfg, ctx, card, &CardEvent::FirstUse, audit).await?;
     out.superseded = effects
         .iter()
         .filter_map(|e| match e {
