@@ -35,7 +35,7 @@ pub(crate) struct CheckBench {
     #[arg(long, default_value_t = 64)]
     terminals: usize,
     /// Checks each terminal sends.
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 400)]
     per_terminal: usize,
     /// Cardholders (each card's first check is its first use).
     #[arg(long, default_value_t = 2000)]
