@@ -52,6 +52,9 @@ pub use pickup::{
 /// The URL used when none is given.
 pub const DEFAULT_URL: &str = "sqlite://sscard.db";
 
+/// The environment variable that makes SQLite fsync at every commit.
+pub const SQLITE_FSYNC_ENV: &str = "SSCARD_SQLITE_FSYNC";
+
 /// Settings of a store.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -67,7 +70,9 @@ pub struct StoreOptions {
     /// Lifecycle settings (temporary-loss period, …).
     pub policy: LifecyclePolicy,
     /// SQLite: fsync the write-ahead log at every commit (`synchronous=FULL`), so a committed
-    /// transaction survives a power cut, not only a crash of the process (`NORMAL`).
+    /// transaction survives a power cut, not only a crash of the process (`NORMAL`). The
+    /// default is taken from [`SQLITE_FSYNC_ENV`] (`1` or `true`), so every command and the
+    /// server follow one setting.
     pub sqlite_fsync_each_commit: bool,
 }
 
@@ -79,7 +84,8 @@ impl Default for StoreOptions {
             card_number_prefix: "T".into(),
             issuer_region: RegionCode::from_u32(321_200).expect("Taizhou"),
             policy: LifecyclePolicy::default(),
-            sqlite_fsync_each_commit: false,
+            sqlite_fsync_each_commit: std::env::var(SQLITE_FSYNC_ENV)
+                .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
         }
     }
 }
