@@ -116,10 +116,64 @@ fn a_terminal_checks_cards_through_pcscd() {
         "Virtual PCD",
         "--pin",
         "123456",
+        "--dump-request",
+        "request.json",
     ]);
-    drop(vpcd);
     assert_eq!((code, v["result"].as_str().unwrap()), (0, "ok"), "{v}");
     assert_eq!(v["card_number"], card.as_str());
+    // The reader agent a browser-based HIS calls, on the same reader.
+    let port = common::live::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let agent = env.spawn(&[
+        "terminal",
+        "agent",
+        "--config",
+        "terminal.json",
+        "--reader",
+        "Virtual PCD",
+        "--listen",
+        &listen,
+    ]);
+    common::live::wait_for_port(port);
+    let (status, _, body) = common::live::http(port, "GET", "/card", &[], "");
+    assert_eq!(status, 200, "{body}");
+    let fields: Vec<String> = serde_json::from_str::<serde_json::Value>(&body).unwrap()["info"]
+        .as_str()
+        .unwrap()
+        .split('|')
+        .map(str::to_owned)
+        .collect();
+    assert_eq!((fields.len(), fields[2].as_str()), (12, card.as_str()));
+    let (status, _, body) = common::live::http(port, "POST", "/check", &[], "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"],
+        "ok"
+    );
+    drop(agent);
+    // A status through the reader (the first use above enabled the card), and the dumped
+    // request sent again.
+    env.ok(&["card", "loss", &card, "--temporary"]);
+    let (code, v) = env.json(&[
+        "terminal",
+        "check",
+        "--config",
+        "terminal.json",
+        "--reader",
+        "Virtual PCD",
+    ]);
+    drop(vpcd);
+    assert_eq!(
+        (code, v["result"].as_str().unwrap()),
+        (1, "card.temporary_loss"),
+        "{v}"
+    );
+    let dumped = env.read("request.json");
+    let (status, v) = env.post(dumped["path"].as_str().unwrap(), &dumped["body"]);
+    assert_eq!(
+        (status, v["result"].as_str().unwrap()),
+        (401, "terminal.replay")
+    );
     let mut clone = env.read(&image);
     common::live::other_keys(&mut clone["keys"]);
     env.write("clone.json", &clone);
