@@ -121,36 +121,7 @@ fn a_terminal_checks_cards_through_pcscd() {
     ]);
     assert_eq!((code, v["result"].as_str().unwrap()), (0, "ok"), "{v}");
     assert_eq!(v["card_number"], card.as_str());
-    // The reader agent a browser-based HIS calls, on the same reader.
-    let port = common::live::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let agent = env.spawn(&[
-        "terminal",
-        "agent",
-        "--config",
-        "terminal.json",
-        "--reader",
-        "Virtual PCD",
-        "--listen",
-        &listen,
-    ]);
-    common::live::wait_for_port(port);
-    let (status, _, body) = common::live::http(port, "GET", "/card", &[], "");
-    assert_eq!(status, 200, "{body}");
-    let fields: Vec<String> = serde_json::from_str::<serde_json::Value>(&body).unwrap()["info"]
-        .as_str()
-        .unwrap()
-        .split('|')
-        .map(str::to_owned)
-        .collect();
-    assert_eq!((fields.len(), fields[2].as_str()), (12, card.as_str()));
-    let (status, _, body) = common::live::http(port, "POST", "/check", &[], "");
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"],
-        "ok"
-    );
-    drop(agent);
+    agent_through_the_reader(&env, &card);
     // A status through the reader (the first use above enabled the card), and the dumped
     // request sent again.
     env.ok(&["card", "loss", &card, "--temporary"]);
@@ -192,6 +163,39 @@ fn a_terminal_checks_cards_through_pcscd() {
         (1, "card.not_genuine"),
         "{v}"
     );
+}
+
+/// The reader agent a browser-based HIS calls, on the reader holding `card`.
+fn agent_through_the_reader(env: &common::live::Env, card: &str) {
+    let port = common::live::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let agent = env.spawn(&[
+        "terminal",
+        "agent",
+        "--config",
+        "terminal.json",
+        "--reader",
+        "Virtual PCD",
+        "--listen",
+        &listen,
+    ]);
+    common::live::wait_for_port(port);
+    let (status, _, body) = common::live::http(port, "GET", "/card", &[], "");
+    assert_eq!(status, 200, "{body}");
+    let fields: Vec<String> = serde_json::from_str::<serde_json::Value>(&body).unwrap()["info"]
+        .as_str()
+        .unwrap()
+        .split('|')
+        .map(str::to_owned)
+        .collect();
+    assert_eq!((fields.len(), fields[2].as_str()), (12, card));
+    let (status, _, body) = common::live::http(port, "POST", "/check", &[], "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"],
+        "ok"
+    );
+    drop(agent);
 }
 
 fn sscard(args: &[&str]) -> std::process::Output {
