@@ -295,12 +295,22 @@ pub(crate) async fn seed(
     for chunk in counter.chunks(1000).chain(others.chunks(1000)) {
         store.register_people(&ctx, chunk).await?;
     }
-    let made = seed_cards(store, &ctx, &mut rng, counter).await?;
+    let (made, used) = seed_cards(store, &ctx, &mut rng, counter).await?;
     let batch = match batch {
         Some((dir, _)) if !uploaded.is_empty() => Some(seed_batch(store, uploaded, dir).await?),
         _ => None,
     };
-    let terminals = terminals.await??;
+    let mut terminals = terminals.await??;
+    let (mut online, mut offline) = (Vec::new(), Vec::new());
+    for (number, at_terminal) in used {
+        let card = crate::demo_terminals::DemoCard::of(store, &ctx, number).await?;
+        if at_terminal {
+            online.push(card);
+        } else {
+            offline.push(card);
+        }
+    }
+    crate::demo_terminals::seed_uses(store, &mut terminals, &online, &offline).await?;
     Ok(Seeded {
         people: employees.len(),
         cards: made + batch.as_ref().map_or(0, |b| b.received),
@@ -607,9 +617,12 @@ async fn seed_cards(
     ctx: &Ctx,
     rng: &mut StdRng,
     employees: &[PersonInput],
-) -> Result<usize, sscard_store::StoreError> {
+) -> Result<(usize, Vec<(sscard_ids::CardNumber, bool)>), sscard_store::StoreError> {
     let banks = [("CCB", 4), ("ABC", 3), ("BOCOM", 2), ("TZRCB", 2)];
     let mut made = 0;
+    // Cards the terminals then read: online (true) — in use, lost, superseded — or in one
+    // offline pharmacy's journal (false).
+    let mut used = Vec::new();
     for (i, e) in employees.iter().enumerate() {
         let req = ApplyRequest {
             person: PersonInput::new(e.id, e.name.clone()),
@@ -633,6 +646,12 @@ async fn seed_cards(
         store.activate_ss(ctx, &card).await?;
         if i % 3 == 0 {
             store.activate_bank(ctx, &card).await?;
+        }
+        match i % 10 {
+            2..=4 | 9 => used.push((card, true)),
+            5 => used.push((card, false)),
+            6 => used.push((card, i % 30 != 6)),
+            _ => {}
         }
         match i % 10 {
             6 => {
@@ -661,7 +680,7 @@ async fn seed_cards(
             _ => {}
         }
     }
-    Ok(made)
+    Ok((made, used))
 }
 
 /// Outlets (two ordinary ones and the factory's on-site point) and one login per role.

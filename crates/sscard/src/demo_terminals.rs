@@ -87,14 +87,29 @@ pub(crate) struct TerminalsSeeded {
     pub(crate) terminals: usize,
     pub(crate) ready: usize,
     pub(crate) open_problems: usize,
+    /// Ready terminals (number, institution), for the cards' uses.
+    pub(crate) ready_terminals: Vec<(String, String)>,
+    /// Online checks of the demo's cards, and how many were accepted.
+    pub(crate) checks: usize,
+    pub(crate) checks_ok: usize,
+    /// Uses decided offline and uploaded, and how many of them were flagged.
+    pub(crate) offline: usize,
+    pub(crate) offline_flagged: usize,
 }
 
 impl TerminalsSeeded {
     /// The demo summary's line.
     pub(crate) fn summary(&self) -> String {
         format!(
-            "\n  定点医药机构（designated institutions）: {} · 终端（terminals） {} · 已就绪（ready） {} · 未解决问题（open problems） {} — sscard readiness, /console/readiness",
-            self.institutions, self.terminals, self.ready, self.open_problems
+            "\n  定点医药机构（designated institutions）: {} · 终端（terminals） {} · 已就绪（ready） {} · 未解决问题（open problems） {} — sscard readiness, /console/readiness\n  联网验卡（online checks） {}（通过 ok {}）· 离线受理后上传（offline uses uploaded） {}（待核查 flagged {}）— sscard terminal offline-report --flagged",
+            self.institutions,
+            self.terminals,
+            self.ready,
+            self.open_problems,
+            self.checks,
+            self.checks_ok,
+            self.offline,
+            self.offline_flagged
         )
     }
 }
@@ -204,10 +219,12 @@ pub(crate) async fn seed(
                 store
                     .terminal_check(&as_terminal, &body, &keys, CheckKind::Selftest)
                     .await?;
-                done.ready += 1;
                 if roll > 0.83 {
                     store.set_terminal_suspended(ctx, &t.number, true).await?;
-                    done.ready -= 1;
+                } else {
+                    done.ready += 1;
+                    done.ready_terminals
+                        .push((t.number.clone(), t.institution.clone()));
                 }
             } else {
                 let (category, note) = PROBLEMS[rng.random_range(0..PROBLEMS.len())];
@@ -223,4 +240,90 @@ pub(crate) async fn seed(
         }
     }
     Ok(done)
+}
+
+/// A demo card a terminal reads: its chip as issued.
+pub(crate) struct DemoCard {
+    pub(crate) image: sscard_chip::card::CardImage,
+}
+
+impl DemoCard {
+    /// The chip of a database card, personalised on the key service's province keys.
+    pub(crate) async fn of(
+        store: &Store,
+        ctx: &Ctx,
+        number: sscard_ids::CardNumber,
+    ) -> anyhow::Result<Self> {
+        let card = store.card(ctx, &number).await?;
+        let (id, name) = store.card_holder(&number).await?;
+        let data = crate::chip_cmds::issue_data(number, &card, &id, &name)?;
+        let keys = KeyService::test();
+        Ok(Self {
+            image: sscard_chip::card::CardImage::issue(&data, keys.province_keys(Algorithm::Sm4)),
+        })
+    }
+}
+
+/// The cards in use at the terminals: each card checked online at a ready terminal (all at
+/// once, as the counters of a morning would send them), then one pharmacy's terminal that was
+/// offline uploads its journal — the platform accepts the uses and flags the one of a card
+/// reported lost.
+pub(crate) async fn seed_uses(
+    store: &Store,
+    done: &mut TerminalsSeeded,
+    online: &[DemoCard],
+    offline: &[DemoCard],
+) -> anyhow::Result<()> {
+    let keys = &KeyService::test();
+    let now = chrono::Utc::now();
+    let terminals = &done.ready_terminals.clone();
+    if terminals.len() < 2 {
+        return Ok(());
+    }
+    let sign = |(number, institution): &(String, String), counter: u64, card: &DemoCard| {
+        let psam = keys.psam(Algorithm::Sm4, number, "");
+        let mut t = in_process(SoftCard::new(card.image.clone()), psam);
+        let read = read_for_check(&mut t, number, counter, now.timestamp())?;
+        anyhow::Ok(sign_check(
+            &keys.terminal_key(number),
+            number,
+            institution,
+            counter,
+            now.timestamp(),
+            &read,
+        ))
+    };
+    // Counter 1 was the self-test.
+    let mut checks = Vec::with_capacity(online.len());
+    for (i, card) in online.iter().enumerate() {
+        let t = &terminals[1 + i % (terminals.len() - 1)];
+        let counter = 2 + (i / (terminals.len() - 1)) as u64;
+        checks.push((t, sign(t, counter, card)?));
+    }
+    let sent = checks.iter().map(|(t, body)| {
+        let ctx = Ctx::at(sscard_core::Actor::terminal(&t.0, &t.1), now);
+        async move {
+            store
+                .terminal_check(&ctx, body, keys, CheckKind::Online)
+                .await
+        }
+    });
+    for r in futures::future::join_all(sent).await {
+        done.checks += 1;
+        done.checks_ok += usize::from(r?.result == sscard_core::CheckResult::Ok);
+    }
+    let offline_terminal = &terminals[0];
+    let mut journal = Vec::with_capacity(offline.len());
+    for (i, card) in offline.iter().enumerate() {
+        journal.push(sign(offline_terminal, 2 + i as u64, card)?);
+    }
+    let ctx = Ctx::at(
+        sscard_core::Actor::terminal(&offline_terminal.0, &offline_terminal.1),
+        now,
+    );
+    for o in store.upload_offline_uses(&ctx, &journal, keys).await? {
+        done.offline += 1;
+        done.offline_flagged += usize::from(o.outcome == "flagged");
+    }
+    Ok(())
 }

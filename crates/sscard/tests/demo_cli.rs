@@ -44,6 +44,13 @@ fn demo_seeds_and_serves() {
         banner.contains("600 名职工") && banner.contains("clerk-demo"),
         "{banner}"
     );
+    // The cards were used at terminals: online (in use, lost, superseded) and offline, one
+    // pharmacy's journal reconciled with the uses of lost cards flagged.
+    assert!(
+        banner.contains("联网验卡（online checks） 28（通过 ok 21）")
+            && banner.contains("（offline uses uploaded） 8（待核查 flagged 2）"),
+        "{banner}"
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
