@@ -7,6 +7,7 @@
 //! - [`application`] and [`batch`]: the application and production-batch status chains.
 //! - [`actor`]: who acts, with its role and scope, and the scope checks the store runs.
 //! - [`strokes`]: surname stroke order for distribution lists.
+//! - [`money`] and [`settlement`]: exact amounts, and the medical settlement arithmetic.
 //!
 //! Every refusal is a typed error implementing [`sscard_ids::Bilingual`]: a stable code plus
 //! zh-CN and English text.
@@ -18,7 +19,9 @@ pub mod card;
 pub mod card_action;
 pub mod distribution;
 pub mod holder;
+pub mod money;
 pub mod roles;
+pub mod settlement;
 pub mod strokes;
 pub mod terminal;
 
@@ -31,6 +34,7 @@ pub use batch::{BatchEvent, BatchStatus, BatchTransitionError, Stage, StepState}
 pub use card::{CardEvent, CardRuleError, CardState, FinancialStatus, LifecyclePolicy, SsStatus};
 pub use card_action::CardAction;
 pub use holder::{Effect, Holder, HolderError, HolderEvent};
+pub use money::{Fixed4, Money};
 pub use roles::{Permission, Role};
 pub use terminal::{CheckResult, TerminalState};
 
