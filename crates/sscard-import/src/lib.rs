@@ -15,6 +15,7 @@ use std::collections::HashMap;
 pub mod institutions;
 pub mod pipeline;
 pub mod production;
+pub mod settlement_config;
 pub mod workbook;
 
 use sscard_ids::{Bilingual, PersonName, ResidentId};
