@@ -156,6 +156,28 @@ impl Actor {
         }
     }
 
+    /// Whether the actor may change configuration the centre keeps (`what`, e.g. 结算政策 /
+    /// settlement policies): the centre only.
+    pub fn check_centre(&self, what: &str) -> Result<(), ScopeError> {
+        match &self.scope {
+            Scope::All => Ok(()),
+            _ => Err(self.refusal(ScopeObject::Configuration {
+                what: what.to_owned(),
+            })),
+        }
+    }
+
+    /// Whether the actor may keep a person's insurance record: the centre, a counter, or the
+    /// person's own employer — not a bank or a terminal.
+    pub fn check_insured(&self, employer: Option<&str>) -> Result<(), ScopeError> {
+        match &self.scope {
+            Scope::Bank(_) | Scope::Institution(_) => Err(self.refusal(ScopeObject::Person {
+                employer: employer.map(str::to_owned),
+            })),
+            _ => self.check_employer(employer),
+        }
+    }
+
     fn refusal(&self, object: ScopeObject) -> ScopeError {
         ScopeError {
             scope: self.scope.clone(),
@@ -175,6 +197,8 @@ pub enum ScopeObject {
     Card { bank: String },
     /// A designated medical institution (registering or changing one is the centre's).
     Institution { code: String },
+    /// Configuration the centre keeps (settlement policies, catalogues).
+    Configuration { what: String },
 }
 
 /// An actor asked for an object outside its scope.
@@ -196,6 +220,7 @@ impl ScopeError {
             }
             ScopeObject::Card { bank } => format!("bank:{bank}"),
             ScopeObject::Institution { code } => format!("institution:{code}"),
+            ScopeObject::Configuration { what } => format!("config:{what}"),
         }
     }
 }
@@ -222,6 +247,9 @@ impl Bilingual for ScopeError {
             (_, ScopeObject::Institution { code }) => {
                 format!("定点医药机构 {code} 的登记由中心办理，您的账号无此权限")
             }
+            (_, ScopeObject::Configuration { what }) => {
+                format!("{what}由中心维护，您的账号无此权限")
+            }
             _ => "该对象不在您的账号权限范围内".into(),
         }
     }
@@ -243,6 +271,9 @@ impl Bilingual for ScopeError {
             (_, ScopeObject::Institution { code }) => format!(
                 "institution {code} is registered by the centre; your account may not change it"
             ),
+            (_, ScopeObject::Configuration { what }) => {
+                format!("{what}: kept by the centre; your account may not change it")
+            }
             _ => "this object is outside your account's scope".into(),
         }
     }

@@ -19,6 +19,7 @@
 
 mod audit;
 mod error;
+pub mod insurance;
 mod model;
 mod pickup;
 mod retry;
@@ -462,6 +463,55 @@ impl Store {
     /// Every designated institution, in code order, with its terminals counted.
     pub async fn institutions(&self, ctx: &Ctx) -> Result<Vec<Institution>, StoreError> {
         dispatch!(self, read, institutions(ctx))
+    }
+
+    // ---- insurance ----
+
+    /// Enrols a person in an insutype at an insured place (参保登记).
+    pub async fn enrol_insurance(
+        &self,
+        ctx: &Ctx,
+        input: &insurance::EnrolInput,
+    ) -> Result<insurance::Enrolment, StoreError> {
+        dispatch!(self, write, enrol_insurance(ctx, input))
+    }
+
+    /// A person's insurance record: enrolments, accounts, accumulators by year.
+    pub async fn insurance_record(
+        &self,
+        ctx: &Ctx,
+        id: &ResidentId,
+    ) -> Result<insurance::InsuranceRecord, StoreError> {
+        dispatch!(self, read, insurance_record(ctx, id))
+    }
+
+    /// Loads policy tables; each region and year given replaces its earlier tables.
+    pub async fn load_policies(
+        &self,
+        ctx: &Ctx,
+        rows: &[insurance::PolicyRow],
+    ) -> Result<insurance::Loaded, StoreError> {
+        dispatch!(self, write, load_policies(ctx, rows))
+    }
+
+    /// Loads catalogue lines; each region given replaces its catalogue.
+    pub async fn load_catalogue(
+        &self,
+        ctx: &Ctx,
+        rows: &[insurance::CatalogueRow],
+    ) -> Result<insurance::Loaded, StoreError> {
+        dispatch!(self, write, load_catalogue(ctx, rows))
+    }
+
+    /// The loaded policy of an insured place for a year, insutype and `med_type`.
+    pub async fn policy_for(
+        &self,
+        region: &str,
+        year: i32,
+        insutype: &str,
+        med_type: &str,
+    ) -> Result<Option<sscard_core::settlement::Policy>, StoreError> {
+        dispatch!(self, read, policy_for(region, year, insutype, med_type))
     }
 
     // ---- terminals ----

@@ -1,0 +1,123 @@
+//! Medical insurance as settlement needs it: enrolments (参保登记), the personal account, the
+//! year's accumulators, and the settlement configuration (policies of insured places,
+//! catalogues of treatment places). Money is exact ([`Money`], cents).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sscard_core::money::Money;
+use sscard_core::settlement::{CatalogueItem, Policy};
+use sscard_ids::ResidentId;
+
+/// An enrolment to record.
+#[derive(Debug, Clone)]
+pub struct EnrolInput {
+    /// Who.
+    pub id: ResidentId,
+    /// `310` employees' / `390` residents' basic medical insurance.
+    pub insutype: String,
+    /// `psn_type` (1101 in-service employee, 1102 retired, 1501 resident, …).
+    pub psn_type: String,
+    /// The insured place: a city code.
+    pub region: String,
+    /// From.
+    pub from: NaiveDate,
+    /// The personal account's opening balance (employees).
+    pub balance: Option<Money>,
+    /// The employer's code, if any.
+    pub employer: Option<String>,
+}
+
+/// One enrolment period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enrolment {
+    /// `310` / `390`.
+    pub insutype: String,
+    /// The insured place.
+    pub region: String,
+    /// `psn_type`.
+    pub psn_type: String,
+    /// `active`, `suspended`, `ended`.
+    pub status: String,
+    /// From.
+    pub begin_date: NaiveDate,
+    /// Until (none: open).
+    pub end_date: Option<NaiveDate>,
+    /// The employer's code.
+    pub employer: Option<String>,
+}
+
+/// A personal account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// Its insutype.
+    pub insutype: String,
+    /// Balance.
+    pub balance: Money,
+}
+
+/// The accumulators of one year and insutype.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct YearFigures {
+    /// Insutype.
+    pub insutype: String,
+    /// Year.
+    pub year: i32,
+    /// The pooled fund paid.
+    pub pool_paid: Money,
+    /// The second tier paid.
+    pub tier_paid: Money,
+    /// The deductible used, by `med_type`.
+    pub deductible_used: Vec<(String, Money)>,
+}
+
+/// A person's insurance record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InsuranceRecord {
+    /// The ID number, masked.
+    pub id_masked: String,
+    /// Every enrolment period, oldest first.
+    pub enrolments: Vec<Enrolment>,
+    /// The personal accounts.
+    pub accounts: Vec<Account>,
+    /// The accumulators by year.
+    pub years: Vec<YearFigures>,
+}
+
+/// A policy table as loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRow {
+    /// The insured place.
+    pub region: String,
+    /// Year.
+    pub year: i32,
+    /// Insutype.
+    pub insutype: String,
+    /// `med_type`.
+    pub med_type: String,
+    /// The numbers.
+    pub policy: Policy,
+}
+
+/// A catalogue line as loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueRow {
+    /// The treatment place.
+    pub region: String,
+    /// Item code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Class, pay-first share, price limit.
+    pub item: CatalogueItem,
+}
+
+/// What a load replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Loaded {
+    /// Rows written.
+    pub rows: usize,
+    /// Rows the load replaced (of the same regions, or region-years).
+    pub replaced: usize,
+    /// The regions (or `region/year`s) concerned.
+    pub scopes: Vec<String>,
+}

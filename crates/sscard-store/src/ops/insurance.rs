@@ -1,0 +1,404 @@
+//! Insurance enrolments, accounts and accumulators; loading policies and catalogues.
+
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::insurance::{
+    Account, CatalogueRow, EnrolInput, Enrolment, InsuranceRecord, Loaded, PolicyRow, YearFigures,
+};
+use sscard_core::money::Money;
+
+fn refused(code: &'static str, zh: String, en: String) -> StoreError {
+    StoreError::Refused { code, zh, en }
+}
+
+/// Enrols a person in an insutype at an insured place; the personal account opens with the
+/// balance given (employees). One active enrolment per person and insutype.
+pub(crate) async fn enrol_insurance(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    input: &EnrolInput,
+) -> Result<Enrolment, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let person = person_by_ssn(&mut *tx, input.id.expose())
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "person",
+                key: input.id.masked(),
+            })?;
+        ctx.actor.check_insured(person.employer.as_deref())?;
+        check_enrolment(input)?;
+        let active: Option<String> = sqlx::query_scalar(
+            "SELECT region FROM insurance_enrolments \
+             WHERE person_id = $1 AND insutype = $2 AND status = 'active'",
+        )
+        .bind(person.id)
+        .bind(&input.insutype)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(region) = active {
+            return Err(refused(
+                "insurance.already_enrolled",
+                format!(
+                    "该人员已在 {region} 参加险种 {}：在省内换城市请办理转移接续",
+                    input.insutype
+                ),
+                format!(
+                    "this person is already enrolled in {} at {region}: a move within the province is a transfer",
+                    input.insutype
+                ),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO insurance_enrolments (id, person_id, insutype, region, psn_type, status, \
+             begin_date, end_date, employer, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, NULL, $7, $8, $8)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(person.id)
+        .bind(&input.insutype)
+        .bind(&input.region)
+        .bind(&input.psn_type)
+        .bind(input.from)
+        .bind(&input.employer)
+        .bind(ctx.at)
+        .execute(&mut *tx)
+        .await?;
+        if input.insutype == "310" {
+            open_account(&mut tx, person.id, input, ctx.at).await?;
+        }
+        audit.push(
+            "insurance.enrol",
+            input.id.masked(),
+            json!({
+                "insutype": input.insutype,
+                "region": input.region,
+                "psn_type": input.psn_type,
+                "from": input.from,
+            }),
+        );
+        Enrolment {
+            insutype: input.insutype.clone(),
+            region: input.region.clone(),
+            psn_type: input.psn_type.clone(),
+            status: "active".into(),
+            begin_date: input.from,
+            end_date: None,
+            employer: input.employer.clone(),
+        }
+    })
+}
+
+/// What an enrolment must say: a known insutype, a city code, an account only for employees.
+fn check_enrolment(input: &EnrolInput) -> Result<(), StoreError> {
+    if !["310", "390"].contains(&input.insutype.as_str()) {
+        return Err(refused(
+            "insurance.insutype",
+            format!(
+                "险种 {} 无效：应为 310（职工）或 390（居民）",
+                input.insutype
+            ),
+            format!(
+                "insutype {} is not 310 (employees) or 390 (residents)",
+                input.insutype
+            ),
+        ));
+    }
+    let r = &input.region;
+    if r.len() != 6 || !r.bytes().all(|b| b.is_ascii_digit()) || !r.ends_with("00") {
+        return Err(refused(
+            "insurance.region",
+            format!("参保地 {r} 不是城市行政区划代码（如 321200）"),
+            format!("insured place {r} is not a city code (e.g. 321200)"),
+        ));
+    }
+    if input.balance.is_some_and(|b| b < Money::ZERO) {
+        return Err(refused(
+            "insurance.balance",
+            "个人账户余额不能为负".into(),
+            "the personal account's balance cannot be negative".into(),
+        ));
+    }
+    if input.balance.is_some() && input.insutype == "390" {
+        return Err(refused(
+            "insurance.account",
+            "居民医保（390）没有个人账户".into(),
+            "residents' insurance (390) has no personal account".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Opens an employee's personal account with the balance given; a returning member keeps the
+/// account (the balance given is then ignored).
+async fn open_account(
+    tx: &mut Tx<'_>,
+    person_id: Uuid,
+    input: &EnrolInput,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let balance = input.balance.unwrap_or(Money::ZERO).cents();
+    let known: Option<i64> = sqlx::query_scalar(
+        "SELECT balance_cents FROM insurance_accounts WHERE person_id = $1 AND insutype = $2",
+    )
+    .bind(person_id)
+    .bind(&input.insutype)
+    .fetch_optional(&mut **tx)
+    .await?;
+    // A returning member keeps the account (the balance given is then ignored).
+    if known.is_none() {
+        sqlx::query(
+            "INSERT INTO insurance_accounts (person_id, insutype, balance_cents, updated_at) \
+         VALUES ($1, $2, $3, $4)",
+        )
+        .bind(person_id)
+        .bind(&input.insutype)
+        .bind(balance)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A person's insurance record: every enrolment, the accounts, the accumulators by year.
+pub(crate) async fn insurance_record(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    id: &sscard_ids::ResidentId,
+) -> Result<InsuranceRecord, StoreError> {
+    let mut tx = snapshot(pool).await?;
+    let person =
+        person_by_ssn(&mut *tx, id.expose())
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "person",
+                key: id.masked(),
+            })?;
+    ctx.actor.check_insured(person.employer.as_deref())?;
+    let rows = sqlx::query(
+        "SELECT insutype, region, psn_type, status, begin_date, end_date, employer \
+         FROM insurance_enrolments WHERE person_id = $1 ORDER BY begin_date, created_at",
+    )
+    .bind(person.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut enrolments = Vec::with_capacity(rows.len());
+    for r in rows {
+        enrolments.push(Enrolment {
+            insutype: r.try_get("insutype")?,
+            region: r.try_get("region")?,
+            psn_type: r.try_get("psn_type")?,
+            status: r.try_get("status")?,
+            begin_date: r.try_get("begin_date")?,
+            end_date: r.try_get("end_date")?,
+            employer: r.try_get("employer")?,
+        });
+    }
+    let rows = sqlx::query(
+        "SELECT insutype, balance_cents FROM insurance_accounts WHERE person_id = $1 \
+         ORDER BY insutype",
+    )
+    .bind(person.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut accounts = Vec::new();
+    for r in rows {
+        accounts.push(Account {
+            insutype: r.try_get("insutype")?,
+            balance: Money::from_cents(r.try_get("balance_cents")?),
+        });
+    }
+    let rows = sqlx::query(
+        "SELECT insutype, year, pool_paid_cents, tier_paid_cents FROM insurance_years \
+         WHERE person_id = $1 ORDER BY year, insutype",
+    )
+    .bind(person.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let used = sqlx::query(
+        "SELECT insutype, year, med_type, used_cents FROM insurance_deductibles \
+         WHERE person_id = $1 ORDER BY med_type",
+    )
+    .bind(person.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut years = Vec::new();
+    for r in rows {
+        let (insutype, year): (String, i32) = (r.try_get("insutype")?, r.try_get("year")?);
+        let mut deductible_used = Vec::new();
+        for u in &used {
+            if u.try_get::<String, _>("insutype")? == insutype
+                && u.try_get::<i32, _>("year")? == year
+            {
+                deductible_used.push((
+                    u.try_get("med_type")?,
+                    Money::from_cents(u.try_get("used_cents")?),
+                ));
+            }
+        }
+        years.push(YearFigures {
+            pool_paid: Money::from_cents(r.try_get("pool_paid_cents")?),
+            tier_paid: Money::from_cents(r.try_get("tier_paid_cents")?),
+            insutype,
+            year,
+            deductible_used,
+        });
+    }
+    Ok(InsuranceRecord {
+        id_masked: id.masked(),
+        enrolments,
+        accounts,
+        years,
+    })
+}
+
+/// Loads policy tables in one transaction; each region and year in the file replaces what was
+/// loaded for it before.
+pub(crate) async fn load_policies(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    rows: &[PolicyRow],
+) -> Result<Loaded, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        ctx.actor.check_centre("结算政策 / settlement policies")?;
+        let scopes: BTreeSet<(String, i32)> =
+            rows.iter().map(|r| (r.region.clone(), r.year)).collect();
+        let mut replaced = 0;
+        for (region, year) in &scopes {
+            replaced +=
+                sqlx::query("DELETE FROM settlement_policies WHERE region = $1 AND year = $2")
+                    .bind(region)
+                    .bind(year)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected() as usize;
+        }
+        for r in rows {
+            let p = &r.policy;
+            sqlx::query(
+                "INSERT INTO settlement_policies (region, year, insutype, med_type, \
+                 deductible_cents, ratio_1, ratio_2, ratio_3, ratio_pharmacy, pool_cap_cents, \
+                 second_tier_ratio, second_tier_cap_cents, unfiled_reduction, account, loaded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )
+            .bind(&r.region)
+            .bind(r.year)
+            .bind(&r.insutype)
+            .bind(&r.med_type)
+            .bind(p.deductible.cents())
+            .bind(p.ratio_by_level[0].units() as i32)
+            .bind(p.ratio_by_level[1].units() as i32)
+            .bind(p.ratio_by_level[2].units() as i32)
+            .bind(p.ratio_pharmacy.units() as i32)
+            .bind(p.pool_cap.cents())
+            .bind(p.second_tier_ratio.units() as i32)
+            .bind(p.second_tier_cap.cents())
+            .bind(p.unfiled_reduction.units() as i32)
+            .bind(p.account)
+            .bind(ctx.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let scopes: Vec<String> = scopes.iter().map(|(r, y)| format!("{r}/{y}")).collect();
+        audit.push(
+            "settlement.policies_load",
+            scopes.join(","),
+            json!({ "rows": rows.len(), "replaced": replaced }),
+        );
+        Loaded {
+            rows: rows.len(),
+            replaced,
+            scopes,
+        }
+    })
+}
+
+/// Loads catalogue lines in one transaction; each region in the file replaces its catalogue.
+pub(crate) async fn load_catalogue(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    rows: &[CatalogueRow],
+) -> Result<Loaded, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        ctx.actor.check_centre("医保目录 / catalogues")?;
+        let scopes: BTreeSet<String> = rows.iter().map(|r| r.region.clone()).collect();
+        let mut replaced = 0;
+        for region in &scopes {
+            replaced += sqlx::query("DELETE FROM catalogue_items WHERE region = $1")
+                .bind(region)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as usize;
+        }
+        // 7 binds a row; 1,000 rows stay below every backend's bind limit.
+        for chunk in rows.chunks(1000) {
+            let mut insert = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO catalogue_items (region, code, name, class, selfpay_prop, \
+                 price_cap_cents, loaded_at) ",
+            );
+            insert.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.region)
+                    .push_bind(&r.code)
+                    .push_bind(&r.name)
+                    .push_bind(r.item.class.code())
+                    .push_bind(r.item.selfpay_prop.units() as i32)
+                    .push_bind(r.item.price_cap.map(Money::cents))
+                    .push_bind(ctx.at);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        let scopes: Vec<String> = scopes.into_iter().collect();
+        audit.push(
+            "settlement.catalogue_load",
+            scopes.join(","),
+            json!({ "rows": rows.len(), "replaced": replaced }),
+        );
+        Loaded {
+            rows: rows.len(),
+            replaced,
+            scopes,
+        }
+    })
+}
+
+/// The policy of an insured place for a year, insutype and `med_type`, if loaded.
+pub(crate) async fn policy_for(
+    pool: &Pool,
+    _cfg: &Config,
+    region: &str,
+    year: i32,
+    insutype: &str,
+    med_type: &str,
+) -> Result<Option<sscard_core::settlement::Policy>, StoreError> {
+    use sscard_core::money::Fixed4;
+    let row = sqlx::query(
+        "SELECT deductible_cents, ratio_1, ratio_2, ratio_3, ratio_pharmacy, pool_cap_cents, \
+         second_tier_ratio, second_tier_cap_cents, unfiled_reduction, account \
+         FROM settlement_policies WHERE region = $1 AND year = $2 AND insutype = $3 AND med_type = $4",
+    )
+    .bind(region)
+    .bind(year)
+    .bind(insutype)
+    .bind(med_type)
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let ratio = |c: &str| -> Result<Fixed4, StoreError> {
+        Ok(Fixed4::from_units(i64::from(r.try_get::<i32, _>(c)?)))
+    };
+    Ok(Some(sscard_core::settlement::Policy {
+        deductible: Money::from_cents(r.try_get("deductible_cents")?),
+        ratio_by_level: [ratio("ratio_1")?, ratio("ratio_2")?, ratio("ratio_3")?],
+        ratio_pharmacy: ratio("ratio_pharmacy")?,
+        pool_cap: Money::from_cents(r.try_get("pool_cap_cents")?),
+        second_tier_ratio: ratio("second_tier_ratio")?,
+        second_tier_cap: Money::from_cents(r.try_get("second_tier_cap_cents")?),
+        unfiled_reduction: ratio("unfiled_reduction")?,
+        account: r.try_get("account")?,
+    }))
+}
