@@ -381,33 +381,7 @@ pub fn parse_catalogue(bytes: &[u8]) -> Result<Vec<CatalogueEntry>, Vec<RowProbl
 mod tests {
     use super::*;
 
-    const POLICY: &str = r#"
-[[policy]]
-region = "321200"
-year = 2026
-insutype = "310"
-med_type = "11"
-deductible = "800.00"
-ratio = { "1" = "0.90", "2" = "0.85", "3" = "0.80", "pharmacy" = "0.85" }
-pool_cap = "300000.00"
-second_tier_ratio = "0.80"
-second_tier_cap = "200000.00"
-unfiled_reduction = "0.10"
-account = true
-
-[[policy]]
-region = "321200"
-year = 2026
-insutype = "310"
-med_type = "21"
-deductible = "1200.00"
-ratio = { "1" = "0.95", "2" = "0.90", "3" = "0.85", "pharmacy" = "0.85" }
-pool_cap = "300000.00"
-second_tier_ratio = "0.80"
-second_tier_cap = "200000.00"
-unfiled_reduction = "0.10"
-account = true
-"#;
+    const POLICY: &str = include_str!("../../../docs/examples/policy-321200-2026.toml");
 
     #[test]
     fn a_policy_file_is_read_exactly() {
@@ -433,9 +407,9 @@ account = true
         assert_eq!(fields.len(), 2, "{fields:?}");
         assert!(fields.iter().any(|f| f.1 == "deductible"), "{fields:?}");
         assert!(fields.iter().any(|f| f.1 == "ratio.2"), "{fields:?}");
-        // Both on the second table, which starts on line 15.
+        // Both on the second table, which starts on line 17.
         assert!(
-            fields.iter().all(|f| (15..=16).contains(&f.0)),
+            fields.iter().all(|f| (17..=18).contains(&f.0)),
             "{fields:?}"
         );
         // Region-wide numbers that differ between two tables of one insutype.

@@ -20,6 +20,7 @@ mod demo;
 mod demo_terminals;
 mod distribution_cmds;
 mod institution_cmds;
+mod insurance_cmds;
 mod output;
 mod pg_cluster;
 mod production_cmds;
@@ -90,6 +91,15 @@ enum Command {
     /// 定点医药机构 / designated hospitals, clinics and pharmacies.
     #[command(subcommand)]
     Institution(institution_cmds::InstitutionCommand),
+    /// 医保参保 / medical insurance enrolment, accounts and accumulators.
+    #[command(subcommand)]
+    Insurance(insurance_cmds::InsuranceCommand),
+    /// 结算政策 / settlement policies of insured places (TOML).
+    #[command(subcommand)]
+    Policy(insurance_cmds::LoadCommand),
+    /// 医保目录 / catalogues of treatment places (CSV).
+    #[command(subcommand)]
+    Catalogue(insurance_cmds::LoadCommand),
     /// 终端 / terminals at designated institutions: enrolment, self-test, card checks, problems.
     #[command(subcommand)]
     Terminal(terminal_cmds::TerminalCommand),
@@ -156,6 +166,9 @@ fn main() -> ExitCode {
                     Command::Outlet(c) => store_cmds::outlet(&global, c).await,
                     Command::Institution(c) => institution_cmds::institution(&global, c).await,
                     Command::Terminal(c) => terminal_cmds::run(&global, c).await,
+                    Command::Insurance(c) => insurance_cmds::insurance(&global, c).await,
+                    Command::Policy(c) => insurance_cmds::policy(&global, c).await,
+                    Command::Catalogue(c) => insurance_cmds::catalogue(&global, c).await,
                     Command::Readiness => terminal_cmds::readiness(&global).await,
                     Command::Batch(c) => batch_cmds::run(&global, c).await,
                     Command::Distribution(c) => distribution_cmds::run(&global, c).await,

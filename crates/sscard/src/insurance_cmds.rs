@@ -1,0 +1,242 @@
+//! `sscard insurance`, `sscard policy`, `sscard catalogue`: the part of the insurance record
+//! settlement needs, and the settlement's configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use sscard_core::money::Money;
+use sscard_ids::ResidentId;
+use sscard_import::RowProblem;
+use sscard_store::insurance::{CatalogueRow, EnrolInput, PolicyRow};
+
+use crate::output::{invalid_argument, json_line};
+use crate::store_cmds::{Global, try_open, try_store};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InsuranceCommand {
+    /// 参保登记 / enrol a person in an insutype at an insured place.
+    Enrol {
+        /// The person's ID number.
+        #[arg(long)]
+        id: String,
+        /// 310 employees' or 390 residents' basic medical insurance.
+        #[arg(long)]
+        insutype: String,
+        /// `psn_type` (1101 in-service employee, 1102 retired, 1501 resident …).
+        #[arg(long)]
+        psn_type: String,
+        /// The insured place: a city code (`321200`).
+        #[arg(long)]
+        region: String,
+        /// From (YYYY-MM-DD).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// The personal account's opening balance in yuan (employees), e.g. `1000.00`.
+        #[arg(long)]
+        balance: Option<String>,
+        /// The employer's code.
+        #[arg(long)]
+        employer: Option<String>,
+    },
+    /// 参保信息 / a person's enrolments, accounts and accumulators by year.
+    Show {
+        /// The person's ID number.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LoadCommand {
+    /// 载入 / load a file, whole or nothing; the regions (and years) in it are replaced.
+    Load {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+fn parse_id(g: &Global, text: &str) -> Result<ResidentId, ExitCode> {
+    ResidentId::parse(text).map_err(|e| invalid_argument("--id", &e, g.json))
+}
+
+pub(crate) async fn insurance(g: &Global, c: InsuranceCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        InsuranceCommand::Enrol {
+            id,
+            insutype,
+            psn_type,
+            region,
+            from,
+            balance,
+            employer,
+        } => {
+            let id = match parse_id(g, &id) {
+                Ok(id) => id,
+                Err(code) => return Ok(code),
+            };
+            let balance = match balance.as_deref().map(Money::parse).transpose() {
+                Ok(b) => b,
+                Err(e) => return Ok(invalid_argument("--balance", &e, g.json)),
+            };
+            let store = try_open!(g);
+            let input = EnrolInput {
+                id,
+                insutype,
+                psn_type,
+                region,
+                from,
+                balance,
+                employer,
+            };
+            let done = try_store!(g, store.enrol_insurance(&g.ctx(), &input).await);
+            if g.json {
+                json_line(&done);
+            } else {
+                println!(
+                    "✓ 已参保（enrolled）: {} 险种 {} · 参保地 {} · 人员类别 {} · 自 {}",
+                    id.masked(),
+                    done.insutype,
+                    done.region,
+                    done.psn_type,
+                    done.begin_date
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        InsuranceCommand::Show { id } => {
+            let id = match parse_id(g, &id) {
+                Ok(id) => id,
+                Err(code) => return Ok(code),
+            };
+            let store = try_open!(g);
+            let record = try_store!(g, store.insurance_record(&g.ctx(), &id).await);
+            if g.json {
+                json_line(&record);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{} 参保信息（insurance）", record.id_masked);
+            for e in &record.enrolments {
+                println!(
+                    "  {} {} {} {} {} – {}",
+                    e.insutype,
+                    e.region,
+                    e.psn_type,
+                    e.status,
+                    e.begin_date,
+                    e.end_date.map(|d| d.to_string()).unwrap_or_default()
+                );
+            }
+            for a in &record.accounts {
+                println!("  个人账户（account） {}: {} 元", a.insutype, a.balance);
+            }
+            for y in &record.years {
+                println!(
+                    "  {} {}: 统筹 {} · 大额/大病 {} · 起付线已用 {:?}",
+                    y.year, y.insutype, y.pool_paid, y.tier_paid, y.deductible_used
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Prints a refused file's problems (row, field, zh, en, code); exit code 1.
+fn refused(g: &Global, file: &std::path::Path, problems: &[RowProblem]) -> ExitCode {
+    if g.json {
+        json_line(&serde_json::json!({
+            "error": {
+                "code": "file.rows_refused",
+                "message": format!("{} 处错误，未载入任何内容；请改正后重新载入", problems.len()),
+                "message_en": format!("{} problem(s); nothing was loaded; correct them and load again", problems.len()),
+            },
+            "rejected": problems,
+        }));
+    } else {
+        eprintln!(
+            "✗ {}: {} 处错误，未载入任何内容（{} problem(s), nothing loaded）:",
+            file.display(),
+            problems.len(),
+            problems.len()
+        );
+        for p in problems {
+            eprintln!(
+                "  第 {} 行 {}: {}（{}） [{}]",
+                p.row, p.column, p.message, p.message_en, p.code
+            );
+        }
+    }
+    ExitCode::from(1)
+}
+
+fn print_loaded(g: &Global, what: &str, loaded: &sscard_store::insurance::Loaded) {
+    if g.json {
+        json_line(loaded);
+    } else {
+        println!(
+            "✓ 已载入{what}（loaded）: {} 条 · 替换 {} 条（replaced）· {}",
+            loaded.rows,
+            loaded.replaced,
+            loaded.scopes.join(", ")
+        );
+    }
+}
+
+fn read(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(file)
+        .map_err(|e| anyhow::anyhow!("无法读取（cannot read） {}: {e}", file.display()))
+}
+
+pub(crate) async fn policy(g: &Global, c: LoadCommand) -> anyhow::Result<ExitCode> {
+    let LoadCommand::Load { file } = c;
+    let bytes = read(&file)?;
+    let Ok(text) = String::from_utf8(bytes) else {
+        let p = RowProblem {
+            row: 1,
+            column: String::new(),
+            code: "file.encoding".into(),
+            message: "政策文件应为 UTF-8 编码的 TOML".into(),
+            message_en: "a policy file is TOML in UTF-8".into(),
+        };
+        return Ok(refused(g, &file, &[p]));
+    };
+    let entries = match sscard_import::settlement_config::parse_policies(&text) {
+        Ok(e) => e,
+        Err(problems) => return Ok(refused(g, &file, &problems)),
+    };
+    let rows: Vec<PolicyRow> = entries
+        .into_iter()
+        .map(|e| PolicyRow {
+            region: e.region,
+            year: e.year,
+            insutype: e.insutype,
+            med_type: e.med_type,
+            policy: e.policy,
+        })
+        .collect();
+    let store = try_open!(g);
+    let loaded = try_store!(g, store.load_policies(&g.ctx(), &rows).await);
+    print_loaded(g, "结算政策", &loaded);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn catalogue(g: &Global, c: LoadCommand) -> anyhow::Result<ExitCode> {
+    let LoadCommand::Load { file } = c;
+    let bytes = read(&file)?;
+    let entries = match sscard_import::settlement_config::parse_catalogue(&bytes) {
+        Ok(e) => e,
+        Err(problems) => return Ok(refused(g, &file, &problems)),
+    };
+    let rows: Vec<CatalogueRow> = entries
+        .into_iter()
+        .map(|e| CatalogueRow {
+            region: e.region,
+            code: e.code,
+            name: e.name,
+            item: e.item,
+        })
+        .collect();
+    let store = try_open!(g);
+    let loaded = try_store!(g, store.load_catalogue(&g.ctx(), &rows).await);
+    print_loaded(g, "医保目录", &loaded);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,105 @@
+//! `sscard insurance enrol | show`, `sscard policy load`, `sscard catalogue load` on a fresh
+//! SQLite database: exact money, files refused whole with line and field, reloads replacing.
+
+mod common;
+
+use common::Cli;
+
+const POLICY: &str = include_str!("../../../docs/examples/policy-321200-2026.toml");
+
+#[test]
+fn insurance_and_the_settlement_configuration_from_the_command_line() {
+    let cli = Cli::new();
+    assert!(cli.run(&["init"]).status.success());
+    let (rc, r) = cli.json(&[
+        "apply",
+        "--id",
+        "321202198808081014",
+        "--name",
+        "张三",
+        "--bank",
+        "CCB",
+    ]);
+    assert_eq!(rc, 0, "{r}");
+    let enrol = |balance: &str| {
+        cli.json(&[
+            "insurance",
+            "enrol",
+            "--id",
+            "321202198808081014",
+            "--insutype",
+            "310",
+            "--psn-type",
+            "1101",
+            "--region",
+            "321200",
+            "--from",
+            "2026-01-01",
+            "--balance",
+            balance,
+        ])
+    };
+    let (rc, r) = enrol("1000.5");
+    assert_eq!((rc, r["status"].as_str()), (0, Some("active")), "{r}");
+    let (rc, r) = enrol("1000.50");
+    assert_eq!(
+        (rc, r["error"]["code"].as_str()),
+        (1, Some("insurance.already_enrolled")),
+        "{r}"
+    );
+    let (rc, r) = enrol("10.005");
+    assert_eq!(
+        (rc, r["error"]["code"].as_str()),
+        (1, Some("decimal.invalid")),
+        "{r}"
+    );
+    let (rc, r) = cli.json(&["insurance", "show", "321202198808081014"]);
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["accounts"][0]["balance"], "1000.50");
+    assert_eq!(r["enrolments"][0]["region"], "321200");
+    assert!(
+        !r.to_string().contains("321202198808081014"),
+        "the ID is masked: {r}"
+    );
+
+    let dir = cli.dir.path();
+    std::fs::write(dir.join("policy.toml"), POLICY).unwrap();
+    let (rc, r) = cli.json(&["policy", "load", dir.join("policy.toml").to_str().unwrap()]);
+    assert_eq!((rc, r["rows"].as_u64()), (0, Some(2)), "{r}");
+    let (rc, r) = cli.json(&["policy", "load", dir.join("policy.toml").to_str().unwrap()]);
+    assert_eq!(
+        (rc, r["replaced"].as_u64()),
+        (0, Some(2)),
+        "a reload replaces: {r}"
+    );
+    std::fs::write(
+        dir.join("bad.toml"),
+        POLICY.replace("\"0.85\", \"3\"", "\"0\", \"3\""),
+    )
+    .unwrap();
+    let (rc, r) = cli.json(&["policy", "load", dir.join("bad.toml").to_str().unwrap()]);
+    assert_eq!(rc, 1, "{r}");
+    assert_eq!(r["rejected"][0]["column"], "ratio.2");
+    assert!(r["rejected"][0]["row"].as_u64().unwrap() >= 1);
+
+    let catalogue = "region,code,name,class,selfpay_prop,price_cap\n\
+                     321200,XB01AAA001,阿莫西林胶囊,01,0,\n\
+                     321200,XB02BBB002,头孢克肟片,02,0.10,30.00\n";
+    std::fs::write(dir.join("cat.csv"), encoding_rs::GBK.encode(catalogue).0).unwrap();
+    let (rc, r) = cli.json(&["catalogue", "load", dir.join("cat.csv").to_str().unwrap()]);
+    assert_eq!((rc, r["rows"].as_u64()), (0, Some(2)), "{r}");
+    std::fs::write(
+        dir.join("bad.csv"),
+        format!("{catalogue}321200,X3,名称,02,,\n"),
+    )
+    .unwrap();
+    let (rc, r) = cli.json(&["catalogue", "load", dir.join("bad.csv").to_str().unwrap()]);
+    assert_eq!(rc, 1, "{r}");
+    assert_eq!(
+        (
+            r["rejected"][0]["row"].as_u64(),
+            r["rejected"][0]["column"].as_str()
+        ),
+        (Some(4), Some("selfpay_prop"))
+    );
+}
