@@ -81,6 +81,53 @@ pub struct InsuranceRecord {
     pub accounts: Vec<Account>,
     /// The accumulators by year.
     pub years: Vec<YearFigures>,
+    /// Filings for care in other cities, newest first (cancelled ones too).
+    pub filings: Vec<Filing>,
+}
+
+/// A filing to record.
+#[derive(Debug, Clone)]
+pub struct FilingInput {
+    /// Who.
+    pub id: ResidentId,
+    /// `310` / `390`.
+    pub insutype: String,
+    /// The treatment city.
+    pub region: String,
+    /// From.
+    pub from: NaiveDate,
+    /// Until.
+    pub to: NaiveDate,
+    /// `long_term`, `temporary`, `referral`.
+    pub kind: String,
+}
+
+/// A filing (异地就医备案).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Filing {
+    /// `trt_dcla_detl_sn`.
+    pub serial: String,
+    /// Insutype.
+    pub insutype: String,
+    /// The treatment city.
+    pub region: String,
+    /// Kind.
+    pub kind: String,
+    /// From.
+    pub begin_date: NaiveDate,
+    /// Until.
+    pub end_date: NaiveDate,
+    /// `active` / `cancelled`.
+    pub status: String,
+}
+
+impl Filing {
+    /// Whether the filing covers care in `region` on `date`.
+    pub fn covers(&self, region: &str, date: NaiveDate) -> bool {
+        self.status == "active"
+            && self.region == region
+            && (self.begin_date..=self.end_date).contains(&date)
+    }
 }
 
 /// A policy table as loaded.

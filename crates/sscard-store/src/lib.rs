@@ -485,6 +485,25 @@ impl Store {
         dispatch!(self, read, insurance_record(ctx, id))
     }
 
+    /// Records a filing for care in another city (异地就医备案).
+    pub async fn add_filing(
+        &self,
+        ctx: &Ctx,
+        input: &insurance::FilingInput,
+    ) -> Result<insurance::Filing, StoreError> {
+        dispatch!(self, write, add_filing(ctx, input))
+    }
+
+    /// Cancels a filing by its serial.
+    pub async fn cancel_filing(
+        &self,
+        ctx: &Ctx,
+        serial: &str,
+        reason: &str,
+    ) -> Result<insurance::Filing, StoreError> {
+        dispatch!(self, write, cancel_filing(ctx, serial, reason))
+    }
+
     /// Loads policy tables; each region and year given replaces its earlier tables.
     pub async fn load_policies(
         &self,

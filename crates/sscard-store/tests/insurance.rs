@@ -185,3 +185,90 @@ contract!(policies_and_catalogues_load_whole, |db| {
         m("850.00")
     );
 });
+
+contract!(filings_for_care_elsewhere, |db| {
+    use sscard_store::insurance::FilingInput;
+    let store = &db.store;
+    let (id, _) = card_in_use(store).await;
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let filing = |region: &str, from: &str, to: &str, kind: &str| FilingInput {
+        id,
+        insutype: "310".into(),
+        region: region.into(),
+        from: date(from),
+        to: date(to),
+        kind: kind.into(),
+    };
+    // Not enrolled yet: nothing to file.
+    let e = store
+        .add_filing(
+            &ctx(),
+            &filing("320100", "2026-03-01", "2026-08-31", "temporary"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused_code(&e), "filing.not_enrolled");
+    store
+        .enrol_insurance(
+            &ctx(),
+            &EnrolInput {
+                id,
+                insutype: "310".into(),
+                psn_type: "1102".into(),
+                region: "321200".into(),
+                from: date("2026-01-01"),
+                balance: None,
+                employer: None,
+            },
+        )
+        .await
+        .unwrap();
+    for (f, code) in [
+        (
+            filing("321200", "2026-03-01", "2026-08-31", "temporary"),
+            "filing.same_region",
+        ),
+        (
+            filing("320100", "2026-09-01", "2026-08-31", "temporary"),
+            "filing.period",
+        ),
+        (
+            filing("320100", "2026-03-01", "2026-08-31", "holiday"),
+            "filing.kind",
+        ),
+        (
+            filing("3201", "2026-03-01", "2026-08-31", "temporary"),
+            "filing.region",
+        ),
+    ] {
+        assert_eq!(
+            refused_code(&store.add_filing(&ctx(), &f).await.unwrap_err()),
+            code
+        );
+    }
+    let done = store
+        .add_filing(
+            &ctx(),
+            &filing("320100", "2026-03-01", "2026-08-31", "long_term"),
+        )
+        .await
+        .unwrap();
+    assert!(done.serial.starts_with("BA321200"), "{}", done.serial);
+    assert!(done.covers("320100", date("2026-05-01")));
+    assert!(!done.covers("320100", date("2026-09-01")));
+    assert!(!done.covers("320500", date("2026-05-01")));
+    let record = store.insurance_record(&ctx(), &id).await.unwrap();
+    assert_eq!(record.filings, vec![done.clone()]);
+    let cancelled = store
+        .cancel_filing(&ctx(), &done.serial, "已返回泰州")
+        .await
+        .unwrap();
+    assert!(!cancelled.covers("320100", date("2026-05-01")));
+    let again = store
+        .cancel_filing(&ctx(), &done.serial, "")
+        .await
+        .unwrap_err();
+    assert_eq!(refused_code(&again), "filing.cancelled");
+    let record = store.insurance_record(&ctx(), &id).await.unwrap();
+    assert_eq!(record.filings[0].status, "cancelled");
+});

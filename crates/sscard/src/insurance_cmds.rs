@@ -46,6 +46,49 @@ pub(crate) enum InsuranceCommand {
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum FilingKind {
+    /// 异地长期居住 (relocated retirees, long-term residents, staff stationed elsewhere).
+    LongTerm,
+    /// 临时外出就医.
+    Temporary,
+    /// 转诊转院.
+    Referral,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FilingCommand {
+    /// 异地就医备案 / file for care in another city.
+    Add {
+        /// The person's ID number.
+        #[arg(long)]
+        id: String,
+        /// 310 / 390.
+        #[arg(long)]
+        insutype: String,
+        /// The treatment city (`320100`).
+        #[arg(long)]
+        region: String,
+        /// From (YYYY-MM-DD).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Until (YYYY-MM-DD).
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// The kind of filing.
+        #[arg(long, value_enum, default_value = "temporary")]
+        kind: FilingKind,
+    },
+    /// 撤销备案 / cancel a filing by its serial.
+    Cancel {
+        /// The filing's serial (`BA321200…`).
+        serial: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum LoadCommand {
     /// 载入 / load a file, whole or nothing; the regions (and years) in it are replaced.
@@ -129,6 +172,12 @@ pub(crate) async fn insurance(g: &Global, c: InsuranceCommand) -> anyhow::Result
             for a in &record.accounts {
                 println!("  个人账户（account） {}: {} 元", a.insutype, a.balance);
             }
+            for f in &record.filings {
+                println!(
+                    "  备案（filing） {} {} {} {} – {} {}",
+                    f.serial, f.kind, f.region, f.begin_date, f.end_date, f.status
+                );
+            }
             for y in &record.years {
                 println!(
                     "  {} {}: 统筹 {} · 大额/大病 {} · 起付线已用 {:?}",
@@ -138,6 +187,51 @@ pub(crate) async fn insurance(g: &Global, c: InsuranceCommand) -> anyhow::Result
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+pub(crate) async fn filing(g: &Global, c: FilingCommand) -> anyhow::Result<ExitCode> {
+    let store = try_open!(g);
+    let done = match c {
+        FilingCommand::Add {
+            id,
+            insutype,
+            region,
+            from,
+            to,
+            kind,
+        } => {
+            let id = match parse_id(g, &id) {
+                Ok(id) => id,
+                Err(code) => return Ok(code),
+            };
+            let kind = match kind {
+                FilingKind::LongTerm => "long_term",
+                FilingKind::Temporary => "temporary",
+                FilingKind::Referral => "referral",
+            };
+            let input = sscard_store::insurance::FilingInput {
+                id,
+                insutype,
+                region,
+                from,
+                to,
+                kind: kind.into(),
+            };
+            try_store!(g, store.add_filing(&g.ctx(), &input).await)
+        }
+        FilingCommand::Cancel { serial, note } => {
+            try_store!(g, store.cancel_filing(&g.ctx(), &serial, &note).await)
+        }
+    };
+    if g.json {
+        json_line(&done);
+    } else {
+        println!(
+            "✓ 备案 {}（filing）: {} · 就医地 {} · {} – {} · {}",
+            done.serial, done.kind, done.region, done.begin_date, done.end_date, done.status
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints a refused file's problems (row, field, zh, en, code); exit code 1.

@@ -94,6 +94,9 @@ enum Command {
     /// 医保参保 / medical insurance enrolment, accounts and accumulators.
     #[command(subcommand)]
     Insurance(insurance_cmds::InsuranceCommand),
+    /// 异地就医备案 / filings for care in another city.
+    #[command(subcommand)]
+    Filing(insurance_cmds::FilingCommand),
     /// 结算政策 / settlement policies of insured places (TOML).
     #[command(subcommand)]
     Policy(insurance_cmds::LoadCommand),
@@ -168,6 +171,7 @@ fn main() -> ExitCode {
                     Command::Terminal(c) => terminal_cmds::run(&global, c).await,
                     Command::Insurance(c) => insurance_cmds::insurance(&global, c).await,
                     Command::Policy(c) => insurance_cmds::policy(&global, c).await,
+                    Command::Filing(c) => insurance_cmds::filing(&global, c).await,
                     Command::Catalogue(c) => insurance_cmds::catalogue(&global, c).await,
                     Command::Readiness => terminal_cmds::readiness(&global).await,
                     Command::Batch(c) => batch_cmds::run(&global, c).await,

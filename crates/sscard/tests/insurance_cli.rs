@@ -8,6 +8,7 @@ use common::Cli;
 const POLICY: &str = include_str!("../../../docs/examples/policy-321200-2026.toml");
 
 #[test]
+#[allow(clippy::too_many_lines)] // one centre's morning, told in order
 fn insurance_and_the_settlement_configuration_from_the_command_line() {
     let cli = Cli::new();
     assert!(cli.run(&["init"]).status.success());
@@ -60,6 +61,36 @@ fn insurance_and_the_settlement_configuration_from_the_command_line() {
     assert!(
         !r.to_string().contains("321202198808081014"),
         "the ID is masked: {r}"
+    );
+
+    // A filing for care in Nanjing, listed on the person, then cancelled.
+    let (rc, f) = cli.json(&[
+        "filing",
+        "add",
+        "--id",
+        "321202198808081014",
+        "--insutype",
+        "310",
+        "--region",
+        "320100",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-08-31",
+        "--kind",
+        "long-term",
+    ]);
+    assert_eq!((rc, f["status"].as_str()), (0, Some("active")), "{f}");
+    let serial = f["serial"].as_str().unwrap().to_owned();
+    let (_, r) = cli.json(&["insurance", "show", "321202198808081014"]);
+    assert_eq!(r["filings"][0]["serial"], serial.as_str());
+    let (rc, f) = cli.json(&["filing", "cancel", &serial, "--note", "已返回泰州"]);
+    assert_eq!((rc, f["status"].as_str()), (0, Some("cancelled")), "{f}");
+    let (rc, f) = cli.json(&["filing", "cancel", &serial]);
+    assert_eq!(
+        (rc, f["error"]["code"].as_str()),
+        (1, Some("filing.cancelled")),
+        "{f}"
     );
 
     let dir = cli.dir.path();

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::insurance::{
-    Account, CatalogueRow, EnrolInput, Enrolment, InsuranceRecord, Loaded, PolicyRow, YearFigures,
+    Account, CatalogueRow, EnrolInput, Enrolment, Filing, FilingInput, InsuranceRecord, Loaded,
+    PolicyRow, YearFigures,
 };
 use sscard_core::money::Money;
 
@@ -247,11 +248,215 @@ pub(crate) async fn insurance_record(
             deductible_used,
         });
     }
+    let filings = filings_of(&mut tx, person.id).await?;
     Ok(InsuranceRecord {
         id_masked: id.masked(),
         enrolments,
         accounts,
         years,
+        filings,
+    })
+}
+
+const FILING_COLUMNS: &str =
+    "serial, insutype, region, kind, begin_date, end_date, status FROM insurance_filings";
+
+fn filing_from_row(r: &DbRow) -> Result<Filing, StoreError> {
+    Ok(Filing {
+        serial: r.try_get("serial")?,
+        insutype: r.try_get("insutype")?,
+        region: r.try_get("region")?,
+        kind: r.try_get("kind")?,
+        begin_date: r.try_get("begin_date")?,
+        end_date: r.try_get("end_date")?,
+        status: r.try_get("status")?,
+    })
+}
+
+async fn filings_of(tx: &mut Tx<'_>, person_id: Uuid) -> Result<Vec<Filing>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {FILING_COLUMNS} WHERE person_id = $1 ORDER BY created_at DESC"
+    ))
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(filing_from_row).collect()
+}
+
+/// Records a filing for care in another city: the person must be enrolled in the insutype, the
+/// city must be another than the insured place, the period must not run backwards.
+pub(crate) async fn add_filing(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    input: &FilingInput,
+) -> Result<Filing, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let person = person_by_ssn(&mut *tx, input.id.expose())
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "person",
+                key: input.id.masked(),
+            })?;
+        ctx.actor.check_insured(person.employer.as_deref())?;
+        check_filing(input)?;
+        let insured: Option<String> = sqlx::query_scalar(
+            "SELECT region FROM insurance_enrolments \
+             WHERE person_id = $1 AND insutype = $2 AND status = 'active'",
+        )
+        .bind(person.id)
+        .bind(&input.insutype)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(insured) = insured else {
+            return Err(refused(
+                "filing.not_enrolled",
+                format!("该人员未参加险种 {}，不能备案", input.insutype),
+                format!(
+                    "this person is not enrolled in {}; nothing to file",
+                    input.insutype
+                ),
+            ));
+        };
+        if insured == input.region {
+            return Err(refused(
+                "filing.same_region",
+                format!("{} 是参保地，在参保地就医无需备案", input.region),
+                format!(
+                    "{} is the insured place; care there needs no filing",
+                    input.region
+                ),
+            ));
+        }
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO counters (name, value) VALUES ('filing', 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let serial = format!("BA{insured}{n:010}");
+        sqlx::query(
+            "INSERT INTO insurance_filings (id, serial, person_id, insutype, region, kind, \
+             begin_date, end_date, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(&serial)
+        .bind(person.id)
+        .bind(&input.insutype)
+        .bind(&input.region)
+        .bind(&input.kind)
+        .bind(input.from)
+        .bind(input.to)
+        .bind(ctx.at)
+        .execute(&mut *tx)
+        .await?;
+        audit.push(
+            "insurance.filing",
+            serial.as_str(),
+            json!({
+                "person": input.id.masked(), "insutype": input.insutype, "region": input.region,
+                "kind": input.kind, "from": input.from, "to": input.to,
+            }),
+        );
+        Filing {
+            serial,
+            insutype: input.insutype.clone(),
+            region: input.region.clone(),
+            kind: input.kind.clone(),
+            begin_date: input.from,
+            end_date: input.to,
+            status: "active".into(),
+        }
+    })
+}
+
+fn check_filing(input: &FilingInput) -> Result<(), StoreError> {
+    if !["long_term", "temporary", "referral"].contains(&input.kind.as_str()) {
+        return Err(refused(
+            "filing.kind",
+            format!(
+                "备案类别 {} 无效：应为 long_term（异地长期居住）、temporary（临时外出）或 referral（转诊）",
+                input.kind
+            ),
+            format!(
+                "filing kind {} is not long_term, temporary or referral",
+                input.kind
+            ),
+        ));
+    }
+    let r = &input.region;
+    if r.len() != 6 || !r.bytes().all(|b| b.is_ascii_digit()) || !r.ends_with("00") {
+        return Err(refused(
+            "filing.region",
+            format!("就医地 {r} 不是城市行政区划代码（如 320100）"),
+            format!("treatment place {r} is not a city code (e.g. 320100)"),
+        ));
+    }
+    if input.to < input.from {
+        return Err(refused(
+            "filing.period",
+            format!("备案截止日 {} 早于开始日 {}", input.to, input.from),
+            format!(
+                "the filing ends ({}) before it begins ({})",
+                input.to, input.from
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Cancels a filing by its serial (kept, marked cancelled, with the reason).
+pub(crate) async fn cancel_filing(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    serial: &str,
+    reason: &str,
+) -> Result<Filing, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let row = sqlx::query(&format!(
+            "SELECT {FILING_COLUMNS} WHERE serial = $1{FOR_UPDATE}"
+        ))
+        .bind(serial)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "filing",
+            key: serial.to_owned(),
+        })?;
+        let employer: Option<String> = sqlx::query_scalar(
+            "SELECT e.credit_code FROM insurance_filings f JOIN persons p ON p.id = f.person_id \
+             LEFT JOIN employers e ON e.id = p.employer_id WHERE f.serial = $1",
+        )
+        .bind(serial)
+        .fetch_one(&mut *tx)
+        .await?;
+        ctx.actor.check_insured(employer.as_deref())?;
+        let mut filing = filing_from_row(&row)?;
+        if filing.status == "cancelled" {
+            return Err(refused(
+                "filing.cancelled",
+                format!("备案 {serial} 已撤销"),
+                format!("filing {serial} is already cancelled"),
+            ));
+        }
+        sqlx::query(
+            "UPDATE insurance_filings SET status = 'cancelled', cancelled_at = $1, \
+             cancel_reason = $2 WHERE serial = $3",
+        )
+        .bind(ctx.at)
+        .bind(reason)
+        .bind(serial)
+        .execute(&mut *tx)
+        .await?;
+        audit.push(
+            "insurance.filing_cancel",
+            serial,
+            json!({ "reason": reason }),
+        );
+        filing.status = "cancelled".into();
+        filing
     })
 }
 
