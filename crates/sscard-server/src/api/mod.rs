@@ -4,6 +4,7 @@
 
 pub mod body;
 pub mod dto;
+pub mod insurance;
 pub mod terminal;
 
 use axum::extract::{Path, State};
@@ -176,6 +177,26 @@ pub const RULES: &[(&str, &str, Access)] = &[
         "/api/v1/readiness",
         Access::Needs(Permission::ReadTerminals),
     ),
+    (
+        "POST",
+        "/api/v1/insurance/lookup",
+        Access::Needs(Permission::ReadPersons),
+    ),
+    (
+        "POST",
+        "/api/v1/insurance/enrolments",
+        Access::Needs(Permission::RegisterPersons),
+    ),
+    (
+        "POST",
+        "/api/v1/insurance/filings",
+        Access::Needs(Permission::RegisterPersons),
+    ),
+    (
+        "POST",
+        "/api/v1/insurance/filings/{serial}/cancel",
+        Access::Needs(Permission::RegisterPersons),
+    ),
 ];
 
 /// The rule for a route, if it has one.
@@ -212,6 +233,7 @@ pub fn allows(access: Access, role: Role) -> bool {
         (name = "distribution", description = "分拣发放 / sorted distribution and the pickup desk"),
         (name = "audit", description = "审计 / audit trail"),
         (name = "reference", description = "参考数据 / reference data"),
+        (name = "insurance", description = "医保 / medical insurance: enrolments, accounts, accumulators, filings"),
         (name = "terminals", description = "终端 / terminals at designated institutions: online card checks, self-test, readiness"),
     )
 )]
@@ -283,10 +305,14 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(terminal::deny_list))
         .routes(routes!(terminal::upload_offline))
         .routes(routes!(terminal::offline_report))
+        .routes(routes!(insurance::insurance_lookup))
+        .routes(routes!(insurance::insurance_enrol))
+        .routes(routes!(insurance::insurance_filing))
+        .routes(routes!(insurance::insurance_filing_cancel))
         .split_for_parts()
 }
 
-fn ctx_of(caller: &Caller, reason: Option<&str>) -> Ctx {
+pub(crate) fn ctx_of(caller: &Caller, reason: Option<&str>) -> Ctx {
     Ctx::now(caller.actor()).because(reason.unwrap_or_default())
 }
 
@@ -294,7 +320,7 @@ fn parse_card(s: &str) -> Result<CardNumber, ApiError> {
     CardNumber::parse(s).map_err(|e| ApiError::invalid("card_number", &e))
 }
 
-fn parse_id(s: &str) -> Result<ResidentId, ApiError> {
+pub(crate) fn parse_id(s: &str) -> Result<ResidentId, ApiError> {
     ResidentId::parse(s).map_err(|e| ApiError::invalid("id_number", &e))
 }
 
