@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::{Fixed4, Money};
 
+/// Whether `code` is a city's region code (six digits ending in `00`, e.g. `321200`): an
+/// insured place, a treatment place, a pooling region.
+pub fn is_city_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) && code.ends_with("00")
+}
+
 /// A catalogue item's class (`chrgitm_lv`): 甲 fully in scope, 乙 in scope after a pay-first
 /// share, 丙 out of scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use sscard_core::money::{Fixed4, Money};
-use sscard_core::settlement::{CatalogueItem, ItemClass, Policy};
+use sscard_core::settlement::{CatalogueItem, ItemClass, Policy, is_city_code};
 use sscard_ids::Bilingual;
+use sscard_store::insurance::{CatalogueRow as CatalogueEntry, PolicyRow as PolicyEntry};
 
 use crate::{FileError, RowProblem, read_csv_grid};
 
@@ -15,34 +16,6 @@ use crate::{FileError, RowProblem, read_csv_grid};
 pub const INSUTYPES: [&str; 2] = ["310", "390"];
 /// The `med_type`s a policy may be given for: outpatient, emergency, inpatient, pharmacy.
 pub const MED_TYPES: [&str; 4] = ["11", "13", "21", "41"];
-
-/// One `[[policy]]` table, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyEntry {
-    /// The insured place (a city code, `321200`).
-    pub region: String,
-    /// The year.
-    pub year: i32,
-    /// `310` / `390`.
-    pub insutype: String,
-    /// `11` / `13` / `21` / `41`.
-    pub med_type: String,
-    /// The numbers.
-    pub policy: Policy,
-}
-
-/// One catalogue line, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogueEntry {
-    /// The treatment place (a city code).
-    pub region: String,
-    /// The item's code.
-    pub code: String,
-    /// Its name.
-    pub name: String,
-    /// Class, pay-first share, price limit.
-    pub item: CatalogueItem,
-}
 
 fn problem(row: usize, column: &str, code: &str, zh: String, en: String) -> RowProblem {
     RowProblem {
@@ -57,7 +30,7 @@ fn problem(row: usize, column: &str, code: &str, zh: String, en: String) -> RowP
 /// A city code: six digits ending in `00` (Jiangsu's 13 cities are `3201xx00`… `321300`).
 fn city(row: usize, column: &str, text: &str, problems: &mut Vec<RowProblem>) -> String {
     let t = text.trim();
-    if t.len() != 6 || !t.bytes().all(|b| b.is_ascii_digit()) || !t.ends_with("00") {
+    if !is_city_code(t) {
         problems.push(problem(
             row,
             column,

@@ -24,7 +24,6 @@ use sscard_chip::online::{CheckBody, KeyService, read_for_check, sign_check};
 use sscard_chip::terminal::in_process;
 use sscard_core::{ApplicationSource, BusinessType};
 use sscard_ids::{PersonName, RegionCode, ResidentId};
-use sscard_store::terminals::CheckKind;
 use sscard_store::{ApplyRequest, Ctx, InstitutionInput, PersonInput, Store, StoreOptions};
 
 use crate::store_cmds::Global;
@@ -399,31 +398,14 @@ async fn seed_terminals(
     let test_card = keys.test_card();
     let mut out = Vec::with_capacity(n);
     for t in enrolled {
-        let psam = keys.psam(Algorithm::Sm4, &t.number, &t.device);
-        let mut term = in_process(SoftCard::new(test_card.clone()), psam);
-        let time = chrono::Utc::now().timestamp();
-        let read = read_for_check(&mut term, &t.number, 1, time)?;
-        let mut body = sign_check(
-            &keys.terminal_key(&t.number),
-            &t.number,
-            &t.institution,
-            1,
-            time,
-            &read,
-        );
-        body.psam_answer = read.psam_answer.map(hex::encode_upper);
-        let as_terminal = Ctx::at(
-            sscard_core::Actor::terminal(&t.number, &t.institution),
-            chrono::Utc::now(),
-        );
-        let done = store
-            .terminal_check(&as_terminal, &body, keys, CheckKind::Selftest)
-            .await?;
+        let result =
+            crate::demo_terminals::selftest(store, keys, &test_card, &t, chrono::Utc::now())
+                .await?;
         anyhow::ensure!(
-            done.result == sscard_core::CheckResult::Ok,
+            result == sscard_core::CheckResult::Ok,
             "self-test of {}: {}",
             t.number,
-            done.result.code()
+            result.code()
         );
         out.push((t.number, t.institution));
     }

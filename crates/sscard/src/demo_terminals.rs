@@ -198,27 +198,7 @@ pub(crate) async fn seed(
         {
             let roll: f64 = rng.random();
             if roll < 0.86 {
-                // The self-test, as `sscard terminal selftest` runs it.
-                let psam = keys.psam(Algorithm::Sm4, &t.number, &t.device);
-                let mut term = in_process(SoftCard::new(test_card.clone()), psam);
-                let time = ctx.at.timestamp();
-                let read = read_for_check(&mut term, &t.number, 1, time)?;
-                let mut body = sign_check(
-                    &keys.terminal_key(&t.number),
-                    &t.number,
-                    &t.institution,
-                    1,
-                    time,
-                    &read,
-                );
-                body.psam_answer = read.psam_answer.map(hex::encode_upper);
-                let as_terminal = Ctx::at(
-                    sscard_core::Actor::terminal(&t.number, &t.institution),
-                    ctx.at,
-                );
-                store
-                    .terminal_check(&as_terminal, &body, &keys, CheckKind::Selftest)
-                    .await?;
+                selftest(store, &keys, &test_card, t, ctx.at).await?;
                 if roll > 0.83 {
                     store.set_terminal_suspended(ctx, &t.number, true).await?;
                 } else {
@@ -240,6 +220,34 @@ pub(crate) async fn seed(
         }
     }
     Ok(done)
+}
+
+/// The self-test, as `sscard terminal selftest` runs it, in-process with the platform's test
+/// card: read, internal authentication bound to counter 1, the PSAM's own answer, recorded.
+pub(crate) async fn selftest(
+    store: &Store,
+    keys: &KeyService,
+    test_card: &sscard_chip::card::CardImage,
+    t: &sscard_store::terminals::TerminalEnrolment,
+    at: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<sscard_core::CheckResult> {
+    let psam = keys.psam(Algorithm::Sm4, &t.number, &t.device);
+    let mut term = in_process(SoftCard::new(test_card.clone()), psam);
+    let read = read_for_check(&mut term, &t.number, 1, at.timestamp())?;
+    let mut body = sign_check(
+        &keys.terminal_key(&t.number),
+        &t.number,
+        &t.institution,
+        1,
+        at.timestamp(),
+        &read,
+    );
+    body.psam_answer = read.psam_answer.map(hex::encode_upper);
+    let as_terminal = Ctx::at(sscard_core::Actor::terminal(&t.number, &t.institution), at);
+    Ok(store
+        .terminal_check(&as_terminal, &body, keys, CheckKind::Selftest)
+        .await?
+        .result)
 }
 
 /// A demo card a terminal reads: its chip as issued.

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use sscard_core::money::Money;
 use sscard_ids::ResidentId;
 use sscard_import::RowProblem;
-use sscard_store::insurance::{CatalogueRow, EnrolInput, PolicyRow};
+use sscard_store::insurance::EnrolInput;
 
 use crate::output::{invalid_argument, json_line};
 use crate::store_cmds::{Global, try_open, try_store};
@@ -293,20 +293,10 @@ pub(crate) async fn policy(g: &Global, c: LoadCommand) -> anyhow::Result<ExitCod
         };
         return Ok(refused(g, &file, &[p]));
     };
-    let entries = match sscard_import::settlement_config::parse_policies(&text) {
-        Ok(e) => e,
+    let rows = match sscard_import::settlement_config::parse_policies(&text) {
+        Ok(rows) => rows,
         Err(problems) => return Ok(refused(g, &file, &problems)),
     };
-    let rows: Vec<PolicyRow> = entries
-        .into_iter()
-        .map(|e| PolicyRow {
-            region: e.region,
-            year: e.year,
-            insutype: e.insutype,
-            med_type: e.med_type,
-            policy: e.policy,
-        })
-        .collect();
     let store = try_open!(g);
     let loaded = try_store!(g, store.load_policies(&g.ctx(), &rows).await);
     print_loaded(g, "结算政策", &loaded);
@@ -316,19 +306,10 @@ pub(crate) async fn policy(g: &Global, c: LoadCommand) -> anyhow::Result<ExitCod
 pub(crate) async fn catalogue(g: &Global, c: LoadCommand) -> anyhow::Result<ExitCode> {
     let LoadCommand::Load { file } = c;
     let bytes = read(&file)?;
-    let entries = match sscard_import::settlement_config::parse_catalogue(&bytes) {
-        Ok(e) => e,
+    let rows = match sscard_import::settlement_config::parse_catalogue(&bytes) {
+        Ok(rows) => rows,
         Err(problems) => return Ok(refused(g, &file, &problems)),
     };
-    let rows: Vec<CatalogueRow> = entries
-        .into_iter()
-        .map(|e| CatalogueRow {
-            region: e.region,
-            code: e.code,
-            name: e.name,
-            item: e.item,
-        })
-        .collect();
     let store = try_open!(g);
     let loaded = try_store!(g, store.load_catalogue(&g.ctx(), &rows).await);
     print_loaded(g, "医保目录", &loaded);

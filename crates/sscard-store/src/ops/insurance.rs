@@ -13,6 +13,22 @@ fn refused(code: &'static str, zh: String, en: String) -> StoreError {
     StoreError::Refused { code, zh, en }
 }
 
+/// The person by ID number, once the actor may keep their insurance record.
+async fn insured_person(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    id: &sscard_ids::ResidentId,
+) -> Result<PersonRow, StoreError> {
+    let person = person_by_ssn(&mut **tx, id.expose())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "person",
+            key: id.masked(),
+        })?;
+    ctx.actor.check_insured(person.employer.as_deref())?;
+    Ok(person)
+}
+
 /// Enrols a person in an insutype at an insured place; the personal account opens with the
 /// balance given (employees). One active enrolment per person and insutype.
 pub(crate) async fn enrol_insurance(
@@ -22,13 +38,7 @@ pub(crate) async fn enrol_insurance(
     input: &EnrolInput,
 ) -> Result<Enrolment, StoreError> {
     unit_of_work!(pool, ctx, |tx, audit| {
-        let person = person_by_ssn(&mut *tx, input.id.expose())
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "person",
-                key: input.id.masked(),
-            })?;
-        ctx.actor.check_insured(person.employer.as_deref())?;
+        let person = insured_person(&mut tx, ctx, &input.id).await?;
         check_enrolment(input)?;
         let active: Option<String> = sqlx::query_scalar(
             "SELECT region FROM insurance_enrolments \
@@ -107,7 +117,7 @@ fn check_enrolment(input: &EnrolInput) -> Result<(), StoreError> {
         ));
     }
     let r = &input.region;
-    if r.len() != 6 || !r.bytes().all(|b| b.is_ascii_digit()) || !r.ends_with("00") {
+    if !sscard_core::settlement::is_city_code(r) {
         return Err(refused(
             "insurance.region",
             format!("参保地 {r} 不是城市行政区划代码（如 321200）"),
@@ -171,14 +181,7 @@ pub(crate) async fn insurance_record(
     id: &sscard_ids::ResidentId,
 ) -> Result<InsuranceRecord, StoreError> {
     let mut tx = snapshot(pool).await?;
-    let person =
-        person_by_ssn(&mut *tx, id.expose())
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "person",
-                key: id.masked(),
-            })?;
-    ctx.actor.check_insured(person.employer.as_deref())?;
+    let person = insured_person(&mut tx, ctx, id).await?;
     let rows = sqlx::query(
         "SELECT insutype, region, psn_type, status, begin_date, end_date, employer \
          FROM insurance_enrolments WHERE person_id = $1 ORDER BY begin_date, created_at",
@@ -292,13 +295,7 @@ pub(crate) async fn add_filing(
     input: &FilingInput,
 ) -> Result<Filing, StoreError> {
     unit_of_work!(pool, ctx, |tx, audit| {
-        let person = person_by_ssn(&mut *tx, input.id.expose())
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "person",
-                key: input.id.masked(),
-            })?;
-        ctx.actor.check_insured(person.employer.as_deref())?;
+        let person = insured_person(&mut tx, ctx, &input.id).await?;
         check_filing(input)?;
         let insured: Option<String> = sqlx::query_scalar(
             "SELECT region FROM insurance_enrolments \
@@ -386,7 +383,7 @@ fn check_filing(input: &FilingInput) -> Result<(), StoreError> {
         ));
     }
     let r = &input.region;
-    if r.len() != 6 || !r.bytes().all(|b| b.is_ascii_digit()) || !r.ends_with("00") {
+    if !sscard_core::settlement::is_city_code(r) {
         return Err(refused(
             "filing.region",
             format!("就医地 {r} 不是城市行政区划代码（如 320100）"),
