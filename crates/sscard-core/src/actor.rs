@@ -75,6 +75,16 @@ impl Actor {
         )
     }
 
+    /// An institution's own system (HIS) calling the settlement interface:
+    /// `institution:CODE`, scoped to that institution, with a terminal's permissions.
+    pub fn institution(code: &str) -> Self {
+        Self::new(
+            format!("institution:{code}"),
+            Role::Terminal,
+            Scope::Institution(code.to_owned()),
+        )
+    }
+
     /// Whether the actor may act at institution `code`'s terminals: the centre, or a terminal
     /// of that institution.
     pub fn check_at_institution(&self, code: &str) -> Result<(), ScopeError> {

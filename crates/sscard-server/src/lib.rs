@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 mod console;
 pub mod error;
+pub mod fsi;
 pub mod i18n;
 pub mod logging;
 mod metrics;
@@ -89,6 +90,8 @@ pub struct AppState {
     /// configure it).
     keys: Option<Arc<sscard_chip::online::KeyService>>,
     idempotency_locks: KeyLocks,
+    /// The interface gateway's keys by paasid.
+    pub(crate) gateway: Arc<fsi::KeyCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -114,6 +117,7 @@ impl AppState {
             exchange: None,
             keys: None,
             idempotency_locks: Arc::default(),
+            gateway: Arc::default(),
         }
     }
 
@@ -167,6 +171,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api_router)
         .merge(console::router())
+        .merge(fsi::router())
         .merge(docs)
         .route(
             "/openapi.json",

@@ -19,6 +19,7 @@
 
 mod audit;
 mod error;
+pub mod fsi;
 pub mod insurance;
 mod model;
 mod pickup;
@@ -176,12 +177,52 @@ async fn write_checks(
     }
 }
 
+/// The most interface messages one batch of the interface writer decides.
+const INTERFACE_BATCH: usize = 128;
+
+/// An interface message handed to the interface writer, and where its answer goes.
+struct InterfaceJob {
+    message: fsi::Message,
+    reply: tokio::sync::oneshot::Sender<Result<fsi::Answer, StoreError>>,
+}
+
+/// The interface writer's loop, as the check writer's: the first message waiting, then every
+/// other one already waiting (up to [`INTERFACE_BATCH`]), decided in one transaction.
+async fn write_interface(
+    pools: std::sync::Weak<Pools>,
+    cfg: Config,
+    mut receive: tokio::sync::mpsc::Receiver<InterfaceJob>,
+) {
+    while let Some(first) = receive.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < INTERFACE_BATCH {
+            match receive.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let (messages, replies): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.message, j.reply)).unzip();
+        let Some(pools) = pools.upgrade() else { break };
+        let results = match &*pools {
+            Pools::Sqlite { writer, .. } => sqlite::interface_batch(writer, &cfg, &messages).await,
+            Pools::Postgres(pool) => postgres::interface_batch(pool, &cfg, &messages).await,
+        };
+        drop(pools);
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
 /// The store. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Store {
     pools: std::sync::Arc<Pools>,
     /// The check writer's queue: online checks decided in batches ([`Store::terminal_check`]).
     checks: Option<tokio::sync::mpsc::Sender<CheckJob>>,
+    /// The interface writer's queue: NHSA messages decided in batches ([`Store::interface_call`]).
+    interface: Option<tokio::sync::mpsc::Sender<InterfaceJob>>,
     cfg: Config,
     migration_locking: bool,
 }
@@ -311,9 +352,11 @@ impl Store {
             cfg,
             migration_locking: options.migration_locking,
             checks: None,
+            interface: None,
         };
         store.start_sealer();
         store.checks = store.start_check_writer();
+        store.interface = store.start_interface_writer();
         Ok(store)
     }
 
@@ -338,6 +381,30 @@ impl Store {
                 .ok()?;
             std::thread::Builder::new()
                 .name("sscard-checks".into())
+                .spawn(move || runtime.block_on(writer))
+                .ok()?;
+        } else {
+            tokio::runtime::Handle::try_current().ok()?.spawn(writer);
+        }
+        Some(send)
+    }
+
+    /// Starts the interface writer (group commit of NHSA messages), as the check writer: on
+    /// SQLite on a thread of its own, on PostgreSQL as a task of the runtime.
+    fn start_interface_writer(&self) -> Option<tokio::sync::mpsc::Sender<InterfaceJob>> {
+        let (send, receive) = tokio::sync::mpsc::channel::<InterfaceJob>(4096);
+        let writer = write_interface(
+            std::sync::Arc::downgrade(&self.pools),
+            self.cfg.clone(),
+            receive,
+        );
+        if let Pools::Sqlite { .. } = &*self.pools {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            std::thread::Builder::new()
+                .name("sscard-interface".into())
                 .spawn(move || runtime.block_on(writer))
                 .ok()?;
         } else {
@@ -511,6 +578,44 @@ impl Store {
         rows: &[insurance::PolicyRow],
     ) -> Result<insurance::Loaded, StoreError> {
         dispatch!(self, write, load_policies(ctx, rows))
+    }
+
+    /// Decides one NHSA interface message (already authenticated by the gateway) in the
+    /// interface writer's next batch; the answer is recorded with it, and a repeated msgid is
+    /// answered from that record. `Err` is for the gateway (a reused nonce) and for failures;
+    /// a business refusal is an [`fsi::Answer`] with `infcode` −1.
+    pub async fn interface_call(&self, message: fsi::Message) -> Result<fsi::Answer, StoreError> {
+        if let Some(queue) = &self.interface {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            if queue
+                .send(InterfaceJob {
+                    message: message.clone(),
+                    reply,
+                })
+                .await
+                .is_ok()
+                && let Ok(result) = answer.await
+            {
+                return result;
+            }
+        }
+        let mut results = dispatch!(self, write, interface_batch(std::slice::from_ref(&message)));
+        results.pop().unwrap_or(Err(StoreError::Retry))
+    }
+
+    /// Issues an institution's gateway credentials (`x-tif-paasid` and token), replacing any
+    /// before; the centre only. The token is in the result this once.
+    pub async fn issue_credentials(
+        &self,
+        ctx: &Ctx,
+        institution: &str,
+    ) -> Result<fsi::Credentials, StoreError> {
+        dispatch!(self, write, issue_credentials(ctx, institution))
+    }
+
+    /// The gateway's key for a paasid: the institution and the token to verify with.
+    pub async fn gateway_key(&self, paasid: &str) -> Result<Option<fsi::GatewayKey>, StoreError> {
+        dispatch!(self, read, gateway_key(paasid))
     }
 
     /// Loads catalogue lines; each region given replaces its catalogue.

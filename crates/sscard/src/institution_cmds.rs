@@ -47,6 +47,12 @@ pub(crate) enum InstitutionCommand {
     },
     /// 定点医药机构列表 / list institutions with their terminals.
     List,
+    /// 签发医保接口凭据（paasid 与 token，仅显示一次；重新签发即作废旧的）/ issue the
+    /// institution's interface credentials (paasid and token, shown once; a reissue replaces them).
+    Credentials {
+        /// The institution's code (`fixmedins_code`).
+        code: String,
+    },
 }
 
 /// Prints the problems of a refused input and returns exit code 1.
@@ -82,6 +88,7 @@ fn refused(problems: &[RowProblem], rows: usize, json: bool, field_prefix: &str)
 pub(crate) async fn institution(g: &Global, c: InstitutionCommand) -> anyhow::Result<ExitCode> {
     let inputs: Vec<InstitutionInput> = match &c {
         InstitutionCommand::List => Vec::new(),
+        InstitutionCommand::Credentials { code } => return credentials(g, code).await,
         InstitutionCommand::Add {
             code,
             name,
@@ -158,6 +165,31 @@ pub(crate) async fn institution(g: &Global, c: InstitutionCommand) -> anyhow::Re
         println!(
             "✓ 定点医药机构已保存：新增 {}，修改 {}，未变 {}（institutions saved: {} added, {} updated, {} unchanged）",
             done.added, done.updated, done.unchanged, done.added, done.updated, done.unchanged
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sscard institution credentials CODE`: the paasid and token a HIS signs its calls with.
+async fn credentials(g: &Global, code: &str) -> anyhow::Result<ExitCode> {
+    let store = try_open!(g);
+    let issued = try_store!(g, store.issue_credentials(&g.ctx(), code).await);
+    if g.json {
+        json_line(&serde_json::json!({
+            "institution": issued.institution,
+            "paasid": issued.paasid,
+            "token": issued.token,
+        }));
+    } else {
+        println!(
+            "✓ 已签发 {} 的医保接口凭据（interface credentials issued; the token is shown only now）:",
+            issued.institution
+        );
+        println!("  x-tif-paasid  {}", issued.paasid);
+        println!("  token         {}", issued.token);
+        println!(
+            "  接口地址 / endpoint: POST {}  (x-tif-signature = sha256(timestamp + token + nonce + timestamp))",
+            sscard_server::fsi::CALL_SERVICE
         );
     }
     Ok(ExitCode::SUCCESS)
