@@ -29,7 +29,9 @@ fn kind(declared: &str) -> &'static str {
     match t.as_str() {
         "uuid" | "blob" | "bytea" => "bytes-or-uuid",
         "text" | "character varying" | "varchar" => "text",
-        "timestamp with time zone" | "timestamptz" | "date" => "time",
+        "timestamp with time zone" | "timestamptz" | "timestamp without time zone" | "date" => {
+            "time"
+        }
         "integer" | "bigint" | "smallint" | "boolean" | "int" => "integer",
         "numeric" => "numeric",
         other => panic!("column type {other:?} has no kind in the parity test; add it"),
