@@ -306,6 +306,20 @@ impl Settlement {
     }
 }
 
+/// The ratio the pooled fund pays at for a visit (`pool_prop_selfpay`): by the venue's level
+/// (or the pharmacy's), less the reduction for cross-region care without a filing (§3 step 3).
+pub fn ratio(policy: &Policy, visit: &Visit) -> Fixed4 {
+    let r = match visit.venue {
+        Venue::Hospital(level) => policy.ratio_by_level[usize::from(level.clamp(1, 3) - 1)],
+        Venue::Pharmacy => policy.ratio_pharmacy,
+    };
+    if visit.cross_region_unfiled {
+        r.minus(policy.unfiled_reduction)
+    } else {
+        r
+    }
+}
+
 /// Settles a visit's classified lines under `policy` against `acc` — §3, steps 1–7. Step 8
 /// (moving the accumulators) is [`Settlement::applied_to`], in the caller's transaction.
 pub fn settle(
@@ -329,13 +343,7 @@ pub fn settle(
         .min(s.inscp_scp_amt.at_least_zero());
     let base = s.inscp_scp_amt - s.act_pay_dedc;
     // 3. The ratio.
-    let mut r = match visit.venue {
-        Venue::Hospital(level) => policy.ratio_by_level[usize::from(level.clamp(1, 3) - 1)],
-        Venue::Pharmacy => policy.ratio_pharmacy,
-    };
-    if visit.cross_region_unfiled {
-        r = r.minus(policy.unfiled_reduction);
-    }
+    let r = ratio(policy, visit);
     // 4–5. The pooled fund up to its cap, then the second tier.
     let wanted = base.times(r);
     s.hifp_pay = wanted.min((policy.pool_cap - acc.pool_paid).at_least_zero());

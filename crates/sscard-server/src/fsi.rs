@@ -553,6 +553,13 @@ fn parse_input(infno: &str, input: &Value, check_token: Option<String>) -> Resul
                 endtime: n.field("endtime").datetime()?,
             }
         }
+        other => return parse_more(other, input),
+    })
+}
+
+/// Filings, reversal, reconciliation and queries.
+fn parse_more(infno: &str, input: &Value) -> Result<Input, Refused> {
+    Ok(match infno {
         "2501" => {
             let n = node(input, "refmedin")?;
             Input::Referral(ReferralInput {
@@ -820,7 +827,7 @@ pub mod client {
         institution: &str,
         treatment_region: &str,
         sign_no: &str,
-        input: Value,
+        input: &Value,
     ) -> Value {
         json!({
             "infno": infno,

@@ -4,6 +4,12 @@
 //! reversal, 5206, 3201/3202; refused: a wrong signature, an old timestamp, a reused nonce,
 //! another institution's visit; a repeated msgid answered from the first answer.
 
+#![allow(
+    clippy::many_single_char_names,
+    clippy::assigning_clones,
+    clippy::format_push_string
+)]
+
 mod common;
 
 use chrono::{Datelike, Utc};
@@ -65,7 +71,7 @@ impl<'a> His<'a> {
         nonce: &str,
         token: &str,
     ) -> (u16, Value) {
-        let body = client::envelope(infno, msgid, &self.code, &self.city, &self.sign_no, input);
+        let body = client::envelope(infno, msgid, &self.code, &self.city, &self.sign_no, &input);
         let mut r = TestApp::client()
             .post(self.app.url(CALL_SERVICE))
             .json(&body);

@@ -526,3 +526,123 @@ contract!(a_batch_decides_each_check_as_alone, |db| {
     let report = store.verify_audit().await.unwrap();
     assert!(report.ok(), "{report:?}");
 });
+
+contract!(a_card_checked_online_identifies_its_holder_at_1101, |db| {
+    use sscard_store::fsi::{Certificate, Input, Message};
+    let store = &db.store;
+    let keys = KeyService::test();
+    store
+        .register_institutions(
+            &ctx(),
+            &[
+                institution("H32120200001", "泰州市人民医院"),
+                institution("H32120200002", "海陵区人民医院"),
+            ],
+        )
+        .await
+        .unwrap();
+    let mut term = ready_terminal(store, &keys).await;
+    let (id, card) = card_in_use(store).await;
+    store
+        .enrol_insurance(
+            &ctx(),
+            &sscard_store::insurance::EnrolInput {
+                id,
+                insutype: "310".into(),
+                psn_type: "1101".into(),
+                region: "321200".into(),
+                from: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+                balance: None,
+                employer: None,
+            },
+        )
+        .await
+        .unwrap();
+    let body = term.body(&keys, image_of(store, &card, &keys).await);
+    let out = store
+        .terminal_check(&as_terminal(&term), &body, &keys, CheckKind::Online)
+        .await
+        .unwrap();
+    let token = out.check_token.unwrap();
+    let card_sn = store
+        .card(&ctx(), &card)
+        .await
+        .unwrap()
+        .card_id_code
+        .unwrap();
+    let mut seq = 0;
+    let mut call = async |institution: &str, minutes: i64, input: Input| {
+        seq += 1;
+        let paasid = store
+            .issue_credentials(&ctx(), institution)
+            .await
+            .unwrap()
+            .paasid;
+        let msg = |infno: &str, n: u32, input: Input, sign_no: String| Message {
+            institution: institution.into(),
+            paasid: paasid.clone(),
+            nonce: format!("{seq}-{n}"),
+            msgid: format!("{institution}{seq:08}{n:010}"),
+            infno: infno.into(),
+            sign_no,
+            opter: "t".into(),
+            at: t0() + chrono::Duration::minutes(minutes),
+            input,
+        };
+        let signed = store
+            .interface_call(msg(
+                "9001",
+                1,
+                Input::SignIn {
+                    opter_no: "t".into(),
+                    mac: String::new(),
+                    ip: String::new(),
+                },
+                String::new(),
+            ))
+            .await
+            .unwrap()
+            .outcome
+            .unwrap();
+        let sign_no = signed["signinoutb"]["sign_no"].as_str().unwrap().to_owned();
+        store
+            .interface_call(msg("1101", 2, input, sign_no))
+            .await
+            .unwrap()
+            .outcome
+    };
+    let shown = |sn: &str, token: &str| {
+        Input::PersonInfo(Certificate::Card {
+            number: card.as_str().into(),
+            card_sn: sn.into(),
+            check_token: token.into(),
+        })
+    };
+    let info = call("H32120200001", 5, shown(&card_sn, &token))
+        .await
+        .unwrap();
+    assert_eq!(info["baseinfo"]["certno"], id.expose());
+    assert_eq!(info["insuinfo"][0]["insuplc_admdvs"], "321200");
+    let code = |r: Result<serde_json::Value, sscard_store::fsi::Refusal>| r.unwrap_err().code;
+    assert_eq!(
+        code(call("H32120200001", 5, shown("0000000000000000", &token)).await),
+        "card.sn_mismatch"
+    );
+    // After the token's 30 minutes, at another institution, or with a made-up token.
+    for (institution, minutes, token) in [
+        ("H32120200001", 31, token.as_str()),
+        ("H32120200002", 5, token.as_str()),
+        ("H32120200001", 5, "00"),
+    ] {
+        assert_eq!(
+            code(call(institution, minutes, shown(&card_sn, token)).await),
+            "card.not_checked"
+        );
+    }
+    // A card reported lost after the check.
+    store.report_temporary_loss(&ctx(), &card).await.unwrap();
+    assert_eq!(
+        code(call("H32120200001", 6, shown(&card_sn, &token)).await),
+        "card.lost"
+    );
+});

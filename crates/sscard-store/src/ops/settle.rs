@@ -319,7 +319,7 @@ async fn card_holder(
             format!("the card identification code does not match card {masked}"),
         ));
     }
-    let status: i32 = card.try_get("ss_status")?;
+    let status: i16 = card.try_get("ss_status")?;
     let superseded: Option<String> = card.try_get("superseded_by")?;
     let refusal = match (status, superseded.is_some()) {
         (_, true) => Some((
@@ -964,19 +964,9 @@ fn clr_type(med_type: &str, pharmacy: bool) -> &'static str {
     }
 }
 
-/// 2206 / 2303 (`commit` false: computes, changes nothing) and 2207 / 2304 (settles: the
-/// settlement recorded, the lines marked, the accumulators and the account moved, all in this
-/// transaction).
-pub(super) async fn settle(
-    tx: &mut Tx<'_>,
-    ctx: &Ctx,
-    inst: &Institution,
-    input: &SettleInput,
-    msgid: &str,
-    commit: bool,
-    audit: &mut Audit,
-) -> Result<(serde_json::Value, Option<serde_json::Value>), StoreError> {
-    let v = visit_for(tx, ctx, inst, &input.mdtrt_id, &input.psn_no).await?;
+/// Whether the visit may be settled now: an open outpatient visit, a discharged stay (or an
+/// open one for an interim settlement), of the insutype asked.
+fn ready_to_settle(v: &VisitRow, input: &SettleInput) -> Result<(), StoreError> {
     let ready = match (v.kind, v.status.as_str()) {
         (1, "open") | (2, "discharged") => true,
         (2, "open") => input.interim,
@@ -996,7 +986,7 @@ pub(super) async fn settle(
                 ),
             )
         } else {
-            visit_closed(&v)
+            visit_closed(v)
         });
     }
     if input.insutype != v.insutype {
@@ -1009,6 +999,23 @@ pub(super) async fn settle(
             ),
         ));
     }
+    Ok(())
+}
+
+/// 2206 / 2303 (`commit` false: computes, changes nothing) and 2207 / 2304 (settles: the
+/// settlement recorded, the lines marked, the accumulators and the account moved, all in this
+/// transaction).
+pub(super) async fn settle(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    inst: &Institution,
+    input: &SettleInput,
+    msgid: &str,
+    commit: bool,
+    audit: &mut Audit,
+) -> Result<(serde_json::Value, Option<serde_json::Value>), StoreError> {
+    let v = visit_for(tx, ctx, inst, &input.mdtrt_id, &input.psn_no).await?;
+    ready_to_settle(&v, input)?;
     let med_type = input.med_type.clone().unwrap_or_else(|| v.med_type.clone());
     let lines = unsettled_lines(tx, v.id).await?;
     let medfee: Money = lines.iter().map(|l| l.det_item_fee_sumamt).sum();
@@ -1052,15 +1059,7 @@ pub(super) async fn settle(
     };
     let acc = accumulators(tx, v.person_id, &v.insutype, year, &med_type, commit).await?;
     let s = settle_visit(&lines, &policy, &visit, &acc);
-    let ratio = match visit.venue {
-        Venue::Hospital(l) => policy.ratio_by_level[usize::from(l.clamp(1, 3) - 1)],
-        Venue::Pharmacy => policy.ratio_pharmacy,
-    };
-    let ratio = if visit.cross_region_unfiled {
-        ratio.minus(policy.unfiled_reduction)
-    } else {
-        ratio
-    };
+    let ratio = sscard_core::settlement::ratio(&policy, &visit);
     let clr = clr_type(&med_type, inst.kind == 2);
     let setl_id = if commit {
         platform_number(&v.treatment_region, ctx.at, 8)
@@ -1290,6 +1289,7 @@ fn fund_name(t: &str) -> &'static str {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// 2208 / 2305: cancels a settlement once; every accumulator and the balance move back
 /// exactly; the lines are free to settle again.
 pub(super) async fn cancel_settlement(
