@@ -26,6 +26,8 @@ pub(crate) enum BenchCommand {
     Pickup(crate::bench_pickup::PickupBench),
     /// 64 terminals doing online card checks over HTTP on SQLite and PostgreSQL, beside pgbench.
     Check(crate::bench_check::CheckBench),
+    /// 64 HIS clients settling outpatient visits through the NHSA interface over HTTP, beside pgbench.
+    Settle(crate::bench_settle::SettleBench),
     /// `sscard audit verify` on 100,000 and 1,000,000 events: time and peak memory of the walk.
     Audit(crate::bench_audit::AuditBench),
 }
@@ -73,6 +75,7 @@ pub(crate) async fn run(g: &Global, c: BenchCommand) -> anyhow::Result<ExitCode>
         BenchCommand::Pickup(b) => return crate::bench_pickup::run(g, &b).await,
         BenchCommand::Audit(b) => return crate::bench_audit::run(g, &b).await,
         BenchCommand::Check(b) => return crate::bench_check::run(g, &b).await,
+        BenchCommand::Settle(b) => return crate::bench_settle::run(g, &b).await,
     };
     let mut results = Vec::new();
     let dir = tempfile::tempdir()?;

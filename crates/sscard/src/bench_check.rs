@@ -68,17 +68,18 @@ struct Run {
     cards: usize,
 }
 
+/// What pgbench measured.
 #[derive(Debug, serde::Serialize)]
-struct Pgbench {
-    clients: usize,
-    threads: usize,
-    scale: u32,
-    seconds: u32,
-    tps: f64,
-    latency_avg_ms: f64,
+pub(crate) struct Pgbench {
+    pub(crate) clients: usize,
+    pub(crate) threads: usize,
+    pub(crate) scale: u32,
+    pub(crate) seconds: u32,
+    pub(crate) tps: f64,
+    pub(crate) latency_avg_ms: f64,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -131,7 +132,7 @@ pub(crate) async fn run(g: &Global, b: &CheckBench) -> anyhow::Result<ExitCode> 
             "… pgbench: initialising scale {} (TPC-B), {} clients for {} s",
             b.scale, b.terminals, b.seconds
         );
-        let p = pgbench(cluster.as_ref(), &db_url, b, cores);
+        let p = pgbench(cluster.as_ref(), &db_url, b.terminals, b.scale, b.seconds, cores);
         crate::bench::drop_pg_database(base, &name).await;
         peer = Some(p?);
     }
@@ -413,10 +414,12 @@ async fn seed_terminals(
 }
 
 /// `pgbench -i -s SCALE` then `pgbench -c CLIENTS -j CORES -T SECONDS` (TPC-B).
-fn pgbench(
+pub(crate) fn pgbench(
     cluster: Option<&crate::pg_cluster::Cluster>,
     url: &str,
-    b: &CheckBench,
+    clients: usize,
+    scale: u32,
+    seconds: u32,
     cores: usize,
 ) -> anyhow::Result<Pgbench> {
     let bin = cluster.map_or_else(
@@ -443,17 +446,17 @@ fn pgbench(
         "-i".into(),
         "-q".into(),
         "-s".into(),
-        b.scale.to_string(),
+        scale.to_string(),
         url.to_owned(),
     ])?;
-    let threads = cores.min(b.terminals).max(1);
+    let threads = cores.min(clients).max(1);
     let text = run(&[
         "-c".into(),
-        b.terminals.to_string(),
+        clients.to_string(),
         "-j".into(),
         threads.to_string(),
         "-T".into(),
-        b.seconds.to_string(),
+        seconds.to_string(),
         url.to_owned(),
     ])?;
     let number_after = |prefix: &str| -> Option<f64> {
@@ -468,10 +471,10 @@ fn pgbench(
     let tps =
         number_after("tps").ok_or_else(|| anyhow::anyhow!("pgbench printed no tps: {text}"))?;
     Ok(Pgbench {
-        clients: b.terminals,
+        clients,
         threads,
-        scale: b.scale,
-        seconds: b.seconds,
+        scale,
+        seconds,
         tps,
         latency_avg_ms: number_after("latency average").unwrap_or(0.0),
     })

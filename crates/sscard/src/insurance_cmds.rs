@@ -315,3 +315,9 @@ pub(crate) async fn catalogue(g: &Global, c: LoadCommand) -> anyhow::Result<Exit
     print_loaded(g, "医保目录", &loaded);
     Ok(ExitCode::SUCCESS)
 }
+
+/// The year at the platform's clock in China Standard Time (the interface settles by it).
+pub(crate) fn this_year() -> i32 {
+    use chrono::Datelike;
+    (chrono::Utc::now() + chrono::Duration::hours(8)).year()
+}

@@ -14,6 +14,7 @@ mod bench_audit;
 mod bench_check;
 mod bench_photos;
 mod bench_pickup;
+mod bench_settle;
 mod check;
 mod chip_cmds;
 mod demo;

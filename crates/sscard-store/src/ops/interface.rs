@@ -53,6 +53,7 @@ async fn interface_batch_once(
     cfg: &Config,
     msgs: &[Message],
 ) -> Result<Vec<Result<Answer, StoreError>>, StoreError> {
+    let _ = cfg;
     let ctxs: Vec<Ctx> = msgs
         .iter()
         .map(|m| Ctx {
@@ -63,27 +64,173 @@ async fn interface_batch_once(
         .collect();
     let mut tx = pool.begin().await?;
     prune_nonces(&mut tx, msgs.first().map(|m| m.at)).await?;
+    let mut state = Batch::read(&mut tx, msgs).await?;
     let mut results = Vec::with_capacity(msgs.len());
     let mut audits = Vec::with_capacity(msgs.len());
-    for (m, ctx) in msgs.iter().zip(&ctxs) {
+    for (i, (m, ctx)) in msgs.iter().zip(&ctxs).enumerate() {
         let mut audit = Audit::default();
-        let mut sp = tx.begin().await?;
-        match call(&mut sp, cfg, ctx, m, &mut audit).await {
+        match call(&mut tx, &mut state, ctx, i, m, &mut audit).await {
             Ok(answer) => {
-                sp.commit().await?;
                 audits.push((ctx, audit));
                 results.push(Ok(answer));
             }
-            Err(e) if e.is_retryable() => return Err(e),
-            Err(e) => {
-                sp.rollback().await?;
-                results.push(Err(e));
-            }
+            Err(e) if e.is_refusal() => results.push(Err(e)),
+            // A failure of the database: the batch again, or each message alone.
+            Err(e) => return Err(e),
         }
     }
+    state.flush(&mut tx).await?;
     flush_audits(&mut tx, audits).await?;
     tx.commit().await?;
     Ok(results)
+}
+
+/// What a batch reads once for all its messages: which nonces are new (inserted in one
+/// statement), the institutions, their sign-ins, the answers already given to the msgids;
+/// and, as the batch goes, the answers it gives and the policies it has read.
+pub(super) struct Batch {
+    fresh: Vec<bool>,
+    institutions: HashMap<String, Institution>,
+    sign_ins: HashMap<String, (Uuid, DateTime<Utc>)>,
+    answered: HashMap<(Uuid, String), Answer>,
+    /// The messages of this batch, recorded at its end in one statement.
+    pending: Vec<Pending>,
+    pending_at: HashMap<(Uuid, String), usize>,
+    pub(super) policies: HashMap<(String, i32, String, String), sscard_core::settlement::Policy>,
+}
+
+use std::collections::HashMap;
+
+impl Batch {
+    async fn read(tx: &mut Tx<'_>, msgs: &[Message]) -> Result<Batch, StoreError> {
+        // Nonces: one insert; a nonce twice in the batch is fresh the first time only.
+        let mut insert = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO gateway_nonces (paasid, nonce, seen_at) ",
+        );
+        insert.push_values(msgs, |mut b, m| {
+            b.push_bind(&m.paasid).push_bind(&m.nonce).push_bind(m.at);
+        });
+        insert.push(" ON CONFLICT (paasid, nonce) DO NOTHING RETURNING paasid, nonce");
+        let rows = insert.build().fetch_all(&mut **tx).await?;
+        let mut new: std::collections::HashSet<(String, String)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get("paasid")?, r.try_get("nonce")?)))
+            .collect::<Result<_, StoreError>>()?;
+        let fresh = msgs
+            .iter()
+            .map(|m| new.remove(&(m.paasid.clone(), m.nonce.clone())))
+            .collect();
+        let codes: std::collections::BTreeSet<&str> =
+            msgs.iter().map(|m| m.institution.as_str()).collect();
+        let institutions = s::institutions_for_calls(tx, &codes).await?;
+        let mut sign_ins = HashMap::new();
+        let signs: std::collections::BTreeSet<&str> = msgs
+            .iter()
+            .map(|m| m.sign_no.as_str())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !signs.is_empty() {
+            let mut q = sqlx::QueryBuilder::<DB>::new(
+                "SELECT sign_no, institution_id, signed_at FROM interface_sign_ins WHERE sign_no IN (",
+            );
+            let mut sep = q.separated(", ");
+            for s in &signs {
+                sep.push_bind(*s);
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut **tx).await? {
+                sign_ins.insert(
+                    r.try_get("sign_no")?,
+                    (r.try_get("institution_id")?, r.try_get("signed_at")?),
+                );
+            }
+        }
+        let mut answered = HashMap::new();
+        // By the primary key (institution, msgid), as row values.
+        let mut q = sqlx::QueryBuilder::<DB>::new(
+            "SELECT institution_id, msgid, refmsgid, answer FROM interface_messages \
+             WHERE (institution_id, msgid) IN (",
+        );
+        let keys: Vec<(Uuid, &str)> = msgs
+            .iter()
+            .filter_map(|m| {
+                institutions
+                    .get(&m.institution)
+                    .map(|i| (i.id, m.msgid.as_str()))
+            })
+            .collect();
+        let mut sep = q.separated(", ");
+        for (id, msgid) in &keys {
+            sep.push("(");
+            sep.push_bind_unseparated(*id);
+            sep.push_unseparated(", ");
+            sep.push_bind_unseparated(*msgid);
+            sep.push_unseparated(")");
+        }
+        q.push(")");
+        let found = if keys.is_empty() {
+            Vec::new()
+        } else {
+            q.build().fetch_all(&mut **tx).await?
+        };
+        for r in found {
+            let key = (r.try_get("institution_id")?, r.try_get("msgid")?);
+            let answer = stored_answer(r.try_get("refmsgid")?, &r.try_get::<String, _>("answer")?)?;
+            answered.insert(key, answer);
+        }
+        Ok(Batch {
+            fresh,
+            institutions,
+            sign_ins,
+            answered,
+            pending: Vec::new(),
+            pending_at: HashMap::new(),
+            policies: HashMap::new(),
+        })
+    }
+
+    fn record(&mut self, p: Pending) {
+        self.pending_at
+            .insert((p.institution_id, p.msgid.clone()), self.pending.len());
+        self.pending.push(p);
+    }
+
+    /// Writes the batch's messages.
+    async fn flush(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        // 9 binds a message; 500 stay below every backend's bind limit.
+        for chunk in self.pending.chunks(500) {
+            let mut insert = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO interface_messages (institution_id, msgid, infno, refmsgid, infcode, \
+                 answer, effect, reversed_by, received_at) ",
+            );
+            insert.push_values(chunk, |mut b, p| {
+                b.push_bind(p.institution_id)
+                    .push_bind(&p.msgid)
+                    .push_bind(&p.infno)
+                    .push_bind(&p.refmsgid)
+                    .push_bind(p.infcode)
+                    .push_bind(&p.answer)
+                    .push_bind(&p.effect)
+                    .push_bind(&p.reversed_by)
+                    .push_bind(p.at);
+            });
+            insert.build().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A message's record, until the batch writes it.
+struct Pending {
+    institution_id: Uuid,
+    msgid: String,
+    infno: String,
+    refmsgid: String,
+    infcode: i32,
+    answer: String,
+    effect: Option<String>,
+    reversed_by: Option<String>,
+    at: DateTime<Utc>,
 }
 
 /// Deletes nonces older than [`NONCE_KEEP_SECS`], at most once a minute per process.
@@ -103,43 +250,47 @@ async fn prune_nonces(tx: &mut Tx<'_>, now: Option<DateTime<Utc>>) -> Result<(),
     Ok(())
 }
 
-/// One message: its nonce, then the answer already given to its msgid, or the transaction in
-/// a savepoint of its own (a refusal rolls back what it began) and the answer recorded.
-/// `Err` is for the gateway (a reused nonce, an unknown institution) and for failures; a
-/// business refusal is an answer.
+/// One message (the `i`-th of the batch): its nonce, then the answer already given to its
+/// msgid, or the transaction in a savepoint of its own (a refusal rolls back what it began)
+/// and the answer recorded. `Err` is for the gateway (a reused nonce, an unknown institution)
+/// and for failures; a business refusal is an answer.
 async fn call(
     tx: &mut Tx<'_>,
-    cfg: &Config,
+    state: &mut Batch,
     ctx: &Ctx,
+    i: usize,
     m: &Message,
     audit: &mut Audit,
 ) -> Result<Answer, StoreError> {
-    let _ = cfg;
-    let fresh = sqlx::query(
-        "INSERT INTO gateway_nonces (paasid, nonce, seen_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (paasid, nonce) DO NOTHING",
-    )
-    .bind(&m.paasid)
-    .bind(&m.nonce)
-    .bind(m.at)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if fresh == 0 {
+    if !state.fresh[i] {
         return Err(refuse(
             "gateway.nonce_reused",
             "x-tif-nonce 已使用过：每次请求须使用新的随机数".into(),
             "x-tif-nonce was used before: every request needs a new nonce".into(),
         ));
     }
-    let inst = s::institution_for_call(tx, &m.institution).await?;
-    if let Some(answer) = recorded(tx, inst.id, &m.msgid).await? {
-        return Ok(answer);
+    let inst = state
+        .institutions
+        .get(&m.institution)
+        .cloned()
+        .ok_or_else(|| StoreError::NotFound {
+            what: "institution",
+            key: m.institution.clone(),
+        })?;
+    s::check_active(&inst)?;
+    if let Some(answer) = state.answered.get(&(inst.id, m.msgid.clone())) {
+        let mut again = answer.clone();
+        again.replayed = true;
+        return Ok(again);
     }
     let refmsgid = s::platform_number(&inst.city(), m.at, 10);
     let mut own = Audit::default();
     let mut sp = tx.begin().await?;
-    let (outcome, effect) = match perform(&mut sp, ctx, &inst, m, &mut own).await {
+    let performed = match signed_in(state, &inst, m) {
+        Ok(()) => perform(&mut sp, state, ctx, &inst, m, &mut own).await,
+        Err(e) => Err(e),
+    };
+    let (outcome, effect) = match performed {
         Ok((output, effect)) => {
             sp.commit().await?;
             audit.0.append(&mut own.0);
@@ -173,63 +324,50 @@ async fn call(
         Ok(output) => json!({ "output": output }),
         Err(r) => json!({ "refusal": r }),
     };
-    sqlx::query(
-        "INSERT INTO interface_messages (institution_id, msgid, infno, refmsgid, infcode, answer, \
-         effect, reversed_by, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
-    )
-    .bind(inst.id)
-    .bind(&m.msgid)
-    .bind(&m.infno)
-    .bind(&refmsgid)
-    .bind(if outcome.is_ok() { 0_i32 } else { -1 })
-    .bind(answer_json.to_string())
-    .bind(effect.map(|e| e.to_string()))
-    .bind(m.at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(Answer {
+    state.record(Pending {
+        institution_id: inst.id,
+        msgid: m.msgid.clone(),
+        infno: m.infno.clone(),
+        refmsgid: refmsgid.clone(),
+        infcode: if outcome.is_ok() { 0 } else { -1 },
+        answer: answer_json.to_string(),
+        effect: effect.map(|e| e.to_string()),
+        reversed_by: None,
+        at: m.at,
+    });
+    let answer = Answer {
         refmsgid,
         outcome,
         replayed: false,
-    })
+    };
+    state
+        .answered
+        .insert((inst.id, m.msgid.clone()), answer.clone());
+    Ok(answer)
 }
 
-/// The answer already given to `msgid` by the institution, if any.
-async fn recorded(
-    tx: &mut Tx<'_>,
-    institution_id: Uuid,
-    msgid: &str,
-) -> Result<Option<Answer>, StoreError> {
-    let r = sqlx::query(
-        "SELECT refmsgid, answer FROM interface_messages WHERE institution_id = $1 AND msgid = $2",
-    )
-    .bind(institution_id)
-    .bind(msgid)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(r) = r else { return Ok(None) };
-    let text: String = r.try_get("answer")?;
+/// An answer as recorded.
+fn stored_answer(refmsgid: String, text: &str) -> Result<Answer, StoreError> {
     let mut value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| StoreError::Database {
+        serde_json::from_str(text).map_err(|e| StoreError::Database {
             detail: format!("interface_messages.answer: {e}"),
         })?;
-    let outcome =
-        match value.get_mut("refusal") {
-            Some(r) => Err(serde_json::from_value::<Refusal>(r.take()).map_err(|e| {
-                StoreError::Database {
-                    detail: format!("interface_messages.answer: {e}"),
-                }
-            })?),
-            None => Ok(value
-                .get_mut("output")
-                .map(serde_json::Value::take)
-                .unwrap_or_default()),
-        };
-    Ok(Some(Answer {
-        refmsgid: r.try_get("refmsgid")?,
+    let outcome = match value.get_mut("refusal") {
+        Some(r) => Err(
+            serde_json::from_value::<Refusal>(r.take()).map_err(|e| StoreError::Database {
+                detail: format!("interface_messages.answer: {e}"),
+            })?,
+        ),
+        None => Ok(value
+            .get_mut("output")
+            .map(serde_json::Value::take)
+            .unwrap_or_default()),
+    };
+    Ok(Answer {
+        refmsgid,
         outcome,
         replayed: true,
-    }))
+    })
 }
 
 type Performed = (serde_json::Value, Option<serde_json::Value>);
@@ -237,14 +375,12 @@ type Performed = (serde_json::Value, Option<serde_json::Value>);
 /// The transaction itself: its output and what it changed (for a later 2601).
 async fn perform(
     tx: &mut Tx<'_>,
+    state: &mut Batch,
     ctx: &Ctx,
     inst: &Institution,
     m: &Message,
     audit: &mut Audit,
 ) -> Result<Performed, StoreError> {
-    if !matches!(m.input, Input::SignIn { .. }) {
-        signed_in(tx, inst, &m.sign_no, m.at).await?;
-    }
     let inpatient = m.infno.starts_with("23") || m.infno.starts_with("24");
     let plain = |v: serde_json::Value| -> Result<Performed, StoreError> { Ok((v, None)) };
     let with = |(v, e): (serde_json::Value, serde_json::Value)| -> Result<Performed, StoreError> {
@@ -279,7 +415,7 @@ async fn perform(
             .await?,
         ),
         Input::Settle { input, commit } => {
-            Ok(s::settle(tx, ctx, inst, input, &m.msgid, *commit, audit).await?)
+            Ok(s::settle(tx, state, ctx, inst, input, &m.msgid, *commit, audit).await?)
         }
         Input::CancelSettlement {
             setl_id,
@@ -303,7 +439,7 @@ async fn perform(
             psn_no,
             omsgid,
             oinfno,
-        } => plain(reverse(tx, ctx, inst, m, psn_no, omsgid, oinfno, audit).await?),
+        } => plain(reverse(tx, state, ctx, inst, m, (psn_no, omsgid, oinfno), audit).await?),
         Input::Totals(t) => plain(s::totals(tx, inst, t).await?),
         Input::Detail(d) => plain(s::detail(tx, inst, d).await?),
         Input::Cumulative { psn_no, year } => plain(s::cumulative(tx, ctx, psn_no, *year).await?),
@@ -312,25 +448,21 @@ async fn perform(
 
 /// Every transaction but 9001 carries a `sign_no` the institution signed in with, within
 /// [`SIGN_IN_HOURS`].
-async fn signed_in(
-    tx: &mut Tx<'_>,
-    inst: &Institution,
-    sign_no: &str,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let signed: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT signed_at FROM interface_sign_ins WHERE sign_no = $1 AND institution_id = $2",
-    )
-    .bind(sign_no)
-    .bind(inst.id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    match signed {
-        Some(t) if at - t < chrono::Duration::hours(SIGN_IN_HOURS) => Ok(()),
+fn signed_in(state: &Batch, inst: &Institution, m: &Message) -> Result<(), StoreError> {
+    if matches!(m.input, Input::SignIn { .. }) {
+        return Ok(());
+    }
+    match state.sign_ins.get(&m.sign_no) {
+        Some((id, t)) if *id == inst.id && m.at - *t < chrono::Duration::hours(SIGN_IN_HOURS) => {
+            Ok(())
+        }
         _ => Err(refuse(
             "interface.not_signed_in",
-            format!("签到流水号“{sign_no}”无效或已过期：请先签到（9001）"),
-            format!("sign_no \"{sign_no}\" is unknown or expired: sign in first (9001)"),
+            format!("签到流水号“{}”无效或已过期：请先签到（9001）", m.sign_no),
+            format!(
+                "sign_no \"{}\" is unknown or expired: sign in first (9001)",
+                m.sign_no
+            ),
         )),
     }
 }
@@ -372,26 +504,35 @@ async fn sign_in(
 /// 2601: undoes what the message `omsgid` changed (a visit, fee lines, a settlement, a
 /// referral filing). A message that never arrived is marked reversed, so that should it
 /// arrive late it is refused instead of done.
-#[allow(clippy::too_many_arguments)]
 async fn reverse(
     tx: &mut Tx<'_>,
+    state: &mut Batch,
     ctx: &Ctx,
     inst: &Institution,
     m: &Message,
-    psn_no: &str,
-    omsgid: &str,
-    oinfno: &str,
+    (psn_no, omsgid, oinfno): (&str, &str, &str),
     audit: &mut Audit,
 ) -> Result<serde_json::Value, StoreError> {
-    let original = sqlx::query(&format!(
-        "SELECT infno, infcode, effect, reversed_by FROM interface_messages \
-         WHERE institution_id = $1 AND msgid = $2{FOR_UPDATE}"
-    ))
-    .bind(inst.id)
-    .bind(omsgid)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(original) = original else {
+    let key = (inst.id, omsgid.to_owned());
+    let original: Option<(String, Option<String>, Option<String>)> =
+        if let Some(&i) = state.pending_at.get(&key) {
+            let p = &state.pending[i];
+            Some((p.infno.clone(), p.effect.clone(), p.reversed_by.clone()))
+        } else {
+            let r = sqlx::query(&format!(
+                "SELECT infno, effect, reversed_by FROM interface_messages \
+                 WHERE institution_id = $1 AND msgid = $2{FOR_UPDATE}"
+            ))
+            .bind(inst.id)
+            .bind(omsgid)
+            .fetch_optional(&mut **tx)
+            .await?;
+            r.map(|r| -> Result<_, StoreError> {
+                Ok((r.try_get("infno")?, r.try_get("effect")?, r.try_get("reversed_by")?))
+            })
+            .transpose()?
+        };
+    let Some((infno, effect, reversed_by)) = original else {
         let refusal = Refusal {
             code: "interface.reversed".into(),
             zh: format!("报文 {omsgid} 已被冲正（{}），不再办理", m.msgid),
@@ -400,19 +541,26 @@ async fn reverse(
                 m.msgid
             ),
         };
-        sqlx::query(
-            "INSERT INTO interface_messages (institution_id, msgid, infno, refmsgid, infcode, \
-             answer, effect, reversed_by, received_at) VALUES ($1, $2, $3, $4, -1, $5, NULL, $6, $7)",
-        )
-        .bind(inst.id)
-        .bind(omsgid)
-        .bind(oinfno)
-        .bind(s::platform_number(&inst.city(), ctx.at, 10))
-        .bind(json!({ "refusal": refusal }).to_string())
-        .bind(&m.msgid)
-        .bind(ctx.at)
-        .execute(&mut **tx)
-        .await?;
+        state.record(Pending {
+            institution_id: inst.id,
+            msgid: omsgid.to_owned(),
+            infno: oinfno.to_owned(),
+            refmsgid: s::platform_number(&inst.city(), ctx.at, 10),
+            infcode: -1,
+            answer: json!({ "refusal": refusal }).to_string(),
+            effect: None,
+            reversed_by: Some(m.msgid.clone()),
+            at: ctx.at,
+        });
+        // Should the message still arrive in this batch, it is answered as reversed too.
+        state.answered.insert(
+            key,
+            Answer {
+                refmsgid: String::new(),
+                outcome: Err(refusal),
+                replayed: true,
+            },
+        );
         audit.push(
             "interface.reverse",
             omsgid,
@@ -420,14 +568,13 @@ async fn reverse(
         );
         return Ok(json!({ "data": { "omsgid": omsgid, "oinfno": oinfno, "undone": "none" } }));
     };
-    if let Some(by) = original.try_get::<Option<String>, _>("reversed_by")? {
+    if let Some(by) = reversed_by {
         return Err(refuse(
             "interface.already_reversed",
             format!("报文 {omsgid} 已由 {by} 冲正"),
             format!("message {omsgid} was already reversed by {by}"),
         ));
     }
-    let infno: String = original.try_get("infno")?;
     if infno != oinfno {
         return Err(refuse(
             "interface.oinfno",
@@ -435,7 +582,6 @@ async fn reverse(
             format!("message {omsgid} was transaction {infno}, not {oinfno}"),
         ));
     }
-    let effect: Option<String> = original.try_get("effect")?;
     let effect: serde_json::Value = effect
         .as_deref()
         .map(serde_json::from_str)
@@ -444,15 +590,19 @@ async fn reverse(
             detail: format!("interface_messages.effect: {e}"),
         })?
         .unwrap_or_default();
-    let undone = undo(tx, ctx, inst, m, psn_no, &effect, audit).await?;
-    sqlx::query(
-        "UPDATE interface_messages SET reversed_by = $1 WHERE institution_id = $2 AND msgid = $3",
-    )
-    .bind(&m.msgid)
-    .bind(inst.id)
-    .bind(omsgid)
-    .execute(&mut **tx)
-    .await?;
+    let undone = undo(tx, state, ctx, inst, m, psn_no, &effect, audit).await?;
+    if let Some(&i) = state.pending_at.get(&key) {
+        state.pending[i].reversed_by = Some(m.msgid.clone());
+    } else {
+        sqlx::query(
+            "UPDATE interface_messages SET reversed_by = $1 WHERE institution_id = $2 AND msgid = $3",
+        )
+        .bind(&m.msgid)
+        .bind(inst.id)
+        .bind(omsgid)
+        .execute(&mut **tx)
+        .await?;
+    }
     audit.push(
         "interface.reverse",
         omsgid,
@@ -461,8 +611,10 @@ async fn reverse(
     Ok(json!({ "data": { "omsgid": omsgid, "oinfno": oinfno, "undone": undone } }))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn undo(
     tx: &mut Tx<'_>,
+    state: &mut Batch,
     ctx: &Ctx,
     inst: &Institution,
     m: &Message,
@@ -492,6 +644,7 @@ async fn undo(
         let Some((mdtrt_id, psn)) = s::settlement_visit(tx, setl_id).await? else {
             return Ok("none");
         };
+        let _ = state;
         s::cancel_settlement(tx, ctx, inst, setl_id, &mdtrt_id, &psn, &m.msgid, audit).await?;
         return Ok("settlement");
     }

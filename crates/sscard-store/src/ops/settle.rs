@@ -25,6 +25,7 @@ pub(super) fn refuse(code: &'static str, zh: String, en: String) -> StoreError {
 }
 
 /// The calling institution, as settlement needs it.
+#[derive(Clone)]
 pub(super) struct Institution {
     pub(super) id: Uuid,
     pub(super) code: String,
@@ -50,36 +51,47 @@ impl Institution {
     }
 }
 
-pub(super) async fn institution_for_call(
+/// The institutions of a batch's messages, by code.
+pub(super) async fn institutions_for_calls(
     tx: &mut Tx<'_>,
-    code: &str,
-) -> Result<Institution, StoreError> {
-    let r = sqlx::query(
-        "SELECT id, code, region, kind, level, status FROM institutions WHERE code = $1",
-    )
-    .bind(code)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| StoreError::NotFound {
-        what: "institution",
-        key: code.to_owned(),
-    })?;
-    let inst = Institution {
-        id: r.try_get("id")?,
-        code: r.try_get("code")?,
-        region: r.try_get("region")?,
-        kind: r.try_get("kind")?,
-        level: r.try_get("level")?,
-        status: r.try_get("status")?,
-    };
+    codes: &std::collections::BTreeSet<&str>,
+) -> Result<std::collections::HashMap<String, Institution>, StoreError> {
+    let mut q = sqlx::QueryBuilder::<DB>::new(
+        "SELECT id, code, region, kind, level, status FROM institutions WHERE code IN (",
+    );
+    let mut sep = q.separated(", ");
+    for c in codes {
+        sep.push_bind(*c);
+    }
+    q.push(")");
+    let mut out = std::collections::HashMap::new();
+    for r in q.build().fetch_all(&mut **tx).await? {
+        let inst = Institution {
+            id: r.try_get("id")?,
+            code: r.try_get("code")?,
+            region: r.try_get("region")?,
+            kind: r.try_get("kind")?,
+            level: r.try_get("level")?,
+            status: r.try_get("status")?,
+        };
+        out.insert(inst.code.clone(), inst);
+    }
+    Ok(out)
+}
+
+/// A suspended or closed institution settles nothing.
+pub(super) fn check_active(inst: &Institution) -> Result<(), StoreError> {
     if inst.status != 10 {
         return Err(refuse(
             "institution.not_active",
-            format!("定点机构 {code} 已暂停或关闭，不能办理结算"),
-            format!("institution {code} is suspended or closed; it cannot settle"),
+            format!("定点机构 {} 已暂停或关闭，不能办理结算", inst.code),
+            format!(
+                "institution {} is suspended or closed; it cannot settle",
+                inst.code
+            ),
         ));
     }
-    Ok(inst)
+    Ok(())
 }
 
 /// The person a `psn_no` names.
@@ -95,6 +107,34 @@ async fn person_by_psn_no(tx: &mut Tx<'_>, psn_no: &str) -> Result<PersonRow, St
         key: psn_no.to_owned(),
     })?;
     person_from_row(&row)
+}
+
+/// The person a `psn_no` names and their active enrolment in `insutype` — one statement.
+async fn insured_by_psn_no(
+    tx: &mut Tx<'_>,
+    psn_no: &str,
+    insutype: &str,
+) -> Result<(PersonRow, Enrolled), StoreError> {
+    let row = sqlx::query(&format!(
+        "{} , (SELECT en.region FROM insurance_enrolments en WHERE en.person_id = p.id \
+         AND en.insutype = $2 AND en.status = 'active') AS insured_region {} \
+         JOIN insured_persons ip ON ip.person_id = p.id WHERE ip.psn_no = $1",
+        PERSON_SELECT.split(" FROM ").next().unwrap_or_default(),
+        PERSON_SELECT
+            .find(" FROM ")
+            .map_or("", |i| &PERSON_SELECT[i..]),
+    ))
+    .bind(psn_no)
+    .bind(insutype)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "psn_no",
+        key: psn_no.to_owned(),
+    })?;
+    let region: Option<String> = row.try_get("insured_region")?;
+    let region = region.ok_or_else(|| not_enrolled(insutype))?;
+    Ok((person_from_row(&row)?, Enrolled { region }))
 }
 
 /// The person's `psn_no`, issued at the first call that needs one.
@@ -127,10 +167,17 @@ async fn psn_no_of(
     Ok(psn_no)
 }
 
+fn not_enrolled(insutype: &str) -> StoreError {
+    refuse(
+        "insurance.not_enrolled",
+        format!("该人员未参加险种 {insutype}（或已停保）"),
+        format!("this person is not (or no longer) enrolled in insutype {insutype}"),
+    )
+}
+
 /// An active enrolment.
 struct Enrolled {
     region: String,
-    psn_type: String,
 }
 
 async fn enrolled(
@@ -139,23 +186,16 @@ async fn enrolled(
     insutype: &str,
 ) -> Result<Enrolled, StoreError> {
     let r = sqlx::query(
-        "SELECT region, psn_type FROM insurance_enrolments \
+        "SELECT region FROM insurance_enrolments \
          WHERE person_id = $1 AND insutype = $2 AND status = 'active'",
     )
     .bind(person_id)
     .bind(insutype)
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or_else(|| {
-        refuse(
-            "insurance.not_enrolled",
-            format!("该人员未参加险种 {insutype}（或已停保）"),
-            format!("this person is not (or no longer) enrolled in insutype {insutype}"),
-        )
-    })?;
+    .ok_or_else(|| not_enrolled(insutype))?;
     Ok(Enrolled {
         region: r.try_get("region")?,
-        psn_type: r.try_get("psn_type")?,
     })
 }
 
@@ -215,10 +255,10 @@ pub(super) async fn person_info(
             check_token,
         } => card_holder(tx, ctx, inst, number, card_sn, check_token).await?,
     };
-    let psn_no = psn_no_of(tx, person.id, ctx.at).await?;
     let rows = sqlx::query(
         "SELECT e.insutype, e.psn_type, e.region, e.begin_date, e.status, e.employer, \
-         a.balance_cents FROM insurance_enrolments e \
+         a.balance_cents, (SELECT ip.psn_no FROM insured_persons ip \
+         WHERE ip.person_id = e.person_id) AS psn_no FROM insurance_enrolments e \
          LEFT JOIN insurance_accounts a ON a.person_id = e.person_id AND a.insutype = e.insutype \
          WHERE e.person_id = $1 AND e.status = 'active' ORDER BY e.insutype",
     )
@@ -232,6 +272,10 @@ pub(super) async fn person_info(
             "this person has no active medical-insurance enrolment".into(),
         ));
     }
+    let psn_no = match rows[0].try_get::<Option<String>, _>("psn_no")? {
+        Some(p) => p,
+        None => psn_no_of(tx, person.id, ctx.at).await?,
+    };
     let mut insuinfo = Vec::new();
     for r in &rows {
         insuinfo.push(json!({
@@ -447,8 +491,7 @@ pub(super) async fn register(
     r: &Registration,
     inpatient: bool,
 ) -> Result<(serde_json::Value, serde_json::Value), StoreError> {
-    let person = person_by_psn_no(tx, &r.psn_no).await?;
-    let enrolment = enrolled(tx, person.id, &r.insutype).await?;
+    let (person, enrolment) = insured_by_psn_no(tx, &r.psn_no, &r.insutype).await?;
     let med_type = r.med_type.clone().unwrap_or_else(|| {
         if inpatient {
             "21".into()
@@ -641,8 +684,6 @@ pub(super) async fn upload_fees(
     if v.status != "open" {
         return Err(visit_closed(&v));
     }
-    let mut out = Vec::with_capacity(lines.len());
-    let mut sns = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
         if l.mdtrt_id != v.mdtrt_id {
             return Err(refuse(
@@ -651,7 +692,14 @@ pub(super) async fn upload_fees(
                 format!("line {} belongs to another visit {}", i + 1, l.mdtrt_id),
             ));
         }
-        let item = catalogue_item(tx, &v.treatment_region, &l.med_list_codg).await?;
+    }
+    let codes: Vec<&str> = lines.iter().map(|l| l.med_list_codg.as_str()).collect();
+    let catalogue = catalogue_items(tx, &v.treatment_region, &codes).await?;
+    let mut out = Vec::with_capacity(lines.len());
+    let mut sns = Vec::with_capacity(lines.len());
+    let mut classified = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        let item = catalogue.get(&l.med_list_codg).cloned();
         let line = FeeLine {
             pric: l.pric,
             cnt: l.cnt,
@@ -664,46 +712,48 @@ pub(super) async fn upload_fees(
                 format!("line {} ({}): {}", i + 1, l.feedetl_sn, e.en()),
             )
         })?;
-        let inserted = sqlx::query(
+        sns.push(l.feedetl_sn.clone());
+        out.push(line_output(&l.feedetl_sn, l, item.as_ref(), &r));
+        classified.push((l, item, r));
+    }
+    // 19 binds a line; 500 lines stay below every backend's bind limit.
+    for chunk in classified.chunks(500) {
+        let mut insert = sqlx::QueryBuilder::<DB>::new(
             "INSERT INTO fee_lines (visit_id, feedetl_sn, chrg_bchno, med_list_codg, \
              medins_list_codg, fee_ocur_time, pric_units, cnt_units, amount_cents, class, \
              selfpay_prop, price_cap_cents, fulamt_ownpay_cents, overlmt_cents, \
-             preselfpay_cents, inscp_cents, status, settlement_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             'active', NULL, $17) ON CONFLICT (visit_id, feedetl_sn) DO NOTHING",
-        )
-        .bind(v.id)
-        .bind(&l.feedetl_sn)
-        .bind(&l.chrg_bchno)
-        .bind(&l.med_list_codg)
-        .bind(&l.medins_list_codg)
-        .bind(l.fee_ocur_time)
-        .bind(l.pric.units())
-        .bind(l.cnt.units())
-        .bind(l.amount.cents())
-        .bind(item.as_ref().map(|i| i.class.code()))
-        .bind(item.as_ref().map_or(0, |i| i.selfpay_prop.units()) as i32)
-        .bind(item.as_ref().and_then(|i| i.price_cap).map(Money::cents))
-        .bind(r.fulamt_ownpay_amt.cents())
-        .bind(r.overlmt_amt.cents())
-        .bind(r.preselfpay_amt.cents())
-        .bind(r.inscp_scp_amt.cents())
-        .bind(ctx.at)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+             preselfpay_cents, inscp_cents, status, settlement_id, created_at) ",
+        );
+        insert.push_values(chunk, |mut b, (l, item, r)| {
+            b.push_bind(v.id)
+                .push_bind(&l.feedetl_sn)
+                .push_bind(&l.chrg_bchno)
+                .push_bind(&l.med_list_codg)
+                .push_bind(&l.medins_list_codg)
+                .push_bind(l.fee_ocur_time)
+                .push_bind(l.pric.units())
+                .push_bind(l.cnt.units())
+                .push_bind(l.amount.cents())
+                .push_bind(item.as_ref().map(|i| i.class.code()))
+                .push_bind(item.as_ref().map_or(0, |i| i.selfpay_prop.units()) as i32)
+                .push_bind(item.as_ref().and_then(|i| i.price_cap).map(Money::cents))
+                .push_bind(r.fulamt_ownpay_amt.cents())
+                .push_bind(r.overlmt_amt.cents())
+                .push_bind(r.preselfpay_amt.cents())
+                .push_bind(r.inscp_scp_amt.cents())
+                .push_bind("active")
+                .push_bind(None::<Uuid>)
+                .push_bind(ctx.at);
+        });
+        insert.push(" ON CONFLICT (visit_id, feedetl_sn) DO NOTHING");
+        let inserted = insert.build().execute(&mut **tx).await?.rows_affected();
+        if inserted < chunk.len() as u64 {
             return Err(refuse(
                 "fees.duplicate_sn",
-                format!("明细流水号 {} 在本次就诊中已上传", l.feedetl_sn),
-                format!(
-                    "fee line {} was already uploaded for this visit",
-                    l.feedetl_sn
-                ),
+                "明细流水号在本次就诊中重复或已上传：每条明细的 feedetl_sn 须唯一".into(),
+                "a fee line's feedetl_sn repeats or was already uploaded for this visit: each must be unique".into(),
             ));
         }
-        sns.push(l.feedetl_sn.clone());
-        out.push(line_output(&l.feedetl_sn, l, item.as_ref(), &r));
     }
     Ok((
         json!({ "result": out }),
@@ -737,28 +787,35 @@ fn line_output(
     })
 }
 
-async fn catalogue_item(
+async fn catalogue_items(
     tx: &mut Tx<'_>,
     region: &str,
-    code: &str,
-) -> Result<Option<CatalogueItem>, StoreError> {
-    let r = sqlx::query(
-        "SELECT class, selfpay_prop, price_cap_cents FROM catalogue_items \
-         WHERE region = $1 AND code = $2",
-    )
-    .bind(region)
-    .bind(code)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(r) = r else { return Ok(None) };
-    let class: String = r.try_get("class")?;
-    Ok(Some(CatalogueItem {
-        class: ItemClass::from_code(&class).unwrap_or(ItemClass::C),
-        selfpay_prop: Fixed4::from_units(i64::from(r.try_get::<i32, _>("selfpay_prop")?)),
-        price_cap: r
-            .try_get::<Option<i64>, _>("price_cap_cents")?
-            .map(Money::from_cents),
-    }))
+    codes: &[&str],
+) -> Result<std::collections::HashMap<String, CatalogueItem>, StoreError> {
+    let mut q = sqlx::QueryBuilder::<DB>::new(
+        "SELECT code, class, selfpay_prop, price_cap_cents FROM catalogue_items WHERE region = ",
+    );
+    q.push_bind(region).push(" AND code IN (");
+    let mut sep = q.separated(", ");
+    for c in codes {
+        sep.push_bind(*c);
+    }
+    q.push(")");
+    let mut out = std::collections::HashMap::new();
+    for r in q.build().fetch_all(&mut **tx).await? {
+        let class: String = r.try_get("class")?;
+        out.insert(
+            r.try_get("code")?,
+            CatalogueItem {
+                class: ItemClass::from_code(&class).unwrap_or(ItemClass::C),
+                selfpay_prop: Fixed4::from_units(i64::from(r.try_get::<i32, _>("selfpay_prop")?)),
+                price_cap: r
+                    .try_get::<Option<i64>, _>("price_cap_cents")?
+                    .map(Money::from_cents),
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// 2205 / 2302: cancels a visit's unsettled lines: all (`feedetl_sn` `0000` or nothing
@@ -851,6 +908,33 @@ async fn accumulators(
     med_type: &str,
     lock: bool,
 ) -> Result<Accumulators, StoreError> {
+    // One statement: the year's row (locked: it serialises the person's settlements of the
+    // year), the deductible used and the balance beside it.
+    let lock_sql = if lock { FOR_UPDATE } else { "" };
+    let row = sqlx::query(&format!(
+        "SELECT y.pool_paid_cents, y.tier_paid_cents, \
+         (SELECT d.used_cents FROM insurance_deductibles d WHERE d.person_id = y.person_id \
+          AND d.insutype = y.insutype AND d.year = y.year AND d.med_type = $4) AS used_cents, \
+         (SELECT a.balance_cents FROM insurance_accounts a WHERE a.person_id = y.person_id \
+          AND a.insutype = y.insutype) AS balance_cents \
+         FROM insurance_years y WHERE y.person_id = $1 AND y.insutype = $2 AND y.year = $3{lock_sql}"
+    ))
+    .bind(person_id)
+    .bind(insutype)
+    .bind(year)
+    .bind(med_type)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(r) = row {
+        return Ok(Accumulators {
+            deductible_used: Money::from_cents(r.try_get::<Option<i64>, _>("used_cents")?.unwrap_or(0)),
+            pool_paid: Money::from_cents(r.try_get("pool_paid_cents")?),
+            tier_paid: Money::from_cents(r.try_get("tier_paid_cents")?),
+            balance: Money::from_cents(r.try_get::<Option<i64>, _>("balance_cents")?.unwrap_or(0)),
+        });
+    }
+    // Nothing paid this year yet: a settlement creates the year's row (and holds it); a
+    // pre-settlement writes nothing.
     if lock {
         sqlx::query(
             "INSERT INTO insurance_years (person_id, insutype, year) VALUES ($1, $2, $3) \
@@ -862,20 +946,6 @@ async fn accumulators(
         .execute(&mut **tx)
         .await?;
     }
-    let lock_sql = if lock { FOR_UPDATE } else { "" };
-    let year_row = sqlx::query(&format!(
-        "SELECT pool_paid_cents, tier_paid_cents FROM insurance_years \
-         WHERE person_id = $1 AND insutype = $2 AND year = $3{lock_sql}"
-    ))
-    .bind(person_id)
-    .bind(insutype)
-    .bind(year)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let (pool, tier) = match &year_row {
-        Some(r) => (r.try_get("pool_paid_cents")?, r.try_get("tier_paid_cents")?),
-        None => (0_i64, 0_i64),
-    };
     let used: Option<i64> = sqlx::query_scalar(
         "SELECT used_cents FROM insurance_deductibles \
          WHERE person_id = $1 AND insutype = $2 AND year = $3 AND med_type = $4",
@@ -886,18 +956,17 @@ async fn accumulators(
     .bind(med_type)
     .fetch_optional(&mut **tx)
     .await?;
-    let balance: Option<i64> = sqlx::query_scalar(&format!(
-        "SELECT balance_cents FROM insurance_accounts WHERE person_id = $1 AND insutype = $2{lock_sql}"
-    ))
+    let balance: Option<i64> = sqlx::query_scalar(
+        "SELECT balance_cents FROM insurance_accounts WHERE person_id = $1 AND insutype = $2",
+    )
     .bind(person_id)
     .bind(insutype)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(Accumulators {
-        deductible_used: Money::from_cents(used.unwrap_or(0)),
-        pool_paid: Money::from_cents(pool),
-        tier_paid: Money::from_cents(tier),
         balance: Money::from_cents(balance.unwrap_or(0)),
+        deductible_used: Money::from_cents(used.unwrap_or(0)),
+        ..Accumulators::default()
     })
 }
 
@@ -1005,8 +1074,10 @@ fn ready_to_settle(v: &VisitRow, input: &SettleInput) -> Result<(), StoreError> 
 /// 2206 / 2303 (`commit` false: computes, changes nothing) and 2207 / 2304 (settles: the
 /// settlement recorded, the lines marked, the accumulators and the account moved, all in this
 /// transaction).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn settle(
     tx: &mut Tx<'_>,
+    state: &mut super::interface::Batch,
     ctx: &Ctx,
     inst: &Institution,
     input: &SettleInput,
@@ -1017,29 +1088,36 @@ pub(super) async fn settle(
     let v = visit_for(tx, ctx, inst, &input.mdtrt_id, &input.psn_no).await?;
     ready_to_settle(&v, input)?;
     let med_type = input.med_type.clone().unwrap_or_else(|| v.med_type.clone());
-    let lines = unsettled_lines(tx, v.id).await?;
-    let medfee: Money = lines.iter().map(|l| l.det_item_fee_sumamt).sum();
-    if lines.is_empty() || medfee != input.medfee_sumamt {
+    let (lines, count, psn_type) = unsettled_sum(tx, &v).await?;
+    let medfee = lines.det_item_fee_sumamt;
+    if count == 0 || medfee != input.medfee_sumamt {
         return Err(refuse(
             "settlement.sum_mismatch",
             format!(
                 "医疗费总额 {} 与已上传未结算明细合计 {}（{} 条）不符",
-                input.medfee_sumamt,
-                medfee,
-                lines.len()
+                input.medfee_sumamt, medfee, count
             ),
             format!(
                 "medfee_sumamt {} is not the sum {} of the {} unsettled lines uploaded",
-                input.medfee_sumamt,
-                medfee,
-                lines.len()
+                input.medfee_sumamt, medfee, count
             ),
         ));
     }
-    let person_psn = enrolled(tx, v.person_id, &v.insutype).await?;
+    let Some(psn_type) = psn_type else {
+        return Err(not_enrolled(&v.insutype));
+    };
+    let lines = [lines];
     let setl_local = local(ctx.at);
     let year = setl_local.year();
-    let policy = policy_of(tx, &v.insured_region, year, &v.insutype, &med_type).await?;
+    let key = (v.insured_region.clone(), year, v.insutype.clone(), med_type.clone());
+    let policy = match state.policies.get(&key) {
+        Some(p) => p.clone(),
+        None => {
+            let p = policy_of(tx, &v.insured_region, year, &v.insutype, &med_type).await?;
+            state.policies.insert(key, p.clone());
+            p
+        }
+    };
     let cross = v.treatment_region != v.insured_region;
     let filed = v.emergency
         || (cross
@@ -1070,7 +1148,7 @@ pub(super) async fn settle(
         setl_id: &setl_id,
         v: &v,
         med_type: &med_type,
-        psn_type: &person_psn.psn_type,
+        psn_type: &psn_type,
         year,
         setl_time: setl_local,
         clr_type: clr,
@@ -1128,25 +1206,37 @@ async fn filed_for(
     Ok(n > 0)
 }
 
-async fn unsettled_lines(tx: &mut Tx<'_>, visit_id: Uuid) -> Result<Vec<LineResult>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT amount_cents, fulamt_ownpay_cents, overlmt_cents, preselfpay_cents, inscp_cents \
+/// The sums of the visit's unsettled lines (as one line), their number, and the person's
+/// `psn_type` in the visit's insutype (none: not enrolled now) — one statement.
+async fn unsettled_sum(
+    tx: &mut Tx<'_>,
+    v: &VisitRow,
+) -> Result<(LineResult, i64, Option<String>), StoreError> {
+    let r = sqlx::query(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS amount, \
+         CAST(COALESCE(SUM(fulamt_ownpay_cents), 0) AS BIGINT) AS fulamt, CAST(COALESCE(SUM(overlmt_cents), 0) AS BIGINT) AS overlmt, \
+         CAST(COALESCE(SUM(preselfpay_cents), 0) AS BIGINT) AS preselfpay, CAST(COALESCE(SUM(inscp_cents), 0) AS BIGINT) AS inscp, \
+         (SELECT e.psn_type FROM insurance_enrolments e WHERE e.person_id = $2 \
+          AND e.insutype = $3 AND e.status = 'active') AS psn_type \
          FROM fee_lines WHERE visit_id = $1 AND status = 'active' AND settlement_id IS NULL",
     )
-    .bind(visit_id)
-    .fetch_all(&mut **tx)
+    .bind(v.id)
+    .bind(v.person_id)
+    .bind(&v.insutype)
+    .fetch_one(&mut **tx)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(LineResult {
-                det_item_fee_sumamt: Money::from_cents(r.try_get("amount_cents")?),
-                fulamt_ownpay_amt: Money::from_cents(r.try_get("fulamt_ownpay_cents")?),
-                overlmt_amt: Money::from_cents(r.try_get("overlmt_cents")?),
-                preselfpay_amt: Money::from_cents(r.try_get("preselfpay_cents")?),
-                inscp_scp_amt: Money::from_cents(r.try_get("inscp_cents")?),
-            })
-        })
-        .collect()
+    let c = |k: &str| -> Result<Money, StoreError> { Ok(Money::from_cents(r.try_get(k)?)) };
+    Ok((
+        LineResult {
+            det_item_fee_sumamt: c("amount")?,
+            fulamt_ownpay_amt: c("fulamt")?,
+            overlmt_amt: c("overlmt")?,
+            preselfpay_amt: c("preselfpay")?,
+            inscp_scp_amt: c("inscp")?,
+        },
+        r.try_get("n")?,
+        r.try_get("psn_type")?,
+    ))
 }
 
 /// What a settlement row says besides its amounts.
