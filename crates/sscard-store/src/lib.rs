@@ -191,16 +191,24 @@ struct InterfaceJob {
 async fn write_interface(
     pools: std::sync::Weak<Pools>,
     cfg: Config,
-    mut receive: tokio::sync::mpsc::Receiver<InterfaceJob>,
+    receive: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<InterfaceJob>>>,
 ) {
-    while let Some(first) = receive.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < INTERFACE_BATCH {
-            match receive.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
+    loop {
+        // One writer gathers a batch at a time; the others decide theirs meanwhile.
+        let jobs = {
+            let mut queue = receive.lock().await;
+            let Some(first) = queue.recv().await else {
+                break;
+            };
+            let mut jobs = vec![first];
+            while jobs.len() < INTERFACE_BATCH {
+                match queue.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
             }
-        }
+            jobs
+        };
         let (messages, replies): (Vec<_>, Vec<_>) =
             jobs.into_iter().map(|j| (j.message, j.reply)).unzip();
         let Some(pools) = pools.upgrade() else { break };
@@ -214,6 +222,10 @@ async fn write_interface(
         }
     }
 }
+
+/// Interface writers on PostgreSQL: batches decided side by side, each in its own transaction
+/// (a person's settlements still serialise on the year's row).
+const PG_INTERFACE_WRITERS: usize = 4;
 
 /// The store. Cheap to clone; share one per process.
 #[derive(Clone)]
@@ -393,12 +405,11 @@ impl Store {
     /// SQLite on a thread of its own, on PostgreSQL as a task of the runtime.
     fn start_interface_writer(&self) -> Option<tokio::sync::mpsc::Sender<InterfaceJob>> {
         let (send, receive) = tokio::sync::mpsc::channel::<InterfaceJob>(4096);
-        let writer = write_interface(
-            std::sync::Arc::downgrade(&self.pools),
-            self.cfg.clone(),
-            receive,
-        );
+        let receive = std::sync::Arc::new(tokio::sync::Mutex::new(receive));
+        let pools = std::sync::Arc::downgrade(&self.pools);
         if let Pools::Sqlite { .. } = &*self.pools {
+            // SQLite has one writer connection: one interface writer, on a thread of its own.
+            let writer = write_interface(pools, self.cfg.clone(), receive);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -408,7 +419,14 @@ impl Store {
                 .spawn(move || runtime.block_on(writer))
                 .ok()?;
         } else {
-            tokio::runtime::Handle::try_current().ok()?.spawn(writer);
+            let runtime = tokio::runtime::Handle::try_current().ok()?;
+            for _ in 0..PG_INTERFACE_WRITERS {
+                runtime.spawn(write_interface(
+                    pools.clone(),
+                    self.cfg.clone(),
+                    receive.clone(),
+                ));
+            }
         }
         Some(send)
     }

@@ -132,7 +132,14 @@ pub(crate) async fn run(g: &Global, b: &CheckBench) -> anyhow::Result<ExitCode> 
             "… pgbench: initialising scale {} (TPC-B), {} clients for {} s",
             b.scale, b.terminals, b.seconds
         );
-        let p = pgbench(cluster.as_ref(), &db_url, b.terminals, b.scale, b.seconds, cores);
+        let p = pgbench(
+            cluster.as_ref(),
+            &db_url,
+            b.terminals,
+            b.scale,
+            b.seconds,
+            cores,
+        );
         crate::bench::drop_pg_database(base, &name).await;
         peer = Some(p?);
     }

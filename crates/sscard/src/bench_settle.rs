@@ -76,7 +76,10 @@ pub(crate) async fn run(g: &Global, b: &SettleBench) -> anyhow::Result<ExitCode>
             "sqlite://{}",
             dir.path().join(format!("{durable}.db")).display()
         );
-        eprintln!("… {label}: seeding {} persons, {} hospitals", b.persons, b.clients);
+        eprintln!(
+            "… {label}: seeding {} persons, {} hospitals",
+            b.persons, b.clients
+        );
         runs.push(bench_backend(label, &url, durable, b).await?);
     }
     let cluster = match &b.pg {
@@ -96,7 +99,10 @@ pub(crate) async fn run(g: &Global, b: &SettleBench) -> anyhow::Result<ExitCode>
     let mut peer = None;
     if let Some(base) = &base {
         let (db_url, name) = crate::bench::fresh_pg_database(base).await?;
-        eprintln!("… postgres: seeding {} persons, {} hospitals", b.persons, b.clients);
+        eprintln!(
+            "… postgres: seeding {} persons, {} hospitals",
+            b.persons, b.clients
+        );
         let r = bench_backend("postgres", &db_url, true, b).await;
         crate::bench::drop_pg_database(base, &name).await;
         runs.push(r?);
@@ -105,7 +111,14 @@ pub(crate) async fn run(g: &Global, b: &SettleBench) -> anyhow::Result<ExitCode>
             "… pgbench: initialising scale {} (TPC-B), {} clients for {} s",
             b.scale, b.clients, b.seconds
         );
-        let p = pgbench(cluster.as_ref(), &db_url, b.clients, b.scale, b.seconds, cores);
+        let p = pgbench(
+            cluster.as_ref(),
+            &db_url,
+            b.clients,
+            b.scale,
+            b.seconds,
+            cores,
+        );
         crate::bench::drop_pg_database(base, &name).await;
         peer = Some(p?);
     }
@@ -127,7 +140,15 @@ fn print_runs(b: &SettleBench, cores: usize, runs: &[Run], peer: Option<&Pgbench
     );
     println!(
         "{:<16} {:>7} {:>8} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8}",
-        "backend", "calls", "settled", "seconds", "calls/s", "settle/s", "p50 ms", "p99 ms", "max ms"
+        "backend",
+        "calls",
+        "settled",
+        "seconds",
+        "calls/s",
+        "settle/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms"
     );
     for r in runs {
         println!(
@@ -149,7 +170,17 @@ fn print_runs(b: &SettleBench, cores: usize, runs: &[Run], peer: Option<&Pgbench
     };
     println!(
         "{:<16} {:>7} {:>8} {:>8} {:>9.0} {:>9} {:>8} {:>8.2}   TPC-B, scale {}, {} clients, {} threads",
-        "pgbench", "", "", p.seconds, p.tps, "", "", p.latency_avg_ms, p.scale, p.clients, p.threads
+        "pgbench",
+        "",
+        "",
+        p.seconds,
+        p.tps,
+        "",
+        "",
+        p.latency_avg_ms,
+        p.scale,
+        p.clients,
+        p.threads
     );
     for r in runs {
         let (target, p99) = if r.backend.starts_with("sqlite") {
@@ -165,7 +196,11 @@ fn print_runs(b: &SettleBench, cores: usize, runs: &[Run], peer: Option<&Pgbench
             ratio,
             p99.map(|l| format!(", p99 ≤ {l:.0} ms"))
                 .unwrap_or_default(),
-            if r.durable { "" } else { " — not durable (no fsync per commit)" },
+            if r.durable {
+                ""
+            } else {
+                " — not durable (no fsync per commit)"
+            },
             if met { "✓" } else { "✗" }
         );
     }
@@ -292,7 +327,10 @@ impl His {
             )
             .await?;
         times.push(t);
-        let psn_no = info["baseinfo"]["psn_no"].as_str().unwrap_or_default().to_owned();
+        let psn_no = info["baseinfo"]["psn_no"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let (reg, t) = self
             .call(
                 "2201",
@@ -302,7 +340,10 @@ impl His {
             )
             .await?;
         times.push(t);
-        let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap_or_default().to_owned();
+        let mdtrt_id = reg["data"]["mdtrt_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let line = |sn: &str, code: &str, pric: &str, cnt: &str, amt: &str| {
             json!({"feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": psn_no, "chrg_bchno": "1",
                 "med_list_codg": code, "medins_list_codg": code, "fee_ocur_time": "2026-12-01 09:10:00",
@@ -372,9 +413,15 @@ async fn bench_backend(
             seq: 0,
         };
         let (out, _) = his
-            .call("9001", &json!({"signIn": {"opter_no": "bench", "mac": "", "ip": "127.0.0.1"}}))
+            .call(
+                "9001",
+                &json!({"signIn": {"opter_no": "bench", "mac": "", "ip": "127.0.0.1"}}),
+            )
             .await?;
-        his.sign_no = out["signinoutb"]["sign_no"].as_str().unwrap_or_default().to_owned();
+        his.sign_no = out["signinoutb"]["sign_no"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         clients.push(his);
     }
     let started = Instant::now();

@@ -104,9 +104,8 @@ use std::collections::HashMap;
 impl Batch {
     async fn read(tx: &mut Tx<'_>, msgs: &[Message]) -> Result<Batch, StoreError> {
         // Nonces: one insert; a nonce twice in the batch is fresh the first time only.
-        let mut insert = sqlx::QueryBuilder::<DB>::new(
-            "INSERT INTO gateway_nonces (paasid, nonce, seen_at) ",
-        );
+        let mut insert =
+            sqlx::QueryBuilder::<DB>::new("INSERT INTO gateway_nonces (paasid, nonce, seen_at) ");
         insert.push_values(msgs, |mut b, m| {
             b.push_bind(&m.paasid).push_bind(&m.nonce).push_bind(m.at);
         });
@@ -352,17 +351,18 @@ fn stored_answer(refmsgid: String, text: &str) -> Result<Answer, StoreError> {
         serde_json::from_str(text).map_err(|e| StoreError::Database {
             detail: format!("interface_messages.answer: {e}"),
         })?;
-    let outcome = match value.get_mut("refusal") {
-        Some(r) => Err(
-            serde_json::from_value::<Refusal>(r.take()).map_err(|e| StoreError::Database {
-                detail: format!("interface_messages.answer: {e}"),
-            })?,
-        ),
-        None => Ok(value
-            .get_mut("output")
-            .map(serde_json::Value::take)
-            .unwrap_or_default()),
-    };
+    let outcome =
+        match value.get_mut("refusal") {
+            Some(r) => Err(serde_json::from_value::<Refusal>(r.take()).map_err(|e| {
+                StoreError::Database {
+                    detail: format!("interface_messages.answer: {e}"),
+                }
+            })?),
+            None => Ok(value
+                .get_mut("output")
+                .map(serde_json::Value::take)
+                .unwrap_or_default()),
+        };
     Ok(Answer {
         refmsgid,
         outcome,
@@ -528,7 +528,11 @@ async fn reverse(
             .fetch_optional(&mut **tx)
             .await?;
             r.map(|r| -> Result<_, StoreError> {
-                Ok((r.try_get("infno")?, r.try_get("effect")?, r.try_get("reversed_by")?))
+                Ok((
+                    r.try_get("infno")?,
+                    r.try_get("effect")?,
+                    r.try_get("reversed_by")?,
+                ))
             })
             .transpose()?
         };

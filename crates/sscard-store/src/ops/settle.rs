@@ -927,7 +927,9 @@ async fn accumulators(
     .await?;
     if let Some(r) = row {
         return Ok(Accumulators {
-            deductible_used: Money::from_cents(r.try_get::<Option<i64>, _>("used_cents")?.unwrap_or(0)),
+            deductible_used: Money::from_cents(
+                r.try_get::<Option<i64>, _>("used_cents")?.unwrap_or(0),
+            ),
             pool_paid: Money::from_cents(r.try_get("pool_paid_cents")?),
             tier_paid: Money::from_cents(r.try_get("tier_paid_cents")?),
             balance: Money::from_cents(r.try_get::<Option<i64>, _>("balance_cents")?.unwrap_or(0)),
@@ -1109,7 +1111,12 @@ pub(super) async fn settle(
     let lines = [lines];
     let setl_local = local(ctx.at);
     let year = setl_local.year();
-    let key = (v.insured_region.clone(), year, v.insutype.clone(), med_type.clone());
+    let key = (
+        v.insured_region.clone(),
+        year,
+        v.insutype.clone(),
+        med_type.clone(),
+    );
     let policy = match state.policies.get(&key) {
         Some(p) => p.clone(),
         None => {
