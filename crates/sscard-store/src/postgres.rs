@@ -17,6 +17,9 @@ pub(crate) const SNAPSHOT: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE RE
 /// on one counter row.
 pub(crate) const NEXT_CARD_NUMBER: &str = "SELECT nextval('card_number_seq')";
 
+/// The extended protocol prepares one statement at a time.
+pub(crate) const MULTI_STATEMENT: bool = false;
+
 #[path = "ops/mod.rs"]
 mod ops;
 pub(crate) use ops::*;

@@ -15,6 +15,10 @@ pub(crate) const SNAPSHOT: &str = "";
 pub(crate) const NEXT_CARD_NUMBER: &str =
     "UPDATE counters SET value = value + 1 WHERE name = 'card_number' RETURNING value";
 
+/// Several statements go to SQLite in one call (sqlx runs them in order with their arguments):
+/// one round trip to the connection's worker thread instead of one each.
+pub(crate) const MULTI_STATEMENT: bool = true;
+
 #[path = "ops/mod.rs"]
 mod ops;
 pub(crate) use ops::*;

@@ -284,19 +284,27 @@ async fn call(
     }
     let refmsgid = s::platform_number(&inst.city(), m.at, 10);
     let mut own = Audit::default();
-    let mut sp = tx.begin().await?;
-    let performed = match signed_in(state, &inst, m) {
-        Ok(()) => perform(&mut sp, state, ctx, &inst, m, &mut own).await,
-        Err(e) => Err(e),
+    // A transaction that writes after a check may refuse runs in a savepoint; the others read,
+    // or write once after every check, so a refusal leaves nothing behind without one.
+    let performed = if let Err(e) = signed_in(state, &inst, m) {
+        Err(e)
+    } else if in_savepoint(&m.input) {
+        let mut sp = tx.begin().await?;
+        let r = perform(&mut sp, state, ctx, &inst, m, &mut own).await;
+        match &r {
+            Ok(_) => sp.commit().await?,
+            Err(_) => sp.rollback().await?,
+        }
+        r
+    } else {
+        perform(tx, state, ctx, &inst, m, &mut own).await
     };
     let (outcome, effect) = match performed {
         Ok((output, effect)) => {
-            sp.commit().await?;
             audit.0.append(&mut own.0);
             (Ok(output), effect)
         }
         Err(e) if e.is_refusal() => {
-            sp.rollback().await?;
             if let StoreError::OutOfScope(r) = &e {
                 audit.push(
                     "auth.out_of_scope",
@@ -343,6 +351,27 @@ async fn call(
         .answered
         .insert((inst.id, m.msgid.clone()), answer.clone());
     Ok(answer)
+}
+
+/// Whether a transaction needs a savepoint of its own: it writes more than once, or may refuse
+/// after a write. Reads (1101's first use issues a `psn_no`, after every check), sign-in,
+/// registration, 2203 and discharge write once, last; fee lines go in one statement after
+/// every check; a settlement writes after every check, and a refusal by the database there is
+/// a failure of the batch (see `Writes::run`).
+fn in_savepoint(input: &Input) -> bool {
+    !matches!(
+        input,
+        Input::SignIn { .. }
+            | Input::PersonInfo(_)
+            | Input::Register(_)
+            | Input::VisitInfo(_)
+            | Input::Discharge { .. }
+            | Input::Fees(_)
+            | Input::Settle { .. }
+            | Input::Totals(_)
+            | Input::Detail(_)
+            | Input::Cumulative { .. }
+    )
 }
 
 /// An answer as recorded.

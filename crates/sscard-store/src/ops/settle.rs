@@ -693,8 +693,16 @@ pub(super) async fn upload_fees(
             ));
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(l) = lines.iter().find(|l| !seen.insert(l.feedetl_sn.as_str())) {
+        return Err(duplicate_line(&l.feedetl_sn));
+    }
     let codes: Vec<&str> = lines.iter().map(|l| l.med_list_codg.as_str()).collect();
-    let catalogue = catalogue_items(tx, &v.treatment_region, &codes).await?;
+    let sns: Vec<&str> = lines.iter().map(|l| l.feedetl_sn.as_str()).collect();
+    let (catalogue, uploaded) = catalogue_items(tx, &v.treatment_region, &codes, v.id, &sns).await?;
+    if let Some(sn) = uploaded.first() {
+        return Err(duplicate_line(sn));
+    }
     let mut out = Vec::with_capacity(lines.len());
     let mut sns = Vec::with_capacity(lines.len());
     let mut classified = Vec::with_capacity(lines.len());
@@ -745,20 +753,21 @@ pub(super) async fn upload_fees(
                 .push_bind(None::<Uuid>)
                 .push_bind(ctx.at);
         });
-        insert.push(" ON CONFLICT (visit_id, feedetl_sn) DO NOTHING");
-        let inserted = insert.build().execute(&mut **tx).await?.rows_affected();
-        if inserted < chunk.len() as u64 {
-            return Err(refuse(
-                "fees.duplicate_sn",
-                "明细流水号在本次就诊中重复或已上传：每条明细的 feedetl_sn 须唯一".into(),
-                "a fee line's feedetl_sn repeats or was already uploaded for this visit: each must be unique".into(),
-            ));
-        }
+        // One statement, after every check: atomic without a savepoint.
+        insert.build().execute(&mut **tx).await?;
     }
     Ok((
         json!({ "result": out }),
         json!({ "fees": { "mdtrt_id": v.mdtrt_id, "feedetl_sn": sns } }),
     ))
+}
+
+fn duplicate_line(sn: &str) -> StoreError {
+    refuse(
+        "fees.duplicate_sn",
+        format!("明细流水号 {sn} 重复或已在本次就诊中上传：每条明细的 feedetl_sn 须唯一"),
+        format!("fee line {sn} repeats or was already uploaded for this visit: each feedetl_sn must be unique"),
+    )
 }
 
 fn line_output(
@@ -787,27 +796,49 @@ fn line_output(
     })
 }
 
+/// The catalogue's entries for the codes, and which of the `feedetl_sn`s the visit already
+/// has — one statement.
 async fn catalogue_items(
     tx: &mut Tx<'_>,
     region: &str,
     codes: &[&str],
-) -> Result<std::collections::HashMap<String, CatalogueItem>, StoreError> {
+    visit_id: Uuid,
+    sns: &[&str],
+) -> Result<(std::collections::HashMap<String, CatalogueItem>, Vec<String>), StoreError> {
     let mut q = sqlx::QueryBuilder::<DB>::new(
-        "SELECT code, class, selfpay_prop, price_cap_cents FROM catalogue_items WHERE region = ",
+        "SELECT 'item' AS kind, code, class, selfpay_prop, price_cap_cents FROM catalogue_items \
+         WHERE region = ",
     );
     q.push_bind(region).push(" AND code IN (");
     let mut sep = q.separated(", ");
     for c in codes {
         sep.push_bind(*c);
     }
+    q.push(
+        ") UNION ALL SELECT 'line', feedetl_sn, NULL, 0, NULL FROM fee_lines WHERE visit_id = ",
+    );
+    q.push_bind(visit_id).push(" AND feedetl_sn IN (");
+    let mut sep = q.separated(", ");
+    for s in sns {
+        sep.push_bind(*s);
+    }
     q.push(")");
-    let mut out = std::collections::HashMap::new();
+    let mut items = std::collections::HashMap::new();
+    let mut uploaded = Vec::new();
     for r in q.build().fetch_all(&mut **tx).await? {
-        let class: String = r.try_get("class")?;
-        out.insert(
+        let kind: String = r.try_get("kind")?;
+        if kind == "line" {
+            uploaded.push(r.try_get("code")?);
+            continue;
+        }
+        let class: Option<String> = r.try_get("class")?;
+        items.insert(
             r.try_get("code")?,
             CatalogueItem {
-                class: ItemClass::from_code(&class).unwrap_or(ItemClass::C),
+                class: class
+                    .as_deref()
+                    .and_then(ItemClass::from_code)
+                    .unwrap_or(ItemClass::C),
                 selfpay_prop: Fixed4::from_units(i64::from(r.try_get::<i32, _>("selfpay_prop")?)),
                 price_cap: r
                     .try_get::<Option<i64>, _>("price_cap_cents")?
@@ -815,7 +846,7 @@ async fn catalogue_items(
             },
         );
     }
-    Ok(out)
+    Ok((items, uploaded))
 }
 
 /// 2205 / 2302: cancels a visit's unsettled lines: all (`feedetl_sn` `0000` or nothing
@@ -972,55 +1003,111 @@ async fn accumulators(
     })
 }
 
+/// Writes that go together: on SQLite one call to the connection (several statements, their
+/// arguments in order), on PostgreSQL one statement each.
+struct Writes {
+    parts: Vec<sqlx::QueryBuilder<'static, DB>>,
+}
+
+impl Writes {
+    fn new() -> Writes {
+        Writes { parts: Vec::new() }
+    }
+
+    /// Starts the next statement with `sql`; binds and SQL pushed after it belong to it.
+    fn stmt(&mut self, sql: &str) -> &mut sqlx::QueryBuilder<'static, DB> {
+        if MULTI_STATEMENT && !self.parts.is_empty() {
+            let last = self.parts.len() - 1;
+            let q = &mut self.parts[last];
+            q.push("; ");
+            q.push(sql);
+            return q;
+        }
+        self.parts.push(sqlx::QueryBuilder::new(sql));
+        let last = self.parts.len() - 1;
+        &mut self.parts[last]
+    }
+
+    /// Runs the writes. They come after every check, so a database refusal here (a constraint)
+    /// is a failure, not an answer: the batch's transaction rolls back and nothing is half
+    /// written, without a savepoint per message.
+    async fn run(mut self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        for q in &mut self.parts {
+            q.build()
+                .execute(&mut **tx)
+                .await
+                .map_err(StoreError::from)
+                .map_err(|e| {
+                    if e.is_refusal() {
+                        StoreError::Database {
+                            detail: format!("settlement writes refused: {e:?}"),
+                        }
+                    } else {
+                        e
+                    }
+                })?;
+        }
+        Ok(())
+    }
+}
+
 /// Moves the accumulators and the account by a settlement (or, negated, its cancellation).
-async fn move_accumulators(
-    tx: &mut Tx<'_>,
+fn push_accumulators(
+    w: &mut Writes,
     person_id: Uuid,
     insutype: &str,
     year: i32,
     med_type: &str,
     s: &Settlement,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE insurance_years SET pool_paid_cents = pool_paid_cents + $1, \
-         tier_paid_cents = tier_paid_cents + $2, version = version + 1 \
-         WHERE person_id = $3 AND insutype = $4 AND year = $5",
-    )
-    .bind(s.hifp_pay.cents())
-    .bind(s.tier().cents())
-    .bind(person_id)
-    .bind(insutype)
-    .bind(year)
-    .execute(&mut **tx)
-    .await?;
+) {
+    w.stmt("UPDATE insurance_years SET pool_paid_cents = pool_paid_cents + ")
+        .push_bind(s.hifp_pay.cents())
+        .push(", tier_paid_cents = tier_paid_cents + ")
+        .push_bind(s.tier().cents())
+        .push(", version = version + 1 WHERE person_id = ")
+        .push_bind(person_id)
+        .push(" AND insutype = ")
+        .push_bind(insutype.to_owned())
+        .push(" AND year = ")
+        .push_bind(year);
     if s.act_pay_dedc != Money::ZERO {
-        sqlx::query(
-            "INSERT INTO insurance_deductibles (person_id, insutype, year, med_type, used_cents) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_id, insutype, year, med_type) \
-             DO UPDATE SET used_cents = insurance_deductibles.used_cents + $5",
+        w.stmt(
+            "INSERT INTO insurance_deductibles (person_id, insutype, year, med_type, used_cents) VALUES (",
         )
-        .bind(person_id)
-        .bind(insutype)
-        .bind(year)
-        .bind(med_type)
-        .bind(s.act_pay_dedc.cents())
-        .execute(&mut **tx)
-        .await?;
+        .push_bind(person_id)
+        .push(", ")
+        .push_bind(insutype.to_owned())
+        .push(", ")
+        .push_bind(year)
+        .push(", ")
+        .push_bind(med_type.to_owned())
+        .push(", ")
+        .push_bind(s.act_pay_dedc.cents())
+        .push(
+            ") ON CONFLICT (person_id, insutype, year, med_type) \
+             DO UPDATE SET used_cents = insurance_deductibles.used_cents + excluded.used_cents",
+        );
     }
     if s.acct_pay != Money::ZERO {
-        sqlx::query(
-            "UPDATE insurance_accounts SET balance_cents = balance_cents - $1, updated_at = $2, \
-             version = version + 1 WHERE person_id = $3 AND insutype = $4",
-        )
-        .bind(s.acct_pay.cents())
-        .bind(at)
-        .bind(person_id)
-        .bind(insutype)
-        .execute(&mut **tx)
-        .await?;
+        w.stmt("UPDATE insurance_accounts SET balance_cents = balance_cents - ")
+            .push_bind(s.acct_pay.cents())
+            .push(", updated_at = ")
+            .push_bind(at)
+            .push(", version = version + 1 WHERE person_id = ")
+            .push_bind(person_id)
+            .push(" AND insutype = ")
+            .push_bind(insutype.to_owned());
     }
-    Ok(())
+}
+
+fn push_visit_status(w: &mut Writes, id: Uuid, status: &str, at: DateTime<Utc>) {
+    w.stmt("UPDATE medical_visits SET status = ")
+        .push_bind(status.to_owned())
+        .push(", updated_at = ")
+        .push_bind(at)
+        .push(" WHERE id = ")
+        .push_bind(id);
 }
 
 /// The policy's deductible key: the visit's `med_type`, or its family's when the policy has
@@ -1163,19 +1250,18 @@ pub(super) async fn settle(
         pool_prop: ratio,
     };
     if commit {
-        let id = insert_settlement(tx, ctx, &facts, 1, None, &s).await?;
-        sqlx::query(
-            "UPDATE fee_lines SET settlement_id = $1 WHERE visit_id = $2 AND status = 'active' \
-             AND settlement_id IS NULL",
-        )
-        .bind(id)
-        .bind(v.id)
-        .execute(&mut **tx)
-        .await?;
-        move_accumulators(tx, v.person_id, &v.insutype, year, &med_type, &s, ctx.at).await?;
+        let mut w = Writes::new();
+        let id = push_settlement(&mut w, ctx, &facts, 1, None, &s);
+        w.stmt("UPDATE fee_lines SET settlement_id = ")
+            .push_bind(id)
+            .push(" WHERE visit_id = ")
+            .push_bind(v.id)
+            .push(" AND status = 'active' AND settlement_id IS NULL");
+        push_accumulators(&mut w, v.person_id, &v.insutype, year, &med_type, &s, ctx.at);
         if !input.interim || v.kind == 1 {
-            set_visit_status(tx, v.id, "settled", ctx.at).await?;
+            push_visit_status(&mut w, v.id, "settled", ctx.at);
         }
+        w.run(tx).await?;
         audit.push(
             "settlement.settle",
             setl_id.as_str(),
@@ -1259,63 +1345,65 @@ struct SettlementFacts<'a> {
     pool_prop: Fixed4,
 }
 
-async fn insert_settlement(
-    tx: &mut Tx<'_>,
+fn push_settlement(
+    w: &mut Writes,
     ctx: &Ctx,
     f: &SettlementFacts<'_>,
     kind: i32,
     cancels: Option<Uuid>,
     s: &Settlement,
-) -> Result<Uuid, StoreError> {
+) -> Uuid {
     let id = Uuid::now_v7();
-    sqlx::query(
+    let q = w.stmt(
         "INSERT INTO settlements (id, setl_id, kind, cancels, visit_id, institution_id, \
          person_id, insutype, med_type, psn_type, insured_region, treatment_region, year, \
          setl_month, setl_time, clr_type, msgid, pool_prop, medfee_cents, fulamt_ownpay_cents, \
          overlmt_cents, preselfpay_cents, inscp_cents, act_pay_dedc_cents, hifp_cents, \
          hifob_cents, hifmi_cents, fund_cents, psn_part_cents, acct_cents, cash_cents, \
-         hosp_part_cents, balc_cents, status, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)",
-    )
-    .bind(id)
-    .bind(f.setl_id)
-    .bind(kind)
-    .bind(cancels)
-    .bind(f.v.id)
-    .bind(f.v.institution_id)
-    .bind(f.v.person_id)
-    .bind(&f.v.insutype)
-    .bind(f.med_type)
-    .bind(f.psn_type)
-    .bind(&f.v.insured_region)
-    .bind(&f.v.treatment_region)
-    .bind(f.year)
-    .bind(f.setl_time.format("%Y-%m").to_string())
-    .bind(f.setl_time)
-    .bind(f.clr_type)
-    .bind(f.msgid)
-    .bind(f.pool_prop.units() as i32)
-    .bind(s.medfee_sumamt.cents())
-    .bind(s.fulamt_ownpay_amt.cents())
-    .bind(s.overlmt_selfpay.cents())
-    .bind(s.preselfpay_amt.cents())
-    .bind(s.inscp_scp_amt.cents())
-    .bind(s.act_pay_dedc.cents())
-    .bind(s.hifp_pay.cents())
-    .bind(s.hifob_pay.cents())
-    .bind(s.hifmi_pay.cents())
-    .bind(s.fund_pay_sumamt.cents())
-    .bind(s.psn_part_amt.cents())
-    .bind(s.acct_pay.cents())
-    .bind(s.psn_cash_pay.cents())
-    .bind(s.hosp_part_amt.cents())
-    .bind(s.balc.cents())
-    .bind(if kind == 1 { "settled" } else { "cancellation" })
-    .bind(ctx.at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
+         hosp_part_cents, balc_cents, status, created_at) VALUES (",
+    );
+    let mut v = q.separated(", ");
+    v.push_bind(id)
+        .push_bind(f.setl_id.to_owned())
+        .push_bind(kind)
+        .push_bind(cancels)
+        .push_bind(f.v.id)
+        .push_bind(f.v.institution_id)
+        .push_bind(f.v.person_id)
+        .push_bind(f.v.insutype.clone())
+        .push_bind(f.med_type.to_owned())
+        .push_bind(f.psn_type.to_owned())
+        .push_bind(f.v.insured_region.clone())
+        .push_bind(f.v.treatment_region.clone())
+        .push_bind(f.year)
+        .push_bind(f.setl_time.format("%Y-%m").to_string())
+        .push_bind(f.setl_time)
+        .push_bind(f.clr_type.to_owned())
+        .push_bind(f.msgid.to_owned())
+        .push_bind(f.pool_prop.units() as i32);
+    for m in [
+        s.medfee_sumamt,
+        s.fulamt_ownpay_amt,
+        s.overlmt_selfpay,
+        s.preselfpay_amt,
+        s.inscp_scp_amt,
+        s.act_pay_dedc,
+        s.hifp_pay,
+        s.hifob_pay,
+        s.hifmi_pay,
+        s.fund_pay_sumamt,
+        s.psn_part_amt,
+        s.acct_pay,
+        s.psn_cash_pay,
+        s.hosp_part_amt,
+        s.balc,
+    ] {
+        v.push_bind(m.cents());
+    }
+    v.push_bind(if kind == 1 { "settled" } else { "cancellation" })
+        .push_bind(ctx.at);
+    q.push(")");
+    id
 }
 
 /// `setlinfo` with every amount of the rules file, and `setldetail` by fund.
@@ -1460,22 +1548,20 @@ pub(super) async fn cancel_settlement(
         msgid,
         pool_prop: Fixed4::from_units(i64::from(r.try_get::<i32, _>("pool_prop")?)),
     };
-    insert_settlement(tx, ctx, &facts, 2, Some(original_id), &c).await?;
-    sqlx::query("UPDATE settlements SET status = 'cancelled' WHERE id = $1")
-        .bind(original_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("UPDATE fee_lines SET settlement_id = NULL WHERE settlement_id = $1")
-        .bind(original_id)
-        .execute(&mut **tx)
-        .await?;
-    move_accumulators(tx, v.person_id, &v.insutype, year, &med_type, &c, ctx.at).await?;
+    let mut w = Writes::new();
+    push_settlement(&mut w, ctx, &facts, 2, Some(original_id), &c);
+    w.stmt("UPDATE settlements SET status = 'cancelled' WHERE id = ")
+        .push_bind(original_id);
+    w.stmt("UPDATE fee_lines SET settlement_id = NULL WHERE settlement_id = ")
+        .push_bind(original_id);
+    push_accumulators(&mut w, v.person_id, &v.insutype, year, &med_type, &c, ctx.at);
     let reopened = if v.kind == 2 && v.status == "settled" {
         "discharged"
     } else {
         "open"
     };
-    set_visit_status(tx, v.id, reopened, ctx.at).await?;
+    push_visit_status(&mut w, v.id, reopened, ctx.at);
+    w.run(tx).await?;
     audit.push(
         "settlement.cancel",
         setl_id,
