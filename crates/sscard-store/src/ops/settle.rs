@@ -240,31 +240,55 @@ pub(super) async fn person_info(
     inst: &Institution,
     cert: &Certificate,
 ) -> Result<serde_json::Value, StoreError> {
-    let person = match cert {
+    // The person and their active enrolments in one statement (one row per enrolment, or
+    // one row without any).
+    let enrolments = |by: &str| {
+        format!(
+            "{}, en.insutype, en.psn_type, en.region AS insured_region, en.begin_date, \
+             en.employer AS enrolled_employer, acc.balance_cents, ip.psn_no {} \
+             LEFT JOIN insurance_enrolments en ON en.person_id = p.id AND en.status = 'active' \
+             LEFT JOIN insurance_accounts acc ON acc.person_id = p.id AND acc.insutype = en.insutype \
+             LEFT JOIN insured_persons ip ON ip.person_id = p.id WHERE {by} ORDER BY en.insutype",
+            PERSON_SELECT.split(" FROM ").next().unwrap_or_default(),
+            PERSON_SELECT
+                .find(" FROM ")
+                .map_or("", |i| &PERSON_SELECT[i..]),
+        )
+    };
+    let all = match cert {
         Certificate::IdNumber(id) => {
-            person_by_ssn(&mut **tx, id.expose())
+            sqlx::query(&enrolments("p.ssn = $1"))
+                .bind(id.expose())
+                .fetch_all(&mut **tx)
                 .await?
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "person",
-                    key: id.masked(),
-                })?
         }
         Certificate::Card {
             number,
             card_sn,
             check_token,
-        } => card_holder(tx, ctx, inst, number, card_sn, check_token).await?,
+        } => {
+            let holder = card_holder(tx, ctx, inst, number, card_sn, check_token).await?;
+            sqlx::query(&enrolments("p.id = $1"))
+                .bind(holder)
+                .fetch_all(&mut **tx)
+                .await?
+        }
     };
-    let rows = sqlx::query(
-        "SELECT e.insutype, e.psn_type, e.region, e.begin_date, e.status, e.employer, \
-         a.balance_cents, (SELECT ip.psn_no FROM insured_persons ip \
-         WHERE ip.person_id = e.person_id) AS psn_no FROM insurance_enrolments e \
-         LEFT JOIN insurance_accounts a ON a.person_id = e.person_id AND a.insutype = e.insutype \
-         WHERE e.person_id = $1 AND e.status = 'active' ORDER BY e.insutype",
-    )
-    .bind(person.id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let Some(first) = all.first() else {
+        let key = match cert {
+            Certificate::IdNumber(id) => id.masked(),
+            Certificate::Card { number, .. } => mask_middle(number, 2, 2),
+        };
+        return Err(StoreError::NotFound {
+            what: "person",
+            key,
+        });
+    };
+    let person = person_from_row(first)?;
+    let rows: Vec<&DbRow> = all
+        .iter()
+        .filter(|r| r.try_get::<Option<String>, _>("insutype").ok().flatten().is_some())
+        .collect();
     if rows.is_empty() {
         return Err(refuse(
             "insurance.not_enrolled",
@@ -277,7 +301,7 @@ pub(super) async fn person_info(
         None => psn_no_of(tx, person.id, ctx.at).await?,
     };
     let mut insuinfo = Vec::new();
-    for r in &rows {
+    for r in rows {
         insuinfo.push(json!({
             "balc": Money::from_cents(r.try_get::<Option<i64>, _>("balance_cents")?.unwrap_or(0)),
             "insutype": r.try_get::<String, _>("insutype")?,
@@ -286,8 +310,8 @@ pub(super) async fn person_info(
             "psn_insu_date": r.try_get::<NaiveDate, _>("begin_date")?,
             "paus_insu_date": null,
             "cvlserv_flag": "0",
-            "insuplc_admdvs": r.try_get::<String, _>("region")?,
-            "emp_name": r.try_get::<Option<String>, _>("employer")?,
+            "insuplc_admdvs": r.try_get::<String, _>("insured_region")?,
+            "emp_name": r.try_get::<Option<String>, _>("enrolled_employer")?,
         }));
     }
     let today = local(ctx.at).date();
@@ -317,7 +341,7 @@ async fn card_holder(
     number: &str,
     card_sn: &str,
     check_token: &str,
-) -> Result<PersonRow, StoreError> {
+) -> Result<Uuid, StoreError> {
     let masked = mask_middle(number, 2, 2);
     let check = sqlx::query(
         "SELECT c.valid_until, t.institution_id FROM terminal_checks c \
@@ -384,12 +408,7 @@ async fn card_holder(
             format!("card {masked} {en}; it cannot be used for settlement"),
         ));
     }
-    let person_id: Uuid = card.try_get("person_id")?;
-    let row = sqlx::query(&format!("{PERSON_SELECT} WHERE p.id = $1"))
-        .bind(person_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    person_from_row(&row)
+    Ok(card.try_get("person_id")?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1177,7 +1196,13 @@ pub(super) async fn settle(
     let v = visit_for(tx, ctx, inst, &input.mdtrt_id, &input.psn_no).await?;
     ready_to_settle(&v, input)?;
     let med_type = input.med_type.clone().unwrap_or_else(|| v.med_type.clone());
-    let (lines, count, psn_type) = unsettled_sum(tx, &v).await?;
+    let setl_local = local(ctx.at);
+    let year = setl_local.year();
+    if commit && !FOR_UPDATE.is_empty() {
+        // Row locks (PostgreSQL): the year's row, first, serialises the person's settlements.
+        lock_year(tx, v.person_id, &v.insutype, year).await?;
+    }
+    let (lines, count, psn_type, acc) = unsettled_sum(tx, &v, year, &med_type).await?;
     let medfee = lines.det_item_fee_sumamt;
     if count == 0 || medfee != input.medfee_sumamt {
         return Err(refuse(
@@ -1196,8 +1221,6 @@ pub(super) async fn settle(
         return Err(not_enrolled(&v.insutype));
     };
     let lines = [lines];
-    let setl_local = local(ctx.at);
-    let year = setl_local.year();
     let key = (
         v.insured_region.clone(),
         year,
@@ -1229,7 +1252,7 @@ pub(super) async fn settle(
         use_account: input.use_account,
         residents: v.insutype == "390",
     };
-    let acc = accumulators(tx, v.person_id, &v.insutype, year, &med_type, commit).await?;
+    let (acc, year_exists) = acc;
     let s = settle_visit(&lines, &policy, &visit, &acc);
     let ratio = sscard_core::settlement::ratio(&policy, &visit);
     let clr = clr_type(&med_type, inst.kind == 2);
@@ -1251,6 +1274,15 @@ pub(super) async fn settle(
     };
     if commit {
         let mut w = Writes::new();
+        if !year_exists {
+            w.stmt("INSERT INTO insurance_years (person_id, insutype, year) VALUES (")
+                .push_bind(v.person_id)
+                .push(", ")
+                .push_bind(v.insutype.clone())
+                .push(", ")
+                .push_bind(year)
+                .push(") ON CONFLICT (person_id, insutype, year) DO NOTHING");
+        }
         let id = push_settlement(&mut w, ctx, &facts, 1, None, &s);
         w.stmt("UPDATE fee_lines SET settlement_id = ")
             .push_bind(id)
@@ -1299,26 +1331,49 @@ async fn filed_for(
     Ok(n > 0)
 }
 
-/// The sums of the visit's unsettled lines (as one line), their number, and the person's
-/// `psn_type` in the visit's insutype (none: not enrolled now) — one statement.
+/// The sums of the visit's unsettled lines (as one line), their number, the person's
+/// `psn_type` in the visit's insutype (none: not enrolled now), and the person's figures of
+/// the year with whether the year's row exists — one statement.
 async fn unsettled_sum(
     tx: &mut Tx<'_>,
     v: &VisitRow,
-) -> Result<(LineResult, i64, Option<String>), StoreError> {
+    year: i32,
+    med_type: &str,
+) -> Result<(LineResult, i64, Option<String>, (Accumulators, bool)), StoreError> {
     let r = sqlx::query(
         "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS amount, \
-         CAST(COALESCE(SUM(fulamt_ownpay_cents), 0) AS BIGINT) AS fulamt, CAST(COALESCE(SUM(overlmt_cents), 0) AS BIGINT) AS overlmt, \
-         CAST(COALESCE(SUM(preselfpay_cents), 0) AS BIGINT) AS preselfpay, CAST(COALESCE(SUM(inscp_cents), 0) AS BIGINT) AS inscp, \
+         CAST(COALESCE(SUM(fulamt_ownpay_cents), 0) AS BIGINT) AS fulamt, \
+         CAST(COALESCE(SUM(overlmt_cents), 0) AS BIGINT) AS overlmt, \
+         CAST(COALESCE(SUM(preselfpay_cents), 0) AS BIGINT) AS preselfpay, \
+         CAST(COALESCE(SUM(inscp_cents), 0) AS BIGINT) AS inscp, \
          (SELECT e.psn_type FROM insurance_enrolments e WHERE e.person_id = $2 \
-          AND e.insutype = $3 AND e.status = 'active') AS psn_type \
+          AND e.insutype = $3 AND e.status = 'active') AS psn_type, \
+         (SELECT y.pool_paid_cents FROM insurance_years y WHERE y.person_id = $2 \
+          AND y.insutype = $3 AND y.year = $4) AS pool, \
+         (SELECT y.tier_paid_cents FROM insurance_years y WHERE y.person_id = $2 \
+          AND y.insutype = $3 AND y.year = $4) AS tier, \
+         (SELECT d.used_cents FROM insurance_deductibles d WHERE d.person_id = $2 \
+          AND d.insutype = $3 AND d.year = $4 AND d.med_type = $5) AS used, \
+         (SELECT a.balance_cents FROM insurance_accounts a WHERE a.person_id = $2 \
+          AND a.insutype = $3) AS balance \
          FROM fee_lines WHERE visit_id = $1 AND status = 'active' AND settlement_id IS NULL",
     )
     .bind(v.id)
     .bind(v.person_id)
     .bind(&v.insutype)
+    .bind(year)
+    .bind(med_type)
     .fetch_one(&mut **tx)
     .await?;
     let c = |k: &str| -> Result<Money, StoreError> { Ok(Money::from_cents(r.try_get(k)?)) };
+    let o = |k: &str| -> Result<Option<i64>, StoreError> { Ok(r.try_get(k)?) };
+    let pool = o("pool")?;
+    let acc = Accumulators {
+        deductible_used: Money::from_cents(o("used")?.unwrap_or(0)),
+        pool_paid: Money::from_cents(pool.unwrap_or(0)),
+        tier_paid: Money::from_cents(o("tier")?.unwrap_or(0)),
+        balance: Money::from_cents(o("balance")?.unwrap_or(0)),
+    };
     Ok((
         LineResult {
             det_item_fee_sumamt: c("amount")?,
@@ -1329,7 +1384,35 @@ async fn unsettled_sum(
         },
         r.try_get("n")?,
         r.try_get("psn_type")?,
+        (acc, pool.is_some()),
     ))
+}
+
+/// Locks the person's year row (created at zero if missing), as a settlement's first write.
+async fn lock_year(
+    tx: &mut Tx<'_>,
+    person_id: Uuid,
+    insutype: &str,
+    year: i32,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO insurance_years (person_id, insutype, year) VALUES ($1, $2, $3) \
+         ON CONFLICT (person_id, insutype, year) DO NOTHING",
+    )
+    .bind(person_id)
+    .bind(insutype)
+    .bind(year)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "SELECT year FROM insurance_years WHERE person_id = $1 AND insutype = $2 AND year = $3{FOR_UPDATE}"
+    ))
+    .bind(person_id)
+    .bind(insutype)
+    .bind(year)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// What a settlement row says besides its amounts.
