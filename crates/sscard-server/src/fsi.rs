@@ -48,7 +48,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route(CALL_SERVICE, post(call_service))
 }
 
-/// The gateway's keys by paasid, read from the store and kept for [`KEY_CACHE`].
+/// The gateway's keys by paasid, read from the store and kept for 30 seconds.
 #[derive(Default)]
 pub struct KeyCache(Mutex<HashMap<String, (GatewayKey, Instant)>>);
 

@@ -32,10 +32,10 @@ pub(crate) struct SettleBench {
     #[arg(long, default_value_t = 64)]
     clients: usize,
     /// Outpatient visits each client settles (4 calls each).
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 150)]
     visits: usize,
     /// Insured persons (visits go round them).
-    #[arg(long, default_value_t = 1280)]
+    #[arg(long, default_value_t = 3200)]
     persons: usize,
     /// A PostgreSQL server (a fresh database is created on it and dropped); without it a
     /// throw-away cluster is started from the local PostgreSQL binaries.
@@ -273,7 +273,7 @@ async fn seed(store: &Store, b: &SettleBench) -> anyhow::Result<Vec<(String, Str
                     psn_type: "1101".into(),
                     region: "321200".into(),
                     from: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("valid"),
-                    balance: Some(sscard_core::money::Money::from_cents(5_000_00)),
+                    balance: Some(sscard_core::money::Money::from_cents(500_000)),
                     employer: None,
                 },
             )
@@ -418,10 +418,10 @@ async fn bench_backend(
                 &json!({"signIn": {"opter_no": "bench", "mac": "", "ip": "127.0.0.1"}}),
             )
             .await?;
-        his.sign_no = out["signinoutb"]["sign_no"]
+        out["signinoutb"]["sign_no"]
             .as_str()
             .unwrap_or_default()
-            .to_owned();
+            .clone_into(&mut his.sign_no);
         clients.push(his);
     }
     let started = Instant::now();

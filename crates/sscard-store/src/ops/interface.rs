@@ -566,40 +566,7 @@ async fn reverse(
             .transpose()?
         };
     let Some((infno, effect, reversed_by)) = original else {
-        let refusal = Refusal {
-            code: "interface.reversed".into(),
-            zh: format!("报文 {omsgid} 已被冲正（{}），不再办理", m.msgid),
-            en: format!(
-                "message {omsgid} was reversed ({}); it is not carried out",
-                m.msgid
-            ),
-        };
-        state.record(Pending {
-            institution_id: inst.id,
-            msgid: omsgid.to_owned(),
-            infno: oinfno.to_owned(),
-            refmsgid: s::platform_number(&inst.city(), ctx.at, 10),
-            infcode: -1,
-            answer: json!({ "refusal": refusal }).to_string(),
-            effect: None,
-            reversed_by: Some(m.msgid.clone()),
-            at: ctx.at,
-        });
-        // Should the message still arrive in this batch, it is answered as reversed too.
-        state.answered.insert(
-            key,
-            Answer {
-                refmsgid: String::new(),
-                outcome: Err(refusal),
-                replayed: true,
-            },
-        );
-        audit.push(
-            "interface.reverse",
-            omsgid,
-            json!({ "oinfno": oinfno, "undone": "nothing (never received)" }),
-        );
-        return Ok(json!({ "data": { "omsgid": omsgid, "oinfno": oinfno, "undone": "none" } }));
+        return Ok(tombstone(state, ctx, inst, m, (omsgid, oinfno), audit));
     };
     if let Some(by) = reversed_by {
         return Err(refuse(
@@ -642,6 +609,53 @@ async fn reverse(
         json!({ "oinfno": oinfno, "undone": undone }),
     );
     Ok(json!({ "data": { "omsgid": omsgid, "oinfno": oinfno, "undone": undone } }))
+}
+
+/// A reversal of a message that never arrived: recorded as reversed, answered as such should
+/// it arrive late (in this batch or after).
+fn tombstone(
+    state: &mut Batch,
+    ctx: &Ctx,
+    inst: &Institution,
+    m: &Message,
+    (omsgid, oinfno): (&str, &str),
+    audit: &mut Audit,
+) -> serde_json::Value {
+    let key = (inst.id, omsgid.to_owned());
+    let refusal = Refusal {
+        code: "interface.reversed".into(),
+        zh: format!("报文 {omsgid} 已被冲正（{}），不再办理", m.msgid),
+        en: format!(
+            "message {omsgid} was reversed ({}); it is not carried out",
+            m.msgid
+        ),
+    };
+    state.record(Pending {
+        institution_id: inst.id,
+        msgid: omsgid.to_owned(),
+        infno: oinfno.to_owned(),
+        refmsgid: s::platform_number(&inst.city(), ctx.at, 10),
+        infcode: -1,
+        answer: json!({ "refusal": refusal }).to_string(),
+        effect: None,
+        reversed_by: Some(m.msgid.clone()),
+        at: ctx.at,
+    });
+    // Should the message still arrive in this batch, it is answered as reversed too.
+    state.answered.insert(
+        key,
+        Answer {
+            refmsgid: String::new(),
+            outcome: Err(refusal),
+            replayed: true,
+        },
+    );
+    audit.push(
+        "interface.reverse",
+        omsgid,
+        json!({ "oinfno": oinfno, "undone": "nothing (never received)" }),
+    );
+    json!({ "data": { "omsgid": omsgid, "oinfno": oinfno, "undone": "none" } })
 }
 
 #[allow(clippy::too_many_arguments)]

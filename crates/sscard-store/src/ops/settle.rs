@@ -287,7 +287,12 @@ pub(super) async fn person_info(
     let person = person_from_row(first)?;
     let rows: Vec<&DbRow> = all
         .iter()
-        .filter(|r| r.try_get::<Option<String>, _>("insutype").ok().flatten().is_some())
+        .filter(|r| {
+            r.try_get::<Option<String>, _>("insutype")
+                .ok()
+                .flatten()
+                .is_some()
+        })
         .collect();
     if rows.is_empty() {
         return Err(refuse(
@@ -718,7 +723,8 @@ pub(super) async fn upload_fees(
     }
     let codes: Vec<&str> = lines.iter().map(|l| l.med_list_codg.as_str()).collect();
     let sns: Vec<&str> = lines.iter().map(|l| l.feedetl_sn.as_str()).collect();
-    let (catalogue, uploaded) = catalogue_items(tx, &v.treatment_region, &codes, v.id, &sns).await?;
+    let (catalogue, uploaded) =
+        catalogue_items(tx, &v.treatment_region, &codes, v.id, &sns).await?;
     if let Some(sn) = uploaded.first() {
         return Err(duplicate_line(sn));
     }
@@ -743,6 +749,21 @@ pub(super) async fn upload_fees(
         out.push(line_output(&l.feedetl_sn, l, item.as_ref(), &r));
         classified.push((l, item, r));
     }
+    insert_lines(tx, v.id, &classified, ctx.at).await?;
+    Ok((
+        json!({ "result": out }),
+        json!({ "fees": { "mdtrt_id": v.mdtrt_id, "feedetl_sn": sns } }),
+    ))
+}
+
+/// The classified lines, in one statement (per 500), after every check: atomic without a
+/// savepoint.
+async fn insert_lines(
+    tx: &mut Tx<'_>,
+    visit_id: Uuid,
+    classified: &[(&FeeInput, Option<CatalogueItem>, LineResult)],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     // 19 binds a line; 500 lines stay below every backend's bind limit.
     for chunk in classified.chunks(500) {
         let mut insert = sqlx::QueryBuilder::<DB>::new(
@@ -752,7 +773,7 @@ pub(super) async fn upload_fees(
              preselfpay_cents, inscp_cents, status, settlement_id, created_at) ",
         );
         insert.push_values(chunk, |mut b, (l, item, r)| {
-            b.push_bind(v.id)
+            b.push_bind(visit_id)
                 .push_bind(&l.feedetl_sn)
                 .push_bind(&l.chrg_bchno)
                 .push_bind(&l.med_list_codg)
@@ -770,22 +791,21 @@ pub(super) async fn upload_fees(
                 .push_bind(r.inscp_scp_amt.cents())
                 .push_bind("active")
                 .push_bind(None::<Uuid>)
-                .push_bind(ctx.at);
+                .push_bind(at);
         });
         // One statement, after every check: atomic without a savepoint.
         insert.build().execute(&mut **tx).await?;
     }
-    Ok((
-        json!({ "result": out }),
-        json!({ "fees": { "mdtrt_id": v.mdtrt_id, "feedetl_sn": sns } }),
-    ))
+    Ok(())
 }
 
 fn duplicate_line(sn: &str) -> StoreError {
     refuse(
         "fees.duplicate_sn",
         format!("明细流水号 {sn} 重复或已在本次就诊中上传：每条明细的 feedetl_sn 须唯一"),
-        format!("fee line {sn} repeats or was already uploaded for this visit: each feedetl_sn must be unique"),
+        format!(
+            "fee line {sn} repeats or was already uploaded for this visit: each feedetl_sn must be unique"
+        ),
     )
 }
 
@@ -823,7 +843,13 @@ async fn catalogue_items(
     codes: &[&str],
     visit_id: Uuid,
     sns: &[&str],
-) -> Result<(std::collections::HashMap<String, CatalogueItem>, Vec<String>), StoreError> {
+) -> Result<
+    (
+        std::collections::HashMap<String, CatalogueItem>,
+        Vec<String>,
+    ),
+    StoreError,
+> {
     let mut q = sqlx::QueryBuilder::<DB>::new(
         "SELECT 'item' AS kind, code, class, selfpay_prop, price_cap_cents FROM catalogue_items \
          WHERE region = ",
@@ -833,9 +859,7 @@ async fn catalogue_items(
     for c in codes {
         sep.push_bind(*c);
     }
-    q.push(
-        ") UNION ALL SELECT 'line', feedetl_sn, NULL, 0, NULL FROM fee_lines WHERE visit_id = ",
-    );
+    q.push(") UNION ALL SELECT 'line', feedetl_sn, NULL, 0, NULL FROM fee_lines WHERE visit_id = ");
     q.push_bind(visit_id).push(" AND feedetl_sn IN (");
     let mut sep = q.separated(", ");
     for s in sns {
@@ -1227,13 +1251,12 @@ pub(super) async fn settle(
         v.insutype.clone(),
         med_type.clone(),
     );
-    let policy = match state.policies.get(&key) {
-        Some(p) => p.clone(),
-        None => {
-            let p = policy_of(tx, &v.insured_region, year, &v.insutype, &med_type).await?;
-            state.policies.insert(key, p.clone());
-            p
-        }
+    let policy = if let Some(p) = state.policies.get(&key) {
+        p.clone()
+    } else {
+        let p = policy_of(tx, &v.insured_region, year, &v.insutype, &med_type).await?;
+        state.policies.insert(key, p.clone());
+        p
     };
     let cross = v.treatment_region != v.insured_region;
     let filed = v.emergency
@@ -1273,27 +1296,7 @@ pub(super) async fn settle(
         pool_prop: ratio,
     };
     if commit {
-        let mut w = Writes::new();
-        if !year_exists {
-            w.stmt("INSERT INTO insurance_years (person_id, insutype, year) VALUES (")
-                .push_bind(v.person_id)
-                .push(", ")
-                .push_bind(v.insutype.clone())
-                .push(", ")
-                .push_bind(year)
-                .push(") ON CONFLICT (person_id, insutype, year) DO NOTHING");
-        }
-        let id = push_settlement(&mut w, ctx, &facts, 1, None, &s);
-        w.stmt("UPDATE fee_lines SET settlement_id = ")
-            .push_bind(id)
-            .push(" WHERE visit_id = ")
-            .push_bind(v.id)
-            .push(" AND status = 'active' AND settlement_id IS NULL");
-        push_accumulators(&mut w, v.person_id, &v.insutype, year, &med_type, &s, ctx.at);
-        if !input.interim || v.kind == 1 {
-            push_visit_status(&mut w, v.id, "settled", ctx.at);
-        }
-        w.run(tx).await?;
+        record_settlement(tx, ctx, &facts, &s, year_exists, input.interim).await?;
         audit.push(
             "settlement.settle",
             setl_id.as_str(),
@@ -1308,6 +1311,49 @@ pub(super) async fn settle(
     let output = settlement_output(&facts, &input.psn_no, &s);
     let effect = commit.then(|| json!({ "settlement": setl_id }));
     Ok((output, effect))
+}
+
+/// A settlement's writes, in one call on SQLite: the year's row if it is the first, the
+/// settlement, its lines marked, the accumulators and the account, the visit settled (an
+/// interim settlement of a stay leaves it open).
+async fn record_settlement(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    facts: &SettlementFacts<'_>,
+    s: &Settlement,
+    year_exists: bool,
+    interim: bool,
+) -> Result<(), StoreError> {
+    let v = facts.v;
+    let mut w = Writes::new();
+    if !year_exists {
+        w.stmt("INSERT INTO insurance_years (person_id, insutype, year) VALUES (")
+            .push_bind(v.person_id)
+            .push(", ")
+            .push_bind(v.insutype.clone())
+            .push(", ")
+            .push_bind(facts.year)
+            .push(") ON CONFLICT (person_id, insutype, year) DO NOTHING");
+    }
+    let id = push_settlement(&mut w, ctx, facts, 1, None, s);
+    w.stmt("UPDATE fee_lines SET settlement_id = ")
+        .push_bind(id)
+        .push(" WHERE visit_id = ")
+        .push_bind(v.id)
+        .push(" AND status = 'active' AND settlement_id IS NULL");
+    push_accumulators(
+        &mut w,
+        v.person_id,
+        &v.insutype,
+        facts.year,
+        facts.med_type,
+        s,
+        ctx.at,
+    );
+    if !interim || v.kind == 1 {
+        push_visit_status(&mut w, v.id, "settled", ctx.at);
+    }
+    w.run(tx).await
 }
 
 /// Whether a filing covers care in `region` on `date`.
@@ -1428,6 +1474,7 @@ struct SettlementFacts<'a> {
     pool_prop: Fixed4,
 }
 
+#[allow(clippy::many_single_char_names)]
 fn push_settlement(
     w: &mut Writes,
     ctx: &Ctx,
@@ -1557,7 +1604,7 @@ fn fund_name(t: &str) -> &'static str {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::many_single_char_names)]
 /// 2208 / 2305: cancels a settlement once; every accumulator and the balance move back
 /// exactly; the lines are free to settle again.
 pub(super) async fn cancel_settlement(
@@ -1637,7 +1684,15 @@ pub(super) async fn cancel_settlement(
         .push_bind(original_id);
     w.stmt("UPDATE fee_lines SET settlement_id = NULL WHERE settlement_id = ")
         .push_bind(original_id);
-    push_accumulators(&mut w, v.person_id, &v.insutype, year, &med_type, &c, ctx.at);
+    push_accumulators(
+        &mut w,
+        v.person_id,
+        &v.insutype,
+        year,
+        &med_type,
+        &c,
+        ctx.at,
+    );
     let reopened = if v.kind == 2 && v.status == "settled" {
         "discharged"
     } else {
