@@ -28,8 +28,8 @@ use sscard_core::money::{Fixed4, Money};
 use sscard_ids::{Bilingual, ResidentId};
 use sscard_store::StoreError;
 use sscard_store::fsi::{
-    Certificate, DetailInput, DetailLine, FeeInput, GatewayKey, Input, Message, ReferralInput,
-    Registration, SettleInput, TotalsInput, VisitInfo,
+    Certificate, ClearingApplication, DetailInput, DetailLine, FeeInput, GatewayKey, Input,
+    Message, ReferralInput, Registration, SettleInput, TotalsInput, VisitInfo,
 };
 
 use crate::AppState;
@@ -612,6 +612,22 @@ fn parse_more(infno: &str, input: &Value) -> Result<Input, Refused> {
                 lines,
             })
         }
+        "3203" => {
+            let n = node(input, "data")?;
+            let money = |k: &str| n.field(k).opt_money().map(Option::unwrap_or_default);
+            Input::ClearingApplication(ClearingApplication {
+                clr_type: n.field("clr_type").code(&["11", "21", "41"])?,
+                clr_way: n.field("clr_way").opt().unwrap_or_else(|| "1".into()),
+                setlym: n.field("setlym").str()?,
+                psntime: n.field("psntime").str()?.parse().map_err(|_| {
+                    Refused::input("data.psntime", "应为整数", "must be a whole number")
+                })?,
+                medfee_sumamt: money("medfee_sumamt")?,
+                fund_appy_sum: money("fund_appy_sum")?,
+                acct_pay: money("acct_pay")?,
+                cash_payamt: money("cash_payamt")?,
+            })
+        }
         "5206" => {
             let n = node(input, "data")?;
             let year = match n.field("cum_ym").opt() {
@@ -630,10 +646,10 @@ fn parse_more(infno: &str, input: &Value) -> Result<Input, Refused> {
                 status: StatusCode::OK,
                 code: "interface.infno".into(),
                 zh: format!(
-                    "交易 {other} 未开通：本平台办理 9001、1101、2201–2208、2301–2305、2401、2402、2404、2501、2502、2601、3201、3202、5206"
+                    "交易 {other} 未开通：本平台办理 9001、1101、2201–2208、2301–2305、2401、2402、2404、2501、2502、2601、3201、3202、3203、5206"
                 ),
                 en: format!(
-                    "transaction {other} is not offered: this platform answers 9001, 1101, 2201–2208, 2301–2305, 2401, 2402, 2404, 2501, 2502, 2601, 3201, 3202, 5206"
+                    "transaction {other} is not offered: this platform answers 9001, 1101, 2201–2208, 2301–2305, 2401, 2402, 2404, 2501, 2502, 2601, 3201, 3202, 3203, 5206"
                 ),
             });
         }

@@ -469,6 +469,59 @@ on_both!(a_his_settles_through_the_interface, |app| {
     let v = nanjing.call_as("2304", &late, ipt.clone()).await;
     assert_eq!(v["err_code"], "interface.reversed", "{v}");
 
+    // The stay settled again (after the reversal the visit is open for it): the month's
+    // clearing has Taizhou owing Nanjing its fund and account payments.
+    let again = nanjing.ok("2304", ipt.clone()).await;
+    assert_eq!(again["setlinfo"]["fund_pay_sumamt"], "2122.50");
+    let month = (Utc::now() + chrono::Duration::hours(8))
+        .format("%Y-%m")
+        .to_string();
+    let c = app
+        .store
+        .clearing(&Ctx::system("test:clearing"), &month)
+        .await
+        .unwrap();
+    assert_eq!(c.entries.len(), 1, "{c:?}");
+    let e = &c.entries[0];
+    assert_eq!(
+        (e.insured_region.as_str(), e.treatment_region.as_str()),
+        ("321200", "320100")
+    );
+    assert_eq!(e.settlements, 1);
+    assert_eq!(e.fund_pay_sumamt.to_string(), "2122.50");
+    assert_eq!(e.acct_pay.to_string(), "729.65");
+    let net: Vec<(String, String)> = c
+        .positions
+        .iter()
+        .map(|p| (p.region.clone(), p.net.to_string()))
+        .collect();
+    assert_eq!(
+        net,
+        [
+            ("320100".into(), "2852.15".into()),
+            ("321200".into(), "-2852.15".into())
+        ]
+    );
+    // 3203: Nanjing applies for the month's inpatient clearing; wrong figures are refused.
+    let setlym = month.replace('-', "");
+    let apply = |fund: &str| {
+        json!({"data": {"clr_type": "21", "clr_way": "1", "setlym": setlym,
+        "psntime": "1", "medfee_sumamt": "5030.00", "med_sumfee": "5030.00", "fund_appy_sum": fund,
+        "cash_payamt": "2177.85", "acct_pay": "729.65", "begndate": format!("{month}-01"), "enddate": format!("{month}-28")}})
+    };
+    nanjing
+        .refused("3203", apply("2000.00"), "clearing.figures_differ")
+        .await;
+    let ok = nanjing.ok("3203", apply("2122.50")).await;
+    assert!(
+        ok["result"]["clr_appy_evt_id"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("320100"))
+    );
+    nanjing
+        .refused("3203", apply("2122.50"), "clearing.already_applied")
+        .await;
+
     // 3201 / 3202 for the hospital's outpatient settlements today.
     let today = (Utc::now() + chrono::Duration::hours(8))
         .date_naive()

@@ -335,6 +335,8 @@ pub enum Input {
     Totals(TotalsInput),
     /// 3202 detail reconciliation.
     Detail(DetailInput),
+    /// 3203 the institution's clearing application for a month.
+    ClearingApplication(ClearingApplication),
     /// 5206 the person's cumulative figures.
     Cumulative {
         /// `psn_no`.
@@ -364,4 +366,64 @@ pub struct Answer {
     pub outcome: Result<serde_json::Value, Refusal>,
     /// Answered from the first message with the same msgid.
     pub replayed: bool,
+}
+
+/// 3203: an institution's clearing application for a month.
+#[derive(Debug, Clone)]
+pub struct ClearingApplication {
+    /// `clr_type` (11, 21, 41).
+    pub clr_type: String,
+    /// `clr_way`.
+    pub clr_way: String,
+    /// `setlym`: the month, as `YYYYMM`.
+    pub setlym: String,
+    /// `psntime`: settlements (person-times).
+    pub psntime: i64,
+    /// `medfee_sumamt`.
+    pub medfee_sumamt: Money,
+    /// `fund_appy_sum`: the funds applied for.
+    pub fund_appy_sum: Money,
+    /// `acct_pay`.
+    pub acct_pay: Money,
+    /// `cash_payamt`.
+    pub cash_payamt: Money,
+}
+
+/// One cell of the month's clearing: what the insured city's fund owes the treatment city.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClearingEntry {
+    /// The insured city (it pays).
+    pub insured_region: String,
+    /// The treatment city (it is paid).
+    pub treatment_region: String,
+    /// Settlements in force (cancelled ones do not count).
+    pub settlements: i64,
+    /// Funds paid.
+    pub fund_pay_sumamt: Money,
+    /// Personal accounts paid.
+    pub acct_pay: Money,
+}
+
+/// A city's position in the month's clearing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CityPosition {
+    /// The city.
+    pub region: String,
+    /// Owed to it (its institutions treated people insured elsewhere).
+    pub owed: Money,
+    /// It owes (its insured were treated elsewhere).
+    pub owes: Money,
+    /// `owed − owes`.
+    pub net: Money,
+}
+
+/// The month's clearing between the cities.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Clearing {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Every (insured city, treatment city) with cross-region settlements.
+    pub entries: Vec<ClearingEntry>,
+    /// Each city's position; the nets sum to zero.
+    pub positions: Vec<CityPosition>,
 }

@@ -631,6 +631,12 @@ impl Store {
         dispatch!(self, write, issue_credentials(ctx, institution))
     }
 
+    /// The month's clearing between the cities (`YYYY-MM`): cross-region settlements summed per
+    /// (insured city, treatment city), each city's net position; the centre only, audited.
+    pub async fn clearing(&self, ctx: &Ctx, month: &str) -> Result<fsi::Clearing, StoreError> {
+        dispatch!(self, write, clearing(ctx, month))
+    }
+
     /// The gateway's key for a paasid: the institution and the token to verify with.
     pub async fn gateway_key(&self, paasid: &str) -> Result<Option<fsi::GatewayKey>, StoreError> {
         dispatch!(self, read, gateway_key(paasid))

@@ -90,6 +90,17 @@ pub(crate) enum FilingCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum ClearingCommand {
+    /// 月度异地清算 / sum the month's cross-region settlements per (insured city, treatment
+    /// city) and give each city's net position.
+    Run {
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        month: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum LoadCommand {
     /// 载入 / load a file, whole or nothing; the regions (and years) in it are replaced.
     Load {
@@ -320,4 +331,70 @@ pub(crate) async fn catalogue(g: &Global, c: LoadCommand) -> anyhow::Result<Exit
 pub(crate) fn this_year() -> i32 {
     use chrono::Datelike;
     (chrono::Utc::now() + chrono::Duration::hours(8)).year()
+}
+
+/// `sscard clearing run --month YYYY-MM`.
+pub(crate) async fn clearing(g: &Global, c: ClearingCommand) -> anyhow::Result<ExitCode> {
+    let ClearingCommand::Run { month } = c;
+    if month.len() != 7
+        || chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_err()
+    {
+        return Ok(crate::output::invalid_argument(
+            "--month",
+            &BadMonth(month),
+            g.json,
+        ));
+    }
+    let store = try_open!(g);
+    let c = try_store!(g, store.clearing(&g.ctx(), &month).await);
+    if g.json {
+        json_line(&c);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} 异地清算（cross-region clearing）", c.month);
+    println!(
+        "{:<8} {:<8} {:>6} {:>14} {:>12}",
+        "参保地", "就医地", "笔数", "基金支付", "个人账户"
+    );
+    for e in &c.entries {
+        println!(
+            "{:<11} {:<11} {:>6} {:>14} {:>12}",
+            e.insured_region, e.treatment_region, e.settlements, e.fund_pay_sumamt, e.acct_pay
+        );
+    }
+    println!("各市净额（net position: owed − owes）:");
+    for p in &c.positions {
+        println!(
+            "  {} {:<6} 应收 {:>12}  应付 {:>12}  净额 {:>12}",
+            p.region,
+            city_name(&p.region),
+            p.owed,
+            p.owes,
+            p.net
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A `--month` that is not `YYYY-MM`.
+struct BadMonth(String);
+
+impl sscard_ids::Bilingual for BadMonth {
+    fn code(&self) -> &'static str {
+        "clearing.month"
+    }
+    fn zh(&self) -> String {
+        format!("月份“{}”应为 YYYY-MM，如 2026-11", self.0)
+    }
+    fn en(&self) -> String {
+        format!("month \"{}\" must be YYYY-MM, e.g. 2026-11", self.0)
+    }
+}
+
+/// A Jiangsu city's name by its code.
+pub(crate) fn city_name(code: &str) -> &'static str {
+    sscard_ids::JIANGSU_CITIES
+        .iter()
+        .find(|(c, _, _)| c.to_string() == code)
+        .map_or("", |(_, zh, _)| zh)
 }

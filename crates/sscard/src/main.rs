@@ -109,6 +109,9 @@ enum Command {
     /// 医保目录 / catalogues of treatment places (CSV).
     #[command(subcommand)]
     Catalogue(insurance_cmds::LoadCommand),
+    /// 异地清算 / the month's clearing between the 13 cities.
+    #[command(subcommand)]
+    Clearing(insurance_cmds::ClearingCommand),
     /// 终端 / terminals at designated institutions: enrolment, self-test, card checks, problems.
     #[command(subcommand)]
     Terminal(terminal_cmds::TerminalCommand),
@@ -177,6 +180,7 @@ fn main() -> ExitCode {
                     Command::Terminal(c) => terminal_cmds::run(&global, c).await,
                     Command::Insurance(c) => insurance_cmds::insurance(&global, c).await,
                     Command::Policy(c) => insurance_cmds::policy(&global, c).await,
+                    Command::Clearing(c) => insurance_cmds::clearing(&global, c).await,
                     Command::Filing(c) => insurance_cmds::filing(&global, c).await,
                     Command::Catalogue(c) => insurance_cmds::catalogue(&global, c).await,
                     Command::Readiness => terminal_cmds::readiness(&global).await,

@@ -471,6 +471,9 @@ async fn perform(
         } => plain(reverse(tx, state, ctx, inst, m, (psn_no, omsgid, oinfno), audit).await?),
         Input::Totals(t) => plain(s::totals(tx, inst, t).await?),
         Input::Detail(d) => plain(s::detail(tx, inst, d).await?),
+        Input::ClearingApplication(a) => {
+            plain(s::clearing_application(tx, ctx, inst, a, audit).await?)
+        }
         Input::Cumulative { psn_no, year } => plain(s::cumulative(tx, ctx, psn_no, *year).await?),
     }
 }

@@ -41,6 +41,7 @@ pub(crate) use self::persons::*;
 pub(crate) use self::pickup_desk::*;
 pub(crate) use self::production::*;
 use self::rows::*;
+pub(crate) use self::settle::clearing;
 pub(crate) use self::staff::*;
 pub(crate) use self::terminals::*;
 

@@ -2110,3 +2110,171 @@ pub(super) async fn detail(
         "detail": differ,
     }))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Clearing
+
+/// 3203: the institution applies for the month's clearing of a type; accepted when its
+/// figures are the platform's (settlements in force, fees, funds, accounts), once.
+pub(super) async fn clearing_application(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    inst: &Institution,
+    a: &crate::fsi::ClearingApplication,
+    audit: &mut Audit,
+) -> Result<serde_json::Value, StoreError> {
+    let month = match (a.setlym.get(..4), a.setlym.get(4..6)) {
+        (Some(y), Some(m))
+            if a.setlym.len() == 6 && a.setlym.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            format!("{y}-{m}")
+        }
+        _ => {
+            return Err(refuse(
+                "clearing.setlym",
+                format!("清算年月 {} 应为 YYYYMM", a.setlym),
+                format!("setlym {} must be YYYYMM", a.setlym),
+            ));
+        }
+    };
+    let r = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 1 THEN 1 ELSE -1 END), 0) AS BIGINT) AS n, \
+         CAST(COALESCE(SUM(medfee_cents), 0) AS BIGINT) AS medfee, \
+         CAST(COALESCE(SUM(fund_cents), 0) AS BIGINT) AS fund, \
+         CAST(COALESCE(SUM(acct_cents), 0) AS BIGINT) AS acct, \
+         CAST(COALESCE(SUM(cash_cents), 0) AS BIGINT) AS cash \
+         FROM settlements WHERE institution_id = $1 AND setl_month = $2 AND clr_type = $3",
+    )
+    .bind(inst.id)
+    .bind(&month)
+    .bind(&a.clr_type)
+    .fetch_one(&mut **tx)
+    .await?;
+    let m = |k: &str| -> Result<Money, StoreError> { Ok(Money::from_cents(r.try_get(k)?)) };
+    let ours = (
+        r.try_get::<i64, _>("n")?,
+        m("medfee")?,
+        m("fund")?,
+        m("acct")?,
+        m("cash")?,
+    );
+    let theirs = (
+        a.psntime,
+        a.medfee_sumamt,
+        a.fund_appy_sum,
+        a.acct_pay,
+        a.cash_payamt,
+    );
+    if ours != theirs {
+        return Err(refuse(
+            "clearing.figures_differ",
+            format!(
+                "申请数与平台结算不符：平台 {month} 清算类别 {} 共 {} 人次，医疗费 {}，基金 {}，账户 {}，现金 {}；请先对账（3201/3202）",
+                a.clr_type, ours.0, ours.1, ours.2, ours.3, ours.4
+            ),
+            format!(
+                "the application differs from the platform's settlements: {month}, clr_type {}: {} settlements, fees {}, funds {}, accounts {}, cash {}; reconcile first (3201/3202)",
+                a.clr_type, ours.0, ours.1, ours.2, ours.3, ours.4
+            ),
+        ));
+    }
+    let event_id = platform_number(&inst.city(), ctx.at, 8);
+    let inserted = sqlx::query(
+        "INSERT INTO clearing_applications (id, event_id, institution_id, setlym, clr_type, \
+         clr_way, psntime, medfee_cents, fund_cents, acct_cents, cash_cents, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (institution_id, setlym, clr_type) DO NOTHING",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&event_id)
+    .bind(inst.id)
+    .bind(&a.setlym)
+    .bind(&a.clr_type)
+    .bind(&a.clr_way)
+    .bind(a.psntime)
+    .bind(a.medfee_sumamt.cents())
+    .bind(a.fund_appy_sum.cents())
+    .bind(a.acct_pay.cents())
+    .bind(a.cash_payamt.cents())
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(refuse(
+            "clearing.already_applied",
+            format!("{month} 清算类别 {} 已申请过清算", a.clr_type),
+            format!(
+                "the clearing of {month}, clr_type {} was already applied for",
+                a.clr_type
+            ),
+        ));
+    }
+    audit.push(
+        "settlement.clearing_application",
+        event_id.as_str(),
+        json!({ "institution": inst.code, "setlym": a.setlym, "clr_type": a.clr_type,
+            "psntime": a.psntime, "fund_appy_sum": a.fund_appy_sum }),
+    );
+    Ok(json!({ "result": { "clr_appy_evt_id": event_id } }))
+}
+
+/// The month's clearing between the cities: every settlement where the treatment city is
+/// not the insured city, summed per (insured city, treatment city); each city's position.
+pub(crate) async fn clearing(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    month: &str,
+) -> Result<crate::fsi::Clearing, StoreError> {
+    use crate::fsi::{CityPosition, ClearingEntry};
+    use std::collections::BTreeMap;
+    unit_of_work!(pool, ctx, |tx, audit| {
+        ctx.actor.check_centre("异地清算 / clearing")?;
+        let rows = sqlx::query(
+            "SELECT insured_region, treatment_region, \
+             CAST(SUM(CASE WHEN kind = 1 THEN 1 ELSE -1 END) AS BIGINT) AS n, \
+             CAST(SUM(fund_cents) AS BIGINT) AS fund, CAST(SUM(acct_cents) AS BIGINT) AS acct \
+             FROM settlements WHERE setl_month = $1 AND insured_region <> treatment_region \
+             GROUP BY insured_region, treatment_region ORDER BY insured_region, treatment_region",
+        )
+        .bind(month)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut positions: BTreeMap<String, (Money, Money)> = BTreeMap::new();
+        for r in &rows {
+            let e = ClearingEntry {
+                insured_region: r.try_get("insured_region")?,
+                treatment_region: r.try_get("treatment_region")?,
+                settlements: r.try_get("n")?,
+                fund_pay_sumamt: Money::from_cents(r.try_get("fund")?),
+                acct_pay: Money::from_cents(r.try_get("acct")?),
+            };
+            let debt = e.fund_pay_sumamt + e.acct_pay;
+            positions.entry(e.treatment_region.clone()).or_default().0 += debt;
+            positions.entry(e.insured_region.clone()).or_default().1 += debt;
+            entries.push(e);
+        }
+        let positions: Vec<CityPosition> = positions
+            .into_iter()
+            .map(|(region, (owed, owes))| CityPosition {
+                region,
+                owed,
+                owes,
+                net: owed - owes,
+            })
+            .collect();
+        let total: Money = entries.iter().map(|e| e.fund_pay_sumamt + e.acct_pay).sum();
+        audit.push(
+            "settlement.clearing",
+            month,
+            json!({ "pairs": entries.len(), "total": total }),
+        );
+        crate::fsi::Clearing {
+            month: month.to_owned(),
+            entries,
+            positions,
+        }
+    })
+}

@@ -1,0 +1,20 @@
+-- 清算申请 (3203): an institution's application for the month's clearing of one clearing
+-- type, accepted only when its figures agree with the platform's settlements; one a month and
+-- type. The month's clearing between the cities is computed from `settlements` itself.
+CREATE TABLE clearing_applications (
+    id             UUID PRIMARY KEY,
+    -- clr_appy_evt_id
+    event_id       TEXT NOT NULL UNIQUE,
+    institution_id UUID NOT NULL REFERENCES institutions (id),
+    -- YYYYMM
+    setlym         TEXT NOT NULL,
+    clr_type       TEXT NOT NULL,
+    clr_way        TEXT NOT NULL,
+    psntime        INTEGER NOT NULL,
+    medfee_cents   BIGINT NOT NULL,
+    fund_cents     BIGINT NOT NULL,
+    acct_cents     BIGINT NOT NULL,
+    cash_cents     BIGINT NOT NULL,
+    created_at     TIMESTAMPTZ NOT NULL,
+    UNIQUE (institution_id, setlym, clr_type)
+);
