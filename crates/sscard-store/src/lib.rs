@@ -552,7 +552,18 @@ impl Store {
 
     // ---- insurance ----
 
-    /// Enrols a person in an insutype at an insured place (参保登记).
+    /// Enrols many people in one transaction, whole or nothing (参保登记 in bulk: the demo,
+    /// records taken over from another system).
+    pub async fn enrol_insurance_many(
+        &self,
+        ctx: &Ctx,
+        inputs: &[insurance::EnrolInput],
+    ) -> Result<usize, StoreError> {
+        dispatch!(self, write, enrol_insurance_many(ctx, inputs))
+    }
+
+    /// Enrols a person in an insutype at an insured place (参保登记; one active enrolment per
+    /// person and insutype).
     pub async fn enrol_insurance(
         &self,
         ctx: &Ctx,

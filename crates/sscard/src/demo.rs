@@ -251,6 +251,8 @@ pub(crate) struct Seeded {
     pub(crate) batch: Option<Batch>,
     /// Institutions and terminals.
     pub(crate) terminals: crate::demo_terminals::TerminalsSeeded,
+    /// Medical insurance, policies, catalogues and a month of settlements.
+    pub(crate) settlement: crate::demo_settlement::SettlementSeeded,
 }
 
 /// Seeds the demo data into a fresh store.
@@ -311,7 +313,12 @@ pub(crate) async fn seed(
         }
     }
     crate::demo_terminals::seed_uses(store, &mut terminals, &online, &offline).await?;
+    // The people registered directly (the batch's rows that the photo checks refused were
+    // never registered).
+    let registered: Vec<PersonInput> = counter.iter().chain(others).cloned().collect();
+    let settlement = crate::demo_settlement::seed(store, &ctx, seed, &registered).await?;
     Ok(Seeded {
+        settlement,
         people: employees.len(),
         cards: made + batch.as_ref().map_or(0, |b| b.received),
         sample_ids: vec![employees[2].id, employees[6].id, employees[cards + 1].id],

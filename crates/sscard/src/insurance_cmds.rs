@@ -352,20 +352,18 @@ pub(crate) async fn clearing(g: &Global, c: ClearingCommand) -> anyhow::Result<E
         return Ok(ExitCode::SUCCESS);
     }
     println!("{} 异地清算（cross-region clearing）", c.month);
-    println!(
-        "{:<8} {:<8} {:>6} {:>14} {:>12}",
-        "参保地", "就医地", "笔数", "基金支付", "个人账户"
-    );
+    // CJK headings are two columns wide each: padded by hand.
+    println!("参保地 insured  就医地 treated   笔数 n      基金支付 fund    个人账户 acct");
     for e in &c.entries {
         println!(
-            "{:<11} {:<11} {:>6} {:>14} {:>12}",
+            "{:<15} {:<15} {:>6} {:>16} {:>16}",
             e.insured_region, e.treatment_region, e.settlements, e.fund_pay_sumamt, e.acct_pay
         );
     }
     println!("各市净额（net position: owed − owes）:");
     for p in &c.positions {
         println!(
-            "  {} {:<6} 应收 {:>12}  应付 {:>12}  净额 {:>12}",
+            "  {} {} 应收 {:>12}  应付 {:>12}  净额 {:>12}",
             p.region,
             city_name(&p.region),
             p.owed,

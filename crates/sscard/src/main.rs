@@ -23,6 +23,7 @@ mod bench_settle;
 mod check;
 mod chip_cmds;
 mod demo;
+mod demo_settlement;
 mod demo_terminals;
 mod distribution_cmds;
 mod institution_cmds;

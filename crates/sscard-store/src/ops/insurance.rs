@@ -38,66 +38,91 @@ pub(crate) async fn enrol_insurance(
     input: &EnrolInput,
 ) -> Result<Enrolment, StoreError> {
     unit_of_work!(pool, ctx, |tx, audit| {
-        let person = insured_person(&mut tx, ctx, &input.id).await?;
-        check_enrolment(input)?;
-        let active: Option<String> = sqlx::query_scalar(
-            "SELECT region FROM insurance_enrolments \
-             WHERE person_id = $1 AND insutype = $2 AND status = 'active'",
-        )
-        .bind(person.id)
-        .bind(&input.insutype)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(region) = active {
-            return Err(refused(
-                "insurance.already_enrolled",
-                format!(
-                    "该人员已在 {region} 参加险种 {}：在省内换城市请办理转移接续",
-                    input.insutype
-                ),
-                format!(
-                    "this person is already enrolled in {} at {region}: a move within the province is a transfer",
-                    input.insutype
-                ),
-            ));
+        enrol_one(&mut tx, ctx, input, &mut audit).await?
+    })
+}
+
+/// Enrols many in one transaction, whole or nothing (the demo, migrations of records).
+pub(crate) async fn enrol_insurance_many(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    inputs: &[EnrolInput],
+) -> Result<usize, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        for input in inputs {
+            enrol_one(&mut tx, ctx, input, &mut audit).await?;
         }
-        sqlx::query(
-            "INSERT INTO insurance_enrolments (id, person_id, insutype, region, psn_type, status, \
-             begin_date, end_date, employer, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, NULL, $7, $8, $8)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(person.id)
-        .bind(&input.insutype)
-        .bind(&input.region)
-        .bind(&input.psn_type)
-        .bind(input.from)
-        .bind(&input.employer)
-        .bind(ctx.at)
-        .execute(&mut *tx)
-        .await?;
-        if input.insutype == "310" {
-            open_account(&mut tx, person.id, input, ctx.at).await?;
-        }
-        audit.push(
-            "insurance.enrol",
-            input.id.masked(),
-            json!({
-                "insutype": input.insutype,
-                "region": input.region,
-                "psn_type": input.psn_type,
-                "from": input.from,
-            }),
-        );
-        Enrolment {
-            insutype: input.insutype.clone(),
-            region: input.region.clone(),
-            psn_type: input.psn_type.clone(),
-            status: "active".into(),
-            begin_date: input.from,
-            end_date: None,
-            employer: input.employer.clone(),
-        }
+        inputs.len()
+    })
+}
+
+/// One enrolment, inside the caller's unit of work.
+async fn enrol_one(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    input: &EnrolInput,
+    audit: &mut Audit,
+) -> Result<Enrolment, StoreError> {
+    let person = insured_person(tx, ctx, &input.id).await?;
+    check_enrolment(input)?;
+    let active: Option<String> = sqlx::query_scalar(
+        "SELECT region FROM insurance_enrolments \
+         WHERE person_id = $1 AND insutype = $2 AND status = 'active'",
+    )
+    .bind(person.id)
+    .bind(&input.insutype)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(region) = active {
+        return Err(refused(
+            "insurance.already_enrolled",
+            format!(
+                "该人员已在 {region} 参加险种 {}：在省内换城市请办理转移接续",
+                input.insutype
+            ),
+            format!(
+                "this person is already enrolled in {} at {region}: a move within the province is a transfer",
+                input.insutype
+            ),
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO insurance_enrolments (id, person_id, insutype, region, psn_type, status, \
+         begin_date, end_date, employer, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, NULL, $7, $8, $8)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(person.id)
+    .bind(&input.insutype)
+    .bind(&input.region)
+    .bind(&input.psn_type)
+    .bind(input.from)
+    .bind(&input.employer)
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    if input.insutype == "310" {
+        open_account(tx, person.id, input, ctx.at).await?;
+    }
+    audit.push(
+        "insurance.enrol",
+        input.id.masked(),
+        json!({
+            "insutype": input.insutype,
+            "region": input.region,
+            "psn_type": input.psn_type,
+            "from": input.from,
+        }),
+    );
+    Ok(Enrolment {
+        insutype: input.insutype.clone(),
+        region: input.region.clone(),
+        psn_type: input.psn_type.clone(),
+        status: "active".into(),
+        begin_date: input.from,
+        end_date: None,
+        employer: input.employer.clone(),
     })
 }
 
