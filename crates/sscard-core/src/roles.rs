@@ -68,6 +68,8 @@ pub enum Permission {
     ReadTerminals,
     /// Enrol, suspend and resume terminals; open and resolve readiness problems.
     ManageTerminals,
+    /// See settlements and the month's clearing between the cities, with the statements.
+    ReadSettlements,
 }
 
 impl Role {
@@ -166,6 +168,7 @@ impl Role {
                         | P::ReadBatches
                         | P::ReadDistribution
                         | P::ReadTerminals
+                        | P::ReadSettlements
                 )
             }
         }

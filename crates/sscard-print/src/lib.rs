@@ -7,6 +7,8 @@
 //! - [`plan_xlsx`]: the same list as a workbook.
 //! - [`contact_sheet_pdf`]: a batch's photos for review before production, refused ones with
 //!   their reason.
+//! - [`clearing_statement_pdf`], [`clearing_statement_xlsx`]: a city's statement of the month's
+//!   cross-region clearing.
 //! - [`hourly_chart_png`]: a pickup point's hand-overs per hour, drawn here (server side) with
 //!   Chinese labels.
 //!
@@ -14,11 +16,13 @@
 //! `fonts-wqy-microhei` and the like); without one, printing is refused with a clear error.
 
 mod chart;
+mod clearing;
 mod pdf;
 mod sheet;
 mod xlsx;
 
 pub use chart::{CHART_HEIGHT, CHART_WIDTH, hourly_chart_png};
+pub use clearing::{city_label, clearing_statement_pdf, clearing_statement_xlsx};
 pub use pdf::plan_pdf;
 pub use sheet::{SheetHeader, contact_sheet_pdf};
 pub use xlsx::plan_xlsx;

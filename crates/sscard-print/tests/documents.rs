@@ -231,3 +231,84 @@ fn chart_draws_a_bar_per_busy_hour() {
         "{nine} {ten}"
     );
 }
+
+fn clearing() -> sscard_store::fsi::Clearing {
+    use sscard_core::money::Money;
+    use sscard_store::fsi::{CityPosition, Clearing, ClearingEntry};
+    let m = |s: &str| Money::parse(s).unwrap();
+    let entry = |i: &str, t: &str, n, f: &str, a: &str| ClearingEntry {
+        insured_region: i.into(),
+        treatment_region: t.into(),
+        settlements: n,
+        fund_pay_sumamt: m(f),
+        acct_pay: m(a),
+    };
+    Clearing {
+        month: "2026-11".into(),
+        entries: vec![
+            entry("320100", "321200", 6, "307.95", "888.94"),
+            entry("321200", "320100", 1, "2122.50", "729.65"),
+        ],
+        positions: vec![
+            CityPosition {
+                region: "320100".into(),
+                owed: m("2852.15"),
+                owes: m("1196.89"),
+                net: m("1655.26"),
+            },
+            CityPosition {
+                region: "321200".into(),
+                owed: m("1196.89"),
+                owes: m("2852.15"),
+                net: m("-1655.26"),
+            },
+        ],
+    }
+}
+
+#[test]
+fn a_city_clearing_statement_reads_as_text_and_as_a_workbook() {
+    let c = clearing();
+    let xlsx = sscard_print::clearing_statement_xlsx(&c, "321200").unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut strings = String::new();
+    zip.by_name("xl/sharedStrings.xml")
+        .unwrap()
+        .read_to_string(&mut strings)
+        .unwrap();
+    for needle in [
+        "泰州市 Taizhou",
+        "南京市 Nanjing",
+        "2122.50",
+        "1196.89",
+        "-1655.26",
+    ] {
+        assert!(strings.contains(needle), "{needle} not in the workbook");
+    }
+    let Some(font) = font() else { return };
+    let pdf = sscard_print::clearing_statement_pdf(&c, "321200", &font).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clearing.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    if !tool("pdftotext") {
+        return;
+    }
+    let out = Command::new("pdftotext")
+        .args(["-enc", "UTF-8", "-layout"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "泰州市 Taizhou 2026-11 异地就医清算对账单",
+        "南京市 Nanjing",
+        "2122.50",
+        "2852.15",
+        "1196.89",
+        "-1655.26",
+    ] {
+        assert!(text.contains(needle), "{needle} not in:\n{text}");
+    }
+}

@@ -502,6 +502,56 @@ on_both!(a_his_settles_through_the_interface, |app| {
             ("321200".into(), "-2852.15".into())
         ]
     );
+    // The console's clearing page: the 13×13 heat map, each city's statement.
+    let admin = common::login(&app, "admin").await;
+    let r = admin
+        .get(app.url(&format!("/console/clearing?month={month}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert_eq!(html.matches("class=\"cell\"").count(), 169, "13 × 13 cells");
+    assert!(html.contains("data-insured=\"321200\" data-treated=\"320100\" data-cents=\"285215\""));
+    assert!(html.contains("id=\"nav-clearing\""));
+    let xlsx = admin
+        .get(app.url(&format!("/console/clearing/{month}/320100.xlsx")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    let pdf = admin
+        .get(app.url(&format!("/console/clearing/{month}/320100.pdf")))
+        .send()
+        .await
+        .unwrap();
+    match pdf.status().as_u16() {
+        200 => assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-")),
+        // Without a CJK font the page says so (the print tests cover the PDF then).
+        503 => assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no CJK font"
+        ),
+        s => panic!("statement PDF: HTTP {s}"),
+    }
+    let clerk = common::login(&app, "clerk").await;
+    let home = clerk
+        .get(app.url("/console"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!home.contains("nav-clearing"));
+    let r = clerk
+        .get(app.url("/console/clearing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
     // 3203: Nanjing applies for the month's inpatient clearing; wrong figures are refused.
     let setlym = month.replace('-', "");
     let apply = |fund: &str| {

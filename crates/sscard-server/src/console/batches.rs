@@ -424,10 +424,10 @@ fn steps_form(p: &Page, id: i64, status: u8) -> Markup {
 }
 
 const ZIP: &str = "application/zip";
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// A file to save: its type, its name, its bytes.
-fn attachment(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Response {
+pub(super) fn attachment(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),

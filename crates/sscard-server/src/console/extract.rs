@@ -69,6 +69,8 @@ pub(crate) mod need {
         ReadDistribution => Some(Permission::ReadDistribution), "发放点实时数据", "a point's live figures";
         /// Terminals and the readiness report.
         ReadTerminals => Some(Permission::ReadTerminals), "终端与改造进度", "terminals and readiness";
+        /// Settlements and the month's clearing.
+        ReadSettlements => Some(Permission::ReadSettlements), "医保结算与异地清算", "settlements and clearing";
     }
 }
 

@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::i18n::Lang;
 
 mod batches;
+mod clearing;
 mod extract;
 mod pickup;
 mod readiness;
@@ -32,6 +33,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(batches::router())
         .merge(pickup::router())
         .merge(readiness::router())
+        .merge(clearing::router())
         .route("/console", get(home))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
@@ -135,6 +137,9 @@ fn layout(p: &Page, title: &str, body: &Markup) -> Markup {
                             }
                             @if c.staff.role.can(Permission::ReadTerminals) {
                                 a #nav-readiness href="/console/readiness" { (p.t("终端改造", "Terminals")) }
+                            }
+                            @if c.staff.role.can(Permission::ReadSettlements) {
+                                a #nav-clearing href="/console/clearing" { (p.t("异地清算", "Clearing")) }
                             }
                             @if c.staff.role.can(Permission::ReadAudit) {
                                 a #nav-audit href="/console/audit" { (p.t("审计", "Audit")) }
