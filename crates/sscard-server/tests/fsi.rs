@@ -572,6 +572,53 @@ on_both!(a_his_settles_through_the_interface, |app| {
         .refused("3203", apply("2122.50"), "clearing.already_applied")
         .await;
 
+    // 2501: Taizhou's hospital refers the person to Nanjing; care there is then filed (the
+    // ratio is not reduced) until 2502 cancels the filing.
+    let today_date = (Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let referral = his
+        .ok("2501", json!({"refmedin": {"psn_no": psn_no, "insutype": "310", "mdtrtarea_admdvs": "320100",
+            "reflin_medins_no": "H32010200001", "reflin_medins_name": "南京鼓楼医院", "diag_code": "C92.100",
+            "refl_rea": "需上级医院诊治", "begndate": today_date.to_string(),
+            "enddate": (today_date + chrono::Duration::days(30)).to_string()}}))
+        .await;
+    let serial = referral["result"]["trt_dcla_detl_sn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(serial.starts_with("BA321200"));
+    let reg = nanjing
+        .ok(
+            "2201",
+            json!({"data": {"psn_no": psn_no, "insutype": "310", "begntime": "2026-12-01 09:00:00",
+            "mdtrt_cert_type": "02", "mdtrt_cert_no": id, "ipt_otp_no": "NJ-MZ-1"}}),
+        )
+        .await;
+    let nj_visit = reg["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+    nanjing
+        .ok("2204", json!({"feedetail": [line("1", &nj_visit, &psn_no, "XB01CAA001", "12.50", "40", "500.00")]}))
+        .await;
+    let pre = json!({"data": {"psn_no": psn_no, "mdtrt_id": nj_visit, "medfee_sumamt": "500.00",
+        "acct_used_flag": "0", "insutype": "310"}});
+    assert_eq!(
+        nanjing.ok("2206", pre.clone()).await["setlinfo"]["pool_prop_selfpay"],
+        "0.85"
+    );
+    his.ok(
+        "2502",
+        json!({"data": {"trt_dcla_detl_sn": serial, "psn_no": psn_no, "memo": "转诊取消"}}),
+    )
+    .await;
+    assert_eq!(
+        nanjing.ok("2206", pre).await["setlinfo"]["pool_prop_selfpay"],
+        "0.75"
+    );
+    his.refused(
+        "2502",
+        json!({"data": {"trt_dcla_detl_sn": serial, "psn_no": psn_no}}),
+        "filing.not_cancellable",
+    )
+    .await;
+
     // 3201 / 3202 for the hospital's outpatient settlements today.
     let today = (Utc::now() + chrono::Duration::hours(8))
         .date_naive()
