@@ -83,6 +83,42 @@ pub struct InsuranceRecord {
     pub years: Vec<YearFigures>,
     /// Filings for care in other cities, newest first (cancelled ones too).
     pub filings: Vec<Filing>,
+    /// Moves between cities (关系转移接续), oldest first.
+    pub transfers: Vec<Transfer>,
+}
+
+/// A move of an insutype to another city to record.
+#[derive(Debug, Clone)]
+pub struct TransferInput {
+    /// Who.
+    pub id: ResidentId,
+    /// `310` / `390`.
+    pub insutype: String,
+    /// The new insured place: a city code.
+    pub to: String,
+    /// The new employer's code, if any.
+    pub employer: Option<String>,
+    /// The day the new enrolment begins.
+    pub date: NaiveDate,
+}
+
+/// A transfer (关系转移接续).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transfer {
+    /// Serial (`ZY` + the old city + a number).
+    pub serial: String,
+    /// Insutype.
+    pub insutype: String,
+    /// The old insured place.
+    pub from: String,
+    /// The new one.
+    pub to: String,
+    /// The day the new enrolment began.
+    pub date: NaiveDate,
+    /// Months of contributions carried over.
+    pub contribution_months: i64,
+    /// The personal account's balance that moved with the person.
+    pub balance_moved: Money,
 }
 
 /// A filing to record.

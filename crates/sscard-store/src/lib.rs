@@ -572,6 +572,16 @@ impl Store {
         dispatch!(self, write, enrol_insurance(ctx, input))
     }
 
+    /// 关系转移接续: moves a person's insurance in an insutype to another city (same card, same
+    /// number, the account's balance follows).
+    pub async fn transfer_insurance(
+        &self,
+        ctx: &Ctx,
+        input: &insurance::TransferInput,
+    ) -> Result<insurance::Transfer, StoreError> {
+        dispatch!(self, write, transfer_insurance(ctx, input))
+    }
+
     /// A person's insurance record: enrolments, accounts, accumulators by year.
     pub async fn insurance_record(
         &self,

@@ -27,6 +27,7 @@ fn f(s: &str) -> Fixed4 {
 /// A HIS talking to the store directly (the gateway's checks are the server's).
 struct His {
     store: Store,
+    code: String,
     paasid: String,
     sign_no: String,
     n: u64,
@@ -34,9 +35,14 @@ struct His {
 
 impl His {
     async fn new(store: &Store) -> His {
-        let c = store.issue_credentials(&ctx(), HOSPITAL).await.unwrap();
+        His::at(store, HOSPITAL).await
+    }
+
+    async fn at(store: &Store, code: &str) -> His {
+        let c = store.issue_credentials(&ctx(), code).await.unwrap();
         let mut his = His {
             store: store.clone(),
+            code: code.to_owned(),
             paasid: c.paasid,
             sign_no: String::new(),
             n: 0,
@@ -62,10 +68,10 @@ impl His {
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         self.n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         Message {
-            institution: HOSPITAL.into(),
+            institution: self.code.clone(),
             paasid: self.paasid.clone(),
             nonce: format!("n{}-{}", self.n, uuid::Uuid::now_v7()),
-            msgid: format!("{HOSPITAL}{:018}", self.n),
+            msgid: format!("{}{:018}", self.code, self.n),
             infno: infno.into(),
             sign_no: self.sign_no.clone(),
             opter: "t".into(),
@@ -146,7 +152,7 @@ impl His {
 
 /// Taizhou's example policy for outpatient care, a catalogue of four classes, the hospital,
 /// and a person enrolled with `balance` on the account.
-async fn setup(store: &Store, balance: &str) -> ResidentId {
+async fn setup(store: &Store, balance: &str) -> (ResidentId, sscard_ids::CardNumber) {
     let policy = Policy {
         deductible: m("100.00"),
         ratio_by_level: [f("0.90"), f("0.85"), f("0.80")],
@@ -200,9 +206,9 @@ async fn setup(store: &Store, balance: &str) -> ResidentId {
         )
         .await
         .unwrap();
-    let (id, _) = card_in_use(store).await;
+    let (id, card) = card_in_use(store).await;
     enrol(store, id, balance).await;
-    id
+    (id, card)
 }
 
 async fn enrol(store: &Store, id: ResidentId, balance: &str) {
@@ -268,7 +274,7 @@ async fn figures(store: &Store, id: &ResidentId) -> (Money, Money, Money, Money)
 
 contract!(fifty_settlements_of_one_person_at_once, |db| {
     let store = &db.store;
-    let id = setup(store, "200.00").await;
+    let (id, _) = setup(store, "200.00").await;
     let mut his = His::new(store).await;
     let psn_no = his.psn_no(&id).await;
     let mut messages = Vec::new();
@@ -406,3 +412,135 @@ async fn run_ops(store: &Store, ops: &[Op]) {
         assert!(balance >= Money::ZERO);
     }
 }
+
+contract!(
+    a_transfer_to_suzhou_keeps_the_card_and_moves_the_balance,
+    |db| {
+        use sscard_store::insurance::TransferInput;
+        let store = &db.store;
+        let (id, card) = setup(store, "800.00").await;
+        // Suzhou: its own (example) policy, its catalogue, a level-2 hospital.
+        let suzhou = Policy {
+            deductible: m("50.00"),
+            ratio_by_level: [f("0.95"), f("0.92"), f("0.88")],
+            ratio_pharmacy: f("0.90"),
+            pool_cap: m("500.00"),
+            second_tier_ratio: f("0.80"),
+            second_tier_cap: m("300.00"),
+            unfiled_reduction: f("0.20"),
+            account: true,
+        };
+        let row = PolicyRow {
+            region: "320500".into(),
+            year: 2026,
+            insutype: "310".into(),
+            med_type: "11".into(),
+            policy: suzhou,
+        };
+        store.load_policies(&ctx(), &[row]).await.unwrap();
+        let item = CatalogueRow {
+            region: "320500".into(),
+            code: "A".into(),
+            name: "A".into(),
+            item: CatalogueItem {
+                class: ItemClass::A,
+                selfpay_prop: f("0"),
+                price_cap: None,
+            },
+        };
+        store.load_catalogue(&ctx(), &[item]).await.unwrap();
+        let code = InstitutionCode::parse("H32050800001").unwrap();
+        store
+            .register_institutions(
+                &ctx(),
+                &[InstitutionInput {
+                    region: code.region(),
+                    level: Some(2),
+                    code,
+                    name: "苏州市立医院".into(),
+                    networked: true,
+                }],
+            )
+            .await
+            .unwrap();
+        let holder = store.card_holder(&card).await.unwrap();
+        let moved = store
+            .transfer_insurance(
+                &ctx(),
+                &TransferInput {
+                    id,
+                    insutype: "310".into(),
+                    to: "320500".into(),
+                    employer: None,
+                    date: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (moved.from.as_str(), moved.to.as_str()),
+            ("321200", "320500")
+        );
+        assert_eq!(moved.balance_moved, m("800.00"));
+        assert_eq!(moved.contribution_months, 81, "2020-01-01 to 2026-10-01");
+        // The same card, the whole history, the balance still there.
+        assert_eq!(store.card_holder(&card).await.unwrap(), holder);
+        assert_eq!(holder.0, id);
+        let record = store.insurance_record(&ctx(), &id).await.unwrap();
+        assert_eq!(record.enrolments.len(), 2);
+        assert_eq!(record.enrolments[0].status, "ended");
+        assert_eq!(
+            record.enrolments[0].end_date,
+            chrono::NaiveDate::from_ymd_opt(2026, 9, 30)
+        );
+        assert_eq!(record.enrolments[1].region, "320500");
+        assert_eq!(record.transfers.len(), 1);
+        assert_eq!(record.accounts[0].balance, m("800.00"));
+        // In Suzhou: Suzhou's policy, local (no reduction).
+        let mut sz = His::at(store, "H32050800001").await;
+        let psn_no = sz.psn_no(&id).await;
+        let (visit, total) = sz.visit(&psn_no, &[("A", f("100"), f("1"))]).await;
+        let out = sz
+            .ok("2207", His::settle_input(&psn_no, &visit, total, true))
+            .await;
+        let s = &out["setlinfo"];
+        assert_eq!(s["insuplc_admdvs"], "320500");
+        assert_eq!(s["mdtrtarea_admvs"], "320500");
+        assert_eq!(s["act_pay_dedc"], "50.00");
+        assert_eq!(s["pool_prop_selfpay"], "0.92");
+        assert_eq!(s["hifp_pay"], "46.00");
+        // Back in Taizhou: cross-region under Suzhou's policy, reduced for want of a filing.
+        let mut tz = His::new(store).await;
+        let (visit, total) = tz.visit(&psn_no, &[("A", f("100"), f("1"))]).await;
+        let out = tz
+            .ok("2207", His::settle_input(&psn_no, &visit, total, true))
+            .await;
+        let s = &out["setlinfo"];
+        assert_eq!(s["insuplc_admdvs"], "320500");
+        assert_eq!(s["mdtrtarea_admvs"], "321200");
+        assert_eq!(s["pool_prop_selfpay"], "0.72");
+        assert_eq!(s["act_pay_dedc"], "0.00");
+        assert_eq!(s["hifp_pay"], "72.00");
+        // A second move to where the person already is, is refused.
+        let again = store
+            .transfer_insurance(
+                &ctx(),
+                &TransferInput {
+                    id,
+                    insutype: "310".into(),
+                    to: "320500".into(),
+                    employer: None,
+                    date: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            again,
+            sscard_store::StoreError::Refused {
+                code: "insurance.same_region",
+                ..
+            }
+        ));
+    }
+);

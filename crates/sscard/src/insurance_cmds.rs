@@ -44,6 +44,25 @@ pub(crate) enum InsuranceCommand {
         /// The person's ID number.
         id: String,
     },
+    /// 关系转移接续 / move the person's insurance to another city: the same card and number,
+    /// the old enrolment ends the day before `--date`, the account's balance follows.
+    Transfer {
+        /// The person's ID number.
+        #[arg(long)]
+        id: String,
+        /// 310 or 390.
+        #[arg(long)]
+        insutype: String,
+        /// The new insured place: a city code (`320500`).
+        #[arg(long)]
+        to: String,
+        /// The new employer's code.
+        #[arg(long)]
+        employer: Option<String>,
+        /// The day the new enrolment begins (YYYY-MM-DD).
+        #[arg(long)]
+        date: chrono::NaiveDate,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -157,47 +176,94 @@ pub(crate) async fn insurance(g: &Global, c: InsuranceCommand) -> anyhow::Result
             }
             Ok(ExitCode::SUCCESS)
         }
-        InsuranceCommand::Show { id } => {
+        InsuranceCommand::Show { id } => show(g, &id).await,
+        InsuranceCommand::Transfer {
+            id,
+            insutype,
+            to,
+            employer,
+            date,
+        } => {
             let id = match parse_id(g, &id) {
                 Ok(id) => id,
                 Err(code) => return Ok(code),
             };
-            let store = try_open!(g);
-            let record = try_store!(g, store.insurance_record(&g.ctx(), &id).await);
-            if g.json {
-                json_line(&record);
-                return Ok(ExitCode::SUCCESS);
-            }
-            println!("{} 参保信息（insurance）", record.id_masked);
-            for e in &record.enrolments {
-                println!(
-                    "  {} {} {} {} {} – {}",
-                    e.insutype,
-                    e.region,
-                    e.psn_type,
-                    e.status,
-                    e.begin_date,
-                    e.end_date.map(|d| d.to_string()).unwrap_or_default()
-                );
-            }
-            for a in &record.accounts {
-                println!("  个人账户（account） {}: {} 元", a.insutype, a.balance);
-            }
-            for f in &record.filings {
-                println!(
-                    "  备案（filing） {} {} {} {} – {} {}",
-                    f.serial, f.kind, f.region, f.begin_date, f.end_date, f.status
-                );
-            }
-            for y in &record.years {
-                println!(
-                    "  {} {}: 统筹 {} · 大额/大病 {} · 起付线已用 {:?}",
-                    y.year, y.insutype, y.pool_paid, y.tier_paid, y.deductible_used
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+            let input = sscard_store::insurance::TransferInput {
+                id,
+                insutype,
+                to,
+                employer,
+                date,
+            };
+            transfer(g, &input).await
         }
     }
+}
+
+/// `sscard insurance show ID`.
+async fn show(g: &Global, id: &str) -> anyhow::Result<ExitCode> {
+    let id = match parse_id(g, id) {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let store = try_open!(g);
+    let record = try_store!(g, store.insurance_record(&g.ctx(), &id).await);
+    if g.json {
+        json_line(&record);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} 参保信息（insurance）", record.id_masked);
+    for e in &record.enrolments {
+        println!(
+            "  {} {} {} {} {} – {}",
+            e.insutype,
+            e.region,
+            e.psn_type,
+            e.status,
+            e.begin_date,
+            e.end_date.map(|d| d.to_string()).unwrap_or_default()
+        );
+    }
+    for a in &record.accounts {
+        println!("  个人账户（account） {}: {} 元", a.insutype, a.balance);
+    }
+    for f in &record.filings {
+        println!(
+            "  备案（filing） {} {} {} {} – {} {}",
+            f.serial, f.kind, f.region, f.begin_date, f.end_date, f.status
+        );
+    }
+    for t in &record.transfers {
+        println!(
+            "  转移（transfer） {} {} {} → {} {} · {} 个月 · 账户 {} 元",
+            t.serial, t.insutype, t.from, t.to, t.date, t.contribution_months, t.balance_moved
+        );
+    }
+    for y in &record.years {
+        println!(
+            "  {} {}: 统筹 {} · 大额/大病 {} · 起付线已用 {:?}",
+            y.year, y.insutype, y.pool_paid, y.tier_paid, y.deductible_used
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sscard insurance transfer`.
+async fn transfer(
+    g: &Global,
+    input: &sscard_store::insurance::TransferInput,
+) -> anyhow::Result<ExitCode> {
+    let store = try_open!(g);
+    let t = try_store!(g, store.transfer_insurance(&g.ctx(), input).await);
+    if g.json {
+        json_line(&t);
+    } else {
+        println!(
+            "✓ 关系已转移（transferred） {}: {} → {}，自 {} 起；缴费 {} 个月，个人账户 {} 元随转；卡号不变（same card）",
+            t.serial, t.from, t.to, t.date, t.contribution_months, t.balance_moved
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) async fn filing(g: &Global, c: FilingCommand) -> anyhow::Result<ExitCode> {

@@ -134,3 +134,72 @@ fn insurance_and_the_settlement_configuration_from_the_command_line() {
         (Some(4), Some("selfpay_prop"))
     );
 }
+
+#[test]
+fn a_transfer_and_the_clearing_from_the_command_line() {
+    let cli = Cli::new();
+    assert!(cli.run(&["init"]).status.success());
+    let id = "320102199003071116";
+    let (rc, r) = cli.json(&["apply", "--id", id, "--name", "李四", "--bank", "CCB"]);
+    assert_eq!(rc, 0, "{r}");
+    let (rc, r) = cli.json(&[
+        "insurance",
+        "enrol",
+        "--id",
+        id,
+        "--insutype",
+        "310",
+        "--psn-type",
+        "1101",
+        "--region",
+        "321200",
+        "--from",
+        "2024-03-15",
+        "--balance",
+        "1200.00",
+    ]);
+    assert_eq!(rc, 0, "{r}");
+    let (rc, t) = cli.json(&[
+        "insurance",
+        "transfer",
+        "--id",
+        id,
+        "--insutype",
+        "310",
+        "--to",
+        "320500",
+        "--date",
+        "2026-09-01",
+    ]);
+    assert_eq!(rc, 0, "{t}");
+    assert_eq!(t["from"], "321200");
+    assert_eq!(t["to"], "320500");
+    assert_eq!(t["balance_moved"], "1200.00");
+    assert_eq!(t["contribution_months"], 29);
+    let (_, record) = cli.json(&["insurance", "show", id]);
+    assert_eq!(record["enrolments"].as_array().unwrap().len(), 2);
+    assert_eq!(record["enrolments"][0]["end_date"], "2026-08-31");
+    assert_eq!(record["transfers"][0]["serial"], t["serial"]);
+    // Moving to where the person already is, is refused with its code.
+    let (rc, e) = cli.json(&[
+        "insurance",
+        "transfer",
+        "--id",
+        id,
+        "--insutype",
+        "310",
+        "--to",
+        "320500",
+        "--date",
+        "2026-10-01",
+    ]);
+    assert_ne!(rc, 0);
+    assert_eq!(e["error"]["code"], "insurance.same_region", "{e}");
+    // The clearing of a month without cross-region settlements, and a bad month.
+    let (rc, c) = cli.json(&["clearing", "run", "--month", "2026-11"]);
+    assert_eq!(rc, 0, "{c}");
+    assert_eq!(c["entries"].as_array().unwrap().len(), 0);
+    let (rc, e) = cli.json(&["clearing", "run", "--month", "2026-13"]);
+    assert_ne!(rc, 0);
+    assert_eq!(e["error"]["code"], "clearing.month", "{e}");
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::*;
 use crate::insurance::{
     Account, CatalogueRow, EnrolInput, Enrolment, Filing, FilingInput, InsuranceRecord, Loaded,
-    PolicyRow, YearFigures,
+    PolicyRow, Transfer, TransferInput, YearFigures,
 };
 use sscard_core::money::Money;
 
@@ -277,12 +277,14 @@ pub(crate) async fn insurance_record(
         });
     }
     let filings = filings_of(&mut tx, person.id).await?;
+    let transfers = transfers_of(&mut tx, person.id).await?;
     Ok(InsuranceRecord {
         id_masked: id.masked(),
         enrolments,
         accounts,
         years,
         filings,
+        transfers,
     })
 }
 
@@ -628,4 +630,204 @@ pub(crate) async fn policy_for(
         unfiled_reduction: ratio("unfiled_reduction")?,
         account: r.try_get("account")?,
     }))
+}
+
+async fn transfers_of(tx: &mut Tx<'_>, person_id: Uuid) -> Result<Vec<Transfer>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT serial, insutype, from_region, to_region, transfer_date, contribution_months, \
+         balance_moved_cents FROM insurance_transfers WHERE person_id = $1 \
+         ORDER BY transfer_date, created_at",
+    )
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Transfer {
+                serial: r.try_get("serial")?,
+                insutype: r.try_get("insutype")?,
+                from: r.try_get("from_region")?,
+                to: r.try_get("to_region")?,
+                date: r.try_get("transfer_date")?,
+                contribution_months: r.try_get("contribution_months")?,
+                balance_moved: Money::from_cents(r.try_get("balance_moved_cents")?),
+            })
+        })
+        .collect()
+}
+
+/// Whole months from `from` to `to` (a part month counts as none).
+fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    let m =
+        i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month());
+    (if to.day() < from.day() { m - 1 } else { m }).max(0)
+}
+
+/// What a transfer must say: a city code other than the current insured place, a date after
+/// the current enrolment began.
+fn check_transfer(input: &TransferInput, from: &str, begin: NaiveDate) -> Result<(), StoreError> {
+    if !sscard_core::settlement::is_city_code(&input.to) {
+        return Err(refused(
+            "insurance.region",
+            format!("转入地 {} 不是城市行政区划代码（如 320500）", input.to),
+            format!(
+                "the new insured place {} is not a city code (e.g. 320500)",
+                input.to
+            ),
+        ));
+    }
+    if from == input.to {
+        return Err(refused(
+            "insurance.same_region",
+            format!("该人员已在 {from} 参保，无需转移"),
+            format!("this person is already insured at {from}; nothing to transfer"),
+        ));
+    }
+    if input.date <= begin {
+        return Err(refused(
+            "insurance.transfer_date",
+            format!("转移日期 {} 应晚于现参保开始日 {begin}", input.date),
+            format!(
+                "the transfer date {} must be after the enrolment began ({begin})",
+                input.date
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Ends the old enrolment the day before the transfer and begins the new one on it.
+async fn move_enrolment(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    person_id: Uuid,
+    old_id: Uuid,
+    input: &TransferInput,
+    psn_type: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE insurance_enrolments SET status = 'ended', end_date = $1, updated_at = $2, \
+             version = version + 1 WHERE id = $3",
+    )
+    .bind(input.date - chrono::Duration::days(1))
+    .bind(ctx.at)
+    .bind(old_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO insurance_enrolments (id, person_id, insutype, region, psn_type, status, \
+             begin_date, end_date, employer, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, NULL, $7, $8, $8)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(person_id)
+    .bind(&input.insutype)
+    .bind(&input.to)
+    .bind(psn_type)
+    .bind(input.date)
+    .bind(&input.employer)
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// 关系转移接续: moves a person's enrolment in an insutype to another city. The old enrolment
+/// ends the day before `date`, a new one begins on it with the same `psn_type`; the card,
+/// its number and the person's `psn_no` stay; the personal account follows the person (its
+/// balance is recorded as moved); the months of contributions so far are carried over.
+pub(crate) async fn transfer_insurance(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    input: &TransferInput,
+) -> Result<Transfer, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let person = insured_person(&mut tx, ctx, &input.id).await?;
+        let active = sqlx::query(&format!(
+            "SELECT id, region, psn_type, begin_date, employer FROM insurance_enrolments \
+             WHERE person_id = $1 AND insutype = $2 AND status = 'active'{FOR_UPDATE}"
+        ))
+        .bind(person.id)
+        .bind(&input.insutype)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            refused(
+                "insurance.not_enrolled",
+                format!("该人员未参加险种 {}，无可转移的关系", input.insutype),
+                format!(
+                    "this person is not enrolled in {}; nothing to transfer",
+                    input.insutype
+                ),
+            )
+        })?;
+        let old_id: Uuid = active.try_get("id")?;
+        let from: String = active.try_get("region")?;
+        let psn_type: String = active.try_get("psn_type")?;
+        let begin: NaiveDate = active.try_get("begin_date")?;
+        let from_employer: Option<String> = active.try_get("employer")?;
+        check_transfer(input, &from, begin)?;
+        let earlier: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(contribution_months), 0) AS BIGINT) FROM insurance_transfers \
+             WHERE person_id = $1 AND insutype = $2",
+        )
+        .bind(person.id)
+        .bind(&input.insutype)
+        .fetch_one(&mut *tx)
+        .await?;
+        let months = earlier + months_between(begin, input.date);
+        let balance: Option<i64> = sqlx::query_scalar(
+            "SELECT balance_cents FROM insurance_accounts WHERE person_id = $1 AND insutype = $2",
+        )
+        .bind(person.id)
+        .bind(&input.insutype)
+        .fetch_optional(&mut *tx)
+        .await?;
+        move_enrolment(&mut tx, ctx, person.id, old_id, input, &psn_type).await?;
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO counters (name, value) VALUES ('transfer', 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let serial = format!("ZY{from}{n:010}");
+        let moved = Money::from_cents(balance.unwrap_or(0));
+        sqlx::query(
+            "INSERT INTO insurance_transfers (id, serial, person_id, insutype, from_region, \
+             to_region, transfer_date, contribution_months, balance_moved_cents, from_employer, \
+             to_employer, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(&serial)
+        .bind(person.id)
+        .bind(&input.insutype)
+        .bind(&from)
+        .bind(&input.to)
+        .bind(input.date)
+        .bind(months)
+        .bind(moved.cents())
+        .bind(&from_employer)
+        .bind(&input.employer)
+        .bind(ctx.at)
+        .execute(&mut *tx)
+        .await?;
+        audit.push(
+            "insurance.transfer",
+            serial.as_str(),
+            json!({
+                "person": input.id.masked(), "insutype": input.insutype, "from": from,
+                "to": input.to, "date": input.date, "months": months, "balance": moved,
+            }),
+        );
+        Transfer {
+            serial,
+            insutype: input.insutype.clone(),
+            from,
+            to: input.to.clone(),
+            date: input.date,
+            contribution_months: months,
+            balance_moved: moved,
+        }
+    })
 }
