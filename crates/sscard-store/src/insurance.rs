@@ -204,3 +204,54 @@ pub struct Loaded {
     /// The regions (or `region/year`s) concerned.
     pub scopes: Vec<String>,
 }
+
+/// `psn_type`s of retired people (退休): employees 1201–1203, retired cadres 1300.
+pub const RETIRED_PSN_TYPES: [&str; 4] = ["1201", "1202", "1203", "1300"];
+
+/// How long a pension certification lasts.
+pub const CERTIFICATION_MONTHS: u32 = 12;
+
+/// Where a pensioner proves entitlement (领取资格认证).
+#[derive(Debug, Clone)]
+pub enum CertifyAt {
+    /// At an outlet's counter (any city's).
+    Outlet(String),
+    /// At a ready terminal with the card: the card's number and the token of the terminal's
+    /// online check (30 minutes).
+    Terminal {
+        /// The card number.
+        card_number: String,
+        /// The check token.
+        check_token: String,
+    },
+}
+
+/// A certification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Certification {
+    /// When.
+    pub certified_at: chrono::DateTime<chrono::Utc>,
+    /// The city where.
+    pub region: String,
+    /// `outlet` / `terminal`.
+    pub channel: String,
+    /// The outlet or the terminal.
+    pub place: String,
+}
+
+/// Whether a pensioner may be paid now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PensionStatus {
+    /// The ID number, masked.
+    pub id_masked: String,
+    /// The latest certification.
+    pub last: Option<Certification>,
+    /// Until when it holds (12 months).
+    pub valid_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Held from payment.
+    pub held: bool,
+    /// Why (zh), when held.
+    pub reason: Option<String>,
+    /// Why (en), when held.
+    pub reason_en: Option<String>,
+}

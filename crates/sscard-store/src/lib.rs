@@ -572,6 +572,26 @@ impl Store {
         dispatch!(self, write, enrol_insurance(ctx, input))
     }
 
+    /// 领取资格认证: a pensioner's certification at an outlet (ID number given) or at a terminal
+    /// that checked the card online (the card names the person).
+    pub async fn certify_pension(
+        &self,
+        ctx: &Ctx,
+        id: Option<&ResidentId>,
+        at: &insurance::CertifyAt,
+    ) -> Result<insurance::Certification, StoreError> {
+        dispatch!(self, write, certify_pension(ctx, id, at))
+    }
+
+    /// Whether a pensioner may be paid now (a certification in the last 12 months), and why not.
+    pub async fn pension_status(
+        &self,
+        ctx: &Ctx,
+        id: &ResidentId,
+    ) -> Result<insurance::PensionStatus, StoreError> {
+        dispatch!(self, read, pension_status(ctx, id))
+    }
+
     /// 关系转移接续: moves a person's insurance in an insutype to another city (same card, same
     /// number, the account's balance follows).
     pub async fn transfer_insurance(

@@ -74,10 +74,14 @@ async fn check(store: &Store, keys: &KeyService, term: &Term, body: &CheckBody) 
 }
 
 async fn ready_terminal(store: &Store, keys: &KeyService) -> Term {
-    let code = "H32120200001";
+    let term = ready_terminal_at(store, keys, "H32120200001").await;
+    assert!(term.number.starts_with("321202"));
+    term
+}
+
+async fn ready_terminal_at(store: &Store, keys: &KeyService, code: &str) -> Term {
     let enrolled = store.enrol_terminal(&ctx(), code, "sm4", "").await.unwrap();
     assert_eq!(enrolled.state, TerminalState::Enrolled);
-    assert!(enrolled.number.starts_with("321202"));
     let mut term = Term {
         psam: keys.psam(Algorithm::Sm4, &enrolled.number, &enrolled.device),
         number: enrolled.number,
@@ -644,5 +648,97 @@ contract!(a_card_checked_online_identifies_its_holder_at_1101, |db| {
     assert_eq!(
         code(call("H32120200001", 6, shown(&card_sn, &token)).await),
         "card.lost"
+    );
+});
+
+contract!(a_pensioner_certifies_anywhere_in_the_province, |db| {
+    use sscard_store::insurance::{CertifyAt, EnrolInput};
+    let store = &db.store;
+    let keys = KeyService::test();
+    store
+        .register_institutions(&ctx(), &[institution("H32010200001", "南京鼓楼医院")])
+        .await
+        .unwrap();
+    let mut term = ready_terminal_at(store, &keys, "H32010200001").await;
+    let retire = |id| EnrolInput {
+        id,
+        insutype: "310".into(),
+        psn_type: "1201".into(),
+        region: "321200".into(),
+        from: chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap(),
+        balance: None,
+        employer: None,
+    };
+    // A Taizhou pensioner with the card in Nanjing: checked online, then certified there.
+    let (a, card) = card_in_use(store).await;
+    store.enrol_insurance(&ctx(), &retire(a)).await.unwrap();
+    let body = term.body(&keys, image_of(store, &card, &keys).await);
+    let out = store
+        .terminal_check(&as_terminal(&term), &body, &keys, CheckKind::Online)
+        .await
+        .unwrap();
+    let at_terminal = CertifyAt::Terminal {
+        card_number: card.as_str().into(),
+        check_token: out.check_token.unwrap(),
+    };
+    let done = store
+        .certify_pension(&as_terminal(&term), None, &at_terminal)
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.region.as_str(), done.channel.as_str()),
+        ("320100", "terminal")
+    );
+    let status = store.pension_status(&ctx(), &a).await.unwrap();
+    assert!(!status.held, "{status:?}");
+    // Another institution's terminal cannot use that token.
+    let elsewhere = Ctx::at(Actor::terminal("320102000099", "H32120200001"), t0());
+    let refused = store.certify_pension(&elsewhere, None, &at_terminal).await;
+    assert!(
+        matches!(refused, Err(StoreError::OutOfScope(_))),
+        "{refused:?}"
+    );
+    // One certified at a counter 13 months ago is held, with the reason.
+    let (b, _) = card_in_use(store).await;
+    store.enrol_insurance(&ctx(), &retire(b)).await.unwrap();
+    store
+        .upsert_outlet(
+            &ctx(),
+            &sscard_store::Outlet {
+                code: "SZ-GS-01".into(),
+                name_zh: "姑苏区社保服务中心".into(),
+                name_en: "Gusu".into(),
+                region: "320508".into(),
+                kind: "outlet".into(),
+                employer_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let long_ago = Ctx::at(
+        Actor::system("clerk:sz"),
+        t0() - chrono::Duration::days(396),
+    );
+    store
+        .certify_pension(&long_ago, Some(&b), &CertifyAt::Outlet("SZ-GS-01".into()))
+        .await
+        .unwrap();
+    let status = store.pension_status(&ctx(), &b).await.unwrap();
+    assert!(status.held);
+    assert!(status.reason_en.unwrap().contains("more than 12 months"));
+    // Not a pensioner: nothing to certify.
+    let (c, _) = card_in_use(store).await;
+    let r = store
+        .certify_pension(&ctx(), Some(&c), &CertifyAt::Outlet("SZ-GS-01".into()))
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(StoreError::Refused {
+                code: "pension.not_pensioner",
+                ..
+            })
+        ),
+        "{r:?}"
     );
 });

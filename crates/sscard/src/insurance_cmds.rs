@@ -109,6 +109,24 @@ pub(crate) enum FilingCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum PensionCommand {
+    /// 领取资格认证 / certify a pensioner's entitlement at an outlet's counter (any city's).
+    Certify {
+        /// The person's ID number.
+        #[arg(long)]
+        id: String,
+        /// The outlet where it is done.
+        #[arg(long)]
+        outlet: String,
+    },
+    /// 认证状态 / whether a pensioner may be paid now, and why not.
+    Status {
+        /// The person's ID number.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum ClearingCommand {
     /// 月度异地清算 / sum the month's cross-region settlements per (insured city, treatment
     /// city) and give each city's net position.
@@ -461,4 +479,56 @@ pub(crate) fn city_name(code: &str) -> &'static str {
         .iter()
         .find(|(c, _, _)| c.to_string() == code)
         .map_or("", |(_, zh, _)| zh)
+}
+
+/// `sscard pension certify | status`.
+pub(crate) async fn pension(g: &Global, c: PensionCommand) -> anyhow::Result<ExitCode> {
+    let id_text = match &c {
+        PensionCommand::Certify { id, .. } | PensionCommand::Status { id } => id.clone(),
+    };
+    let id = match parse_id(g, &id_text) {
+        Ok(id) => id,
+        Err(code) => return Ok(code),
+    };
+    let store = try_open!(g);
+    match c {
+        PensionCommand::Certify { outlet, .. } => {
+            let at = sscard_store::insurance::CertifyAt::Outlet(outlet);
+            let done = try_store!(g, store.certify_pension(&g.ctx(), Some(&id), &at).await);
+            if g.json {
+                json_line(&done);
+            } else {
+                println!(
+                    "✓ 已认证（certified） {} 于 {}（{}），12 个月内有效",
+                    id.masked(),
+                    done.place,
+                    done.region
+                );
+            }
+        }
+        PensionCommand::Status { .. } => {
+            let s = try_store!(g, store.pension_status(&g.ctx(), &id).await);
+            if g.json {
+                json_line(&s);
+            } else if s.held {
+                println!(
+                    "✗ {} 暂停发放（held）: {}（{}）",
+                    s.id_masked,
+                    s.reason.unwrap_or_default(),
+                    s.reason_en.unwrap_or_default()
+                );
+            } else {
+                println!(
+                    "✓ {} 可发放（may be paid），认证有效至 {}",
+                    s.id_masked,
+                    s.valid_until
+                        .map(|u| (u + chrono::Duration::hours(8))
+                            .format("%Y-%m-%d")
+                            .to_string())
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -110,6 +110,9 @@ enum Command {
     /// 医保目录 / catalogues of treatment places (CSV).
     #[command(subcommand)]
     Catalogue(insurance_cmds::LoadCommand),
+    /// 养老金领取资格认证 / pensioners' yearly certification of entitlement.
+    #[command(subcommand)]
+    Pension(insurance_cmds::PensionCommand),
     /// 异地清算 / the month's clearing between the 13 cities.
     #[command(subcommand)]
     Clearing(insurance_cmds::ClearingCommand),
@@ -182,6 +185,7 @@ fn main() -> ExitCode {
                     Command::Insurance(c) => insurance_cmds::insurance(&global, c).await,
                     Command::Policy(c) => insurance_cmds::policy(&global, c).await,
                     Command::Clearing(c) => insurance_cmds::clearing(&global, c).await,
+                    Command::Pension(c) => insurance_cmds::pension(&global, c).await,
                     Command::Filing(c) => insurance_cmds::filing(&global, c).await,
                     Command::Catalogue(c) => insurance_cmds::catalogue(&global, c).await,
                     Command::Readiness => terminal_cmds::readiness(&global).await,

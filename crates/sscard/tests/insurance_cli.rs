@@ -203,3 +203,49 @@ fn a_transfer_and_the_clearing_from_the_command_line() {
     assert_ne!(rc, 0);
     assert_eq!(e["error"]["code"], "clearing.month", "{e}");
 }
+
+#[test]
+fn a_pensioner_certified_at_a_counter_may_be_paid() {
+    let cli = Cli::new();
+    assert!(cli.run(&["init"]).status.success());
+    let id = "321204197506152022";
+    let (rc, r) = cli.json(&["apply", "--id", id, "--name", "王五", "--bank", "CCB"]);
+    assert_eq!(rc, 0, "{r}");
+    let (rc, r) = cli.json(&[
+        "insurance",
+        "enrol",
+        "--id",
+        id,
+        "--insutype",
+        "310",
+        "--psn-type",
+        "1201",
+        "--region",
+        "321200",
+        "--from",
+        "2015-01-01",
+    ]);
+    assert_eq!(rc, 0, "{r}");
+    let (rc, s) = cli.json(&["pension", "status", id]);
+    assert_eq!(rc, 0, "{s}");
+    assert_eq!(s["held"], true);
+    assert!(s["reason_en"].as_str().unwrap().contains("never certified"));
+    // At a counter in Nanjing: any city's outlet will do.
+    let (rc, o) = cli.json(&[
+        "outlet",
+        "add",
+        "--code",
+        "NJ-XW-01",
+        "--name",
+        "玄武区社保服务中心",
+        "--region",
+        "320102",
+    ]);
+    assert_eq!(rc, 0, "{o}");
+    let (rc, c) = cli.json(&["pension", "certify", "--id", id, "--outlet", "NJ-XW-01"]);
+    assert_eq!(rc, 0, "{c}");
+    assert_eq!(c["channel"], "outlet");
+    assert_eq!(c["region"], "320100");
+    let (_, s) = cli.json(&["pension", "status", id]);
+    assert_eq!(s["held"], false, "{s}");
+}

@@ -831,3 +831,228 @@ pub(crate) async fn transfer_insurance(
         }
     })
 }
+
+/// Whether the person draws a pension: an active enrolment with a retired `psn_type`.
+async fn pensioner(tx: &mut Tx<'_>, person_id: Uuid) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM insurance_enrolments WHERE person_id = $1 AND status = 'active' \
+         AND psn_type IN ('1201', '1202', '1203', '1300')",
+    )
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n > 0)
+}
+
+/// The holder of a card checked online at a terminal of the actor's institution in the last
+/// 30 minutes, the city of that institution, and the terminal's number.
+async fn holder_at_terminal(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    card_number: &str,
+    check_token: &str,
+) -> Result<(PersonRow, String, String), StoreError> {
+    let r = sqlx::query(
+        "SELECT c.valid_until, t.number, i.code, i.region FROM terminal_checks c \
+         JOIN terminals t ON t.id = c.terminal_id \
+         JOIN institutions i ON i.id = t.institution_id \
+         WHERE c.token_hash = $1 AND c.card_number = $2",
+    )
+    .bind(token_digest(check_token))
+    .bind(card_number)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let masked = mask_middle(card_number, 2, 2);
+    let not_checked = || {
+        refused(
+            "card.not_checked",
+            format!("卡 {masked} 未在终端联机验卡，或验卡已超过 30 分钟：请重新读卡"),
+            format!(
+                "card {masked} was not checked online at a terminal in the last 30 minutes: read it again"
+            ),
+        )
+    };
+    let Some(r) = r else {
+        return Err(not_checked());
+    };
+    let until: Option<DateTime<Utc>> = r.try_get("valid_until")?;
+    let institution: String = r.try_get("code")?;
+    ctx.actor.check_at_institution(&institution)?;
+    if until.is_none_or(|u| u <= ctx.at) {
+        return Err(not_checked());
+    }
+    let district: String = r.try_get("region")?;
+    let holder: Option<Uuid> = sqlx::query_scalar(
+        "SELECT person_id FROM cards WHERE card_number = $1 AND ss_status = 1 \
+         AND superseded_by IS NULL",
+    )
+    .bind(card_number)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(holder) = holder else {
+        return Err(not_checked());
+    };
+    let row = sqlx::query(&format!("{PERSON_SELECT} WHERE p.id = $1"))
+        .bind(holder)
+        .fetch_one(&mut **tx)
+        .await?;
+    let person = person_from_row(&row)?;
+    let city = format!("{}00", &district[..4.min(district.len())]);
+    Ok((person, city, r.try_get("number")?))
+}
+
+/// 领取资格认证: records a pensioner's certification at an outlet (the clerk's own, or any for
+/// the centre) or at a terminal that checked the card online in the last 30 minutes (the
+/// terminal's institution's city).
+pub(crate) async fn certify_pension(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    id: Option<&sscard_ids::ResidentId>,
+    at: &crate::insurance::CertifyAt,
+) -> Result<crate::insurance::Certification, StoreError> {
+    use crate::insurance::CertifyAt;
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let (person, region, place, card) = match at {
+            CertifyAt::Outlet(code) => {
+                ctx.actor.check_point(code)?;
+                let region: String =
+                    sqlx::query_scalar("SELECT region FROM outlets WHERE code = $1")
+                        .bind(code)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound {
+                            what: "outlet",
+                            key: code.clone(),
+                        })?;
+                let id = id.ok_or_else(|| {
+                    refused(
+                        "pension.id",
+                        "柜台认证须提供身份证号码".into(),
+                        "a certification at the counter needs the ID number".into(),
+                    )
+                })?;
+                let person = insured_person(&mut tx, ctx, id).await?;
+                let city = format!("{}00", &region[..4.min(region.len())]);
+                (person, city, code.clone(), None)
+            }
+            CertifyAt::Terminal {
+                card_number,
+                check_token,
+            } => {
+                let (person, city, terminal) =
+                    holder_at_terminal(&mut tx, ctx, card_number, check_token).await?;
+                (person, city, terminal, Some(card_number.clone()))
+            }
+        };
+        if !pensioner(&mut tx, person.id).await? {
+            return Err(refused(
+                "pension.not_pensioner",
+                "该人员不是退休人员，无需领取资格认证".into(),
+                "this person does not draw a pension; no certification is needed".into(),
+            ));
+        }
+        let channel = match at {
+            CertifyAt::Outlet(_) => "outlet",
+            CertifyAt::Terminal { .. } => "terminal",
+        };
+        sqlx::query(
+            "INSERT INTO pension_certifications (id, person_id, certified_at, region, channel, \
+             outlet_code, terminal_number, card_number, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(person.id)
+        .bind(ctx.at)
+        .bind(&region)
+        .bind(channel)
+        .bind((channel == "outlet").then_some(place.as_str()))
+        .bind((channel == "terminal").then_some(place.as_str()))
+        .bind(&card)
+        .execute(&mut *tx)
+        .await?;
+        audit.push(
+            "pension.certify",
+            mask_middle(&person.ssn, 4, 4),
+            json!({ "region": region, "channel": channel, "place": place }),
+        );
+        crate::insurance::Certification {
+            certified_at: ctx.at,
+            region,
+            channel: channel.into(),
+            place,
+        }
+    })
+}
+
+/// Whether a pensioner may be paid at `ctx.at`: a certification in the last 12 months.
+pub(crate) async fn pension_status(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    id: &sscard_ids::ResidentId,
+) -> Result<crate::insurance::PensionStatus, StoreError> {
+    use crate::insurance::{CERTIFICATION_MONTHS, Certification, PensionStatus};
+    let mut tx = snapshot(pool).await?;
+    let person = insured_person(&mut tx, ctx, id).await?;
+    if !pensioner(&mut tx, person.id).await? {
+        return Err(refused(
+            "pension.not_pensioner",
+            "该人员不是退休人员".into(),
+            "this person does not draw a pension".into(),
+        ));
+    }
+    let r = sqlx::query(
+        "SELECT certified_at, region, channel, outlet_code, terminal_number \
+         FROM pension_certifications WHERE person_id = $1 ORDER BY certified_at DESC LIMIT 1",
+    )
+    .bind(person.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let last = r
+        .map(|r| -> Result<Certification, StoreError> {
+            let outlet: Option<String> = r.try_get("outlet_code")?;
+            let terminal: Option<String> = r.try_get("terminal_number")?;
+            Ok(Certification {
+                certified_at: r.try_get("certified_at")?,
+                region: r.try_get("region")?,
+                channel: r.try_get("channel")?,
+                place: outlet.or(terminal).unwrap_or_default(),
+            })
+        })
+        .transpose()?;
+    let valid_until = last.as_ref().map(|c| {
+        c.certified_at
+            .checked_add_months(chrono::Months::new(CERTIFICATION_MONTHS))
+            .unwrap_or(c.certified_at)
+    });
+    let held = valid_until.is_none_or(|u| u <= ctx.at);
+    let (reason, reason_en) = match (&last, held) {
+        (_, false) => (None, None),
+        (None, true) => (
+            Some("从未进行领取资格认证：请到任一城市的经办网点或带社保卡到任一终端认证".to_owned()),
+            Some(
+                "never certified: certify at any city's outlet or with the card at any terminal"
+                    .to_owned(),
+            ),
+        ),
+        (Some(c), true) => (
+            Some(format!(
+                "上次认证于 {}，已超过 12 个月：暂停发放，认证后恢复",
+                (c.certified_at + chrono::Duration::hours(8)).format("%Y-%m-%d")
+            )),
+            Some(format!(
+                "last certified on {}, more than 12 months ago: payment held until certified",
+                (c.certified_at + chrono::Duration::hours(8)).format("%Y-%m-%d")
+            )),
+        ),
+    };
+    Ok(PensionStatus {
+        id_masked: id.masked(),
+        last,
+        valid_until,
+        held,
+        reason,
+        reason_en,
+    })
+}
