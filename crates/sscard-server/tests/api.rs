@@ -156,7 +156,7 @@ async fn rbac_matrix_every_role_on_every_route() {
         checked,
         (spec_routes().len() - terminal_routes) * Role::ALL.len()
     );
-    assert_eq!(terminal_routes, 5);
+    assert_eq!(terminal_routes, 6);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // The auditor changes nothing: every rule it passes is a GET or a lookup.
     for (m, p, a) in RULES {

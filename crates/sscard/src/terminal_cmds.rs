@@ -71,6 +71,8 @@ pub(crate) enum TerminalCommand {
     Sync(ConfigOnly),
     /// 上传离线交易 / send the uses decided offline; the platform accepts or flags each.
     Upload(ConfigOnly),
+    /// 领取资格认证 / certify the pensioner whose card this terminal just checked online.
+    CertifyPension(CertifyArgs),
     /// 读卡服务 / a local reader service for browser-based HIS: `GET /card`, `POST /check`.
     Agent(crate::terminal_agent::AgentArgs),
     /// 离线交易核对 / the reconciled offline uses (from the database).
@@ -138,6 +140,19 @@ pub(crate) struct ConfigArgs {
     /// A PC/SC reader holding the test card (default: the platform's test card image, fetched).
     #[arg(long)]
     reader: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CertifyArgs {
+    /// The terminal's file.
+    #[arg(long)]
+    config: PathBuf,
+    /// The card number the check read.
+    #[arg(long)]
+    card: String,
+    /// The check's `check_token`.
+    #[arg(long)]
+    token: String,
 }
 
 #[derive(Debug, Args)]
@@ -483,6 +498,53 @@ impl Loaded {
     }
 }
 
+/// `sscard terminal certify-pension`: the signed request, the platform's answer.
+async fn certify_pension(g: &Global, a: &CertifyArgs) -> anyhow::Result<ExitCode> {
+    let t = Loaded::load(&a.config)?;
+    let time = chrono::Utc::now().timestamp();
+    let mac = sscard_chip::online::request_mac(
+        &t.key,
+        &sscard_server::api::terminal::pension_text(&t.file.terminal, time, &a.card),
+    );
+    let response = reqwest::Client::new()
+        .post(t.url("/api/v1/pension/certifications"))
+        .header("x-terminal", &t.file.terminal)
+        .header("x-time", time.to_string())
+        .header("x-mac", hex::encode_upper(mac))
+        .json(&serde_json::json!({ "card_number": a.card, "check_token": a.token }))
+        .send()
+        .await;
+    match response {
+        Ok(r) => {
+            let ok = r.status().is_success();
+            let v: serde_json::Value = r.json().await.unwrap_or_default();
+            if g.json {
+                json_line(&v);
+            } else if ok {
+                println!(
+                    "✓ 领取资格已认证（certified）: {}",
+                    v["certification"]["region"].as_str().unwrap_or_default()
+                );
+            } else {
+                eprintln!(
+                    "✗ {}（{}）",
+                    v["message"].as_str().unwrap_or_default(),
+                    v["code"].as_str().unwrap_or_default()
+                );
+            }
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Err(e) => {
+            eprintln!("✗ 无法连接平台（the platform is unreachable）: {e}");
+            Ok(ExitCode::from(3))
+        }
+    }
+}
+
 async fn sync(g: &Global, a: &ConfigOnly) -> anyhow::Result<ExitCode> {
     let mut t = Loaded::load(&a.config)?;
     let time = chrono::Utc::now().timestamp();
@@ -769,6 +831,7 @@ pub(crate) async fn run(g: &Global, c: TerminalCommand) -> anyhow::Result<ExitCo
         TerminalCommand::Check(a) => check(g, a).await,
         TerminalCommand::Sync(a) => sync(g, &a).await,
         TerminalCommand::Upload(a) => upload(g, &a).await,
+        TerminalCommand::CertifyPension(a) => certify_pension(g, &a).await,
         TerminalCommand::Agent(a) => crate::terminal_agent::run(g, a).await,
         TerminalCommand::OfflineReport { flagged } => {
             let store = try_open!(g);

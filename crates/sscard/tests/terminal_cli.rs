@@ -75,6 +75,50 @@ fn terminal_life(db: String) {
     assert_eq!(answer["generation"], "third");
     assert_eq!(answer["check_token"].as_str().unwrap().len(), 64);
     assert!(answer["valid_until"].as_str().is_some());
+    // The holder draws a pension: certified here with the card, then may be paid.
+    env.ok(&[
+        "insurance",
+        "enrol",
+        "--id",
+        "321202198808081014",
+        "--insutype",
+        "310",
+        "--psn-type",
+        "1201",
+        "--region",
+        "321200",
+        "--from",
+        "2015-01-01",
+    ]);
+    let token = answer["check_token"].as_str().unwrap().to_owned();
+    let (code, certified) = env.json(&[
+        "terminal",
+        "certify-pension",
+        "--config",
+        "terminal.json",
+        "--card",
+        card.as_str(),
+        "--token",
+        &token,
+    ]);
+    assert_eq!(code, 0, "{certified}");
+    assert_eq!(certified["certification"]["channel"], "terminal");
+    assert_eq!(certified["certification"]["region"], "321200");
+    let (_, status) = env.json(&["pension", "status", "321202198808081014"]);
+    assert_eq!(status["held"], false, "{status}");
+    // A made-up token is refused.
+    let (code, refused) = env.json(&[
+        "terminal",
+        "certify-pension",
+        "--config",
+        "terminal.json",
+        "--card",
+        card.as_str(),
+        "--token",
+        "00",
+    ]);
+    assert_ne!(code, 0);
+    assert_eq!(refused["code"], "card.not_checked", "{refused}");
     for field in ["message", "message_en", "ss_status"] {
         assert!(answer[field].is_string(), "{field}: {answer}");
     }

@@ -167,6 +167,7 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/terminal/test-card", Access::Terminal),
     ("GET", "/api/v1/terminal/deny-list", Access::Terminal),
     ("POST", "/api/v1/terminal/offline-uses", Access::Terminal),
+    ("POST", "/api/v1/pension/certifications", Access::Terminal),
     (
         "GET",
         "/api/v1/offline-uses",
@@ -304,6 +305,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(terminal::readiness))
         .routes(routes!(terminal::deny_list))
         .routes(routes!(terminal::upload_offline))
+        .routes(routes!(terminal::pension_certification))
         .routes(routes!(terminal::offline_report))
         .routes(routes!(insurance::insurance_lookup))
         .routes(routes!(insurance::insurance_enrol))

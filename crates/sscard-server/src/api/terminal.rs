@@ -389,3 +389,44 @@ pub(super) async fn readiness(
         readiness_report(&st, &super::ctx_of(&caller, None)).await?,
     ))
 }
+
+/// A pensioner's certification at the terminal, after the card's online check.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PensionCertificationDto {
+    /// The card number the check read.
+    pub card_number: String,
+    /// The check's `check_token` (30 minutes).
+    pub check_token: String,
+}
+
+/// The text a terminal signs to certify a pensioner: `pension|TERMINAL|TIME|CARD`.
+pub fn pension_text(terminal: &str, time: i64, card: &str) -> String {
+    format!("pension|{terminal}|{time}|{card}")
+}
+
+/// 领取资格认证 / a pensioner certifies at the terminal with the card: the card checked online at
+/// this terminal within 30 minutes (its `check_token`), the request signed by the terminal
+/// (`x-terminal`, `x-time`, `x-mac` of `pension|TERMINAL|TIME|CARD`). Answers the
+/// certification and whether the person may now be paid.
+#[utoipa::path(post, path = "/api/v1/pension/certifications", tag = "terminals",
+    request_body = PensionCertificationDto,
+    responses((status = 200, description = "{certification: {certified_at, region, channel, place}}"), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(()))]
+pub(super) async fn pension_certification(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PensionCertificationDto>,
+) -> Result<Response, ApiError> {
+    let keys = key_service(&st)?;
+    let terminal = signed_get(keys, &headers, |t, time| {
+        pension_text(t, time, &body.card_number)
+    })?;
+    let ctx = Ctx::now(Actor::terminal(&terminal, ""));
+    let at = sscard_store::insurance::CertifyAt::Terminal {
+        card_number: body.card_number.clone(),
+        check_token: body.check_token.clone(),
+    };
+    let done = st.store.certify_pension(&ctx, None, &at).await?;
+    Ok(Json(serde_json::json!({ "certification": done })).into_response())
+}

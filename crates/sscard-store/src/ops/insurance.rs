@@ -877,7 +877,19 @@ async fn holder_at_terminal(
     };
     let until: Option<DateTime<Utc>> = r.try_get("valid_until")?;
     let institution: String = r.try_get("code")?;
-    ctx.actor.check_at_institution(&institution)?;
+    let checked_at: String = r.try_get("number")?;
+    // A terminal may use only its own check; the centre or the institution's system any of the
+    // institution's terminals' checks.
+    match ctx.actor.name().strip_prefix("terminal:") {
+        Some(own) if own != checked_at => {
+            return Err(StoreError::OutOfScope(sscard_core::ScopeError {
+                scope: ctx.actor.scope().clone(),
+                object: sscard_core::ScopeObject::Institution { code: institution },
+            }));
+        }
+        Some(_) => {}
+        None => ctx.actor.check_at_institution(&institution)?,
+    }
     if until.is_none_or(|u| u <= ctx.at) {
         return Err(not_checked());
     }
