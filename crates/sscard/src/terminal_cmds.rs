@@ -517,19 +517,19 @@ async fn certify_pension(g: &Global, a: &CertifyArgs) -> anyhow::Result<ExitCode
     match response {
         Ok(r) => {
             let ok = r.status().is_success();
-            let v: serde_json::Value = r.json().await.unwrap_or_default();
+            let answer: serde_json::Value = r.json().await.unwrap_or_default();
             if g.json {
-                json_line(&v);
+                json_line(&answer);
             } else if ok {
                 println!(
                     "✓ 领取资格已认证（certified）: {}",
-                    v["certification"]["region"].as_str().unwrap_or_default()
+                    answer["certification"]["region"].as_str().unwrap_or_default()
                 );
             } else {
                 eprintln!(
                     "✗ {}（{}）",
-                    v["message"].as_str().unwrap_or_default(),
-                    v["code"].as_str().unwrap_or_default()
+                    answer["message"].as_str().unwrap_or_default(),
+                    answer["code"].as_str().unwrap_or_default()
                 );
             }
             Ok(if ok {
