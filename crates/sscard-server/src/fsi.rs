@@ -867,3 +867,42 @@ pub mod client {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_sha256_of_timestamp_token_nonce_timestamp() {
+        // Known answer, computed independently (Python hashlib).
+        assert_eq!(
+            signature("1700000000", "9b1d", "c0ffee"),
+            "df8263d824be21a5f706af56d2b545f10edce082d78f975dad87ed5d83c0f2c3"
+        );
+    }
+
+    #[test]
+    fn the_check_token_comes_from_dev_safe_info() {
+        assert_eq!(
+            check_token(Some(r#"{"check_token":"ab12"}"#)).as_deref(),
+            Some("ab12")
+        );
+        assert_eq!(check_token(Some(" ab12 ")).as_deref(), Some("ab12"));
+        assert_eq!(check_token(Some(r#"{"other":1}"#)), None);
+        assert_eq!(check_token(None), None);
+    }
+
+    #[test]
+    fn amounts_and_prices_read_exactly() {
+        let v = json!({"a": 25.1, "b": "270.00", "p": "35.000000", "q": "1.23456"});
+        let n = Node {
+            v: &v,
+            path: "data",
+        };
+        assert_eq!(n.field("a").money().unwrap().cents(), 2510);
+        assert_eq!(n.field("b").money().unwrap().cents(), 27000);
+        assert_eq!(n.field("p").fixed4().unwrap().units(), 350_000);
+        let e = n.field("q").fixed4().unwrap_err();
+        assert!(e.en.contains("data.q"), "{e:?}");
+    }
+}

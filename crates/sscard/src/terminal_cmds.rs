@@ -523,7 +523,9 @@ async fn certify_pension(g: &Global, a: &CertifyArgs) -> anyhow::Result<ExitCode
             } else if ok {
                 println!(
                     "✓ 领取资格已认证（certified）: {}",
-                    answer["certification"]["region"].as_str().unwrap_or_default()
+                    answer["certification"]["region"]
+                        .as_str()
+                        .unwrap_or_default()
                 );
             } else {
                 eprintln!(
