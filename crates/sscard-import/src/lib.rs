@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 pub mod institutions;
+pub mod payments;
 pub mod pipeline;
 pub mod production;
 pub mod settlement_config;
