@@ -105,6 +105,8 @@ async fn enrol_one(
     if input.insutype == "310" {
         open_account(tx, person.id, input, ctx.at).await?;
     }
+    // The person number the interface knows the person by, issued at enrolment.
+    super::settle::psn_no_of(tx, person.id, ctx.at).await?;
     audit.push(
         "insurance.enrol",
         input.id.masked(),

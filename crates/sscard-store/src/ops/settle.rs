@@ -137,8 +137,9 @@ async fn insured_by_psn_no(
     Ok((person_from_row(&row)?, Enrolled { region }))
 }
 
-/// The person's `psn_no`, issued at the first call that needs one.
-async fn psn_no_of(
+/// The person's `psn_no`, issued at enrolment (or, for a person enrolled before, at the first
+/// call that needs one).
+pub(super) async fn psn_no_of(
     tx: &mut Tx<'_>,
     person_id: Uuid,
     at: DateTime<Utc>,
@@ -443,24 +444,69 @@ async fn visit_for(
     mdtrt_id: &str,
     psn_no: &str,
 ) -> Result<VisitRow, StoreError> {
-    let r = sqlx::query(&format!(
+    let _ = inst;
+    Ok(visit_row(tx, ctx, mdtrt_id, psn_no, None).await?.0)
+}
+
+/// The sums of a visit's unsettled lines, the person's `psn_type` and the year's figures, as
+/// columns beside the visit's (`$2` the year, `$3` the deductible's `med_type`, none: the
+/// visit's).
+const SUMS_AND_FIGURES: &str = ", \
+    (SELECT COUNT(*) FROM fee_lines f WHERE f.visit_id = v.id AND f.status = 'active' \
+     AND f.settlement_id IS NULL) AS n, \
+    (SELECT CAST(COALESCE(SUM(f.amount_cents), 0) AS BIGINT) FROM fee_lines f \
+     WHERE f.visit_id = v.id AND f.status = 'active' AND f.settlement_id IS NULL) AS amount, \
+    (SELECT CAST(COALESCE(SUM(f.fulamt_ownpay_cents), 0) AS BIGINT) FROM fee_lines f \
+     WHERE f.visit_id = v.id AND f.status = 'active' AND f.settlement_id IS NULL) AS fulamt, \
+    (SELECT CAST(COALESCE(SUM(f.overlmt_cents), 0) AS BIGINT) FROM fee_lines f \
+     WHERE f.visit_id = v.id AND f.status = 'active' AND f.settlement_id IS NULL) AS overlmt, \
+    (SELECT CAST(COALESCE(SUM(f.preselfpay_cents), 0) AS BIGINT) FROM fee_lines f \
+     WHERE f.visit_id = v.id AND f.status = 'active' AND f.settlement_id IS NULL) AS preselfpay, \
+    (SELECT CAST(COALESCE(SUM(f.inscp_cents), 0) AS BIGINT) FROM fee_lines f \
+     WHERE f.visit_id = v.id AND f.status = 'active' AND f.settlement_id IS NULL) AS inscp, \
+    (SELECT e.psn_type FROM insurance_enrolments e WHERE e.person_id = v.person_id \
+     AND e.insutype = v.insutype AND e.status = 'active') AS psn_type, \
+    (SELECT y.pool_paid_cents FROM insurance_years y WHERE y.person_id = v.person_id \
+     AND y.insutype = v.insutype AND y.year = $2) AS pool, \
+    (SELECT y.tier_paid_cents FROM insurance_years y WHERE y.person_id = v.person_id \
+     AND y.insutype = v.insutype AND y.year = $2) AS tier, \
+    (SELECT d.used_cents FROM insurance_deductibles d WHERE d.person_id = v.person_id \
+     AND d.insutype = v.insutype AND d.year = $2 AND d.med_type = COALESCE($3, v.med_type)) AS used, \
+    (SELECT a.balance_cents FROM insurance_accounts a WHERE a.person_id = v.person_id \
+     AND a.insutype = v.insutype) AS balance";
+
+/// The visit `mdtrt_id` of the person `psn_no` (locked), if the actor may see it; with
+/// `sums` (the year, the deductible's `med_type`) also the columns of [`SUMS_AND_FIGURES`] in
+/// the same statement.
+async fn visit_row(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    mdtrt_id: &str,
+    psn_no: &str,
+    sums: Option<(i32, Option<&str>)>,
+) -> Result<(VisitRow, DbRow), StoreError> {
+    let extra = if sums.is_some() { SUMS_AND_FIGURES } else { "" };
+    let sql = format!(
         "SELECT v.id, v.mdtrt_id, v.institution_id, v.person_id, v.insutype, v.kind, v.med_type, \
          v.insured_region, v.treatment_region, v.emergency, v.begntime, v.status, ip.psn_no, \
-         i.code AS institution_code \
+         i.code AS institution_code{extra} \
          FROM medical_visits v JOIN institutions i ON i.id = v.institution_id \
          JOIN insured_persons ip ON ip.person_id = v.person_id \
          WHERE v.mdtrt_id = $1{FOR_UPDATE}"
-    ))
-    .bind(mdtrt_id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| StoreError::NotFound {
-        what: "mdtrt_id",
-        key: mdtrt_id.to_owned(),
-    })?;
+    );
+    let mut q = sqlx::query(&sql).bind(mdtrt_id);
+    if let Some((year, med_type)) = sums {
+        q = q.bind(year).bind(med_type);
+    }
+    let r = q
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "mdtrt_id",
+            key: mdtrt_id.to_owned(),
+        })?;
     let owner: String = r.try_get("institution_code")?;
     ctx.actor.check_at_institution(&owner)?;
-    let _ = inst;
     let its: Option<String> = r.try_get("psn_no")?;
     if its.as_deref() != Some(psn_no) {
         return Err(refuse(
@@ -469,7 +515,7 @@ async fn visit_for(
             format!("visit {mdtrt_id} does not belong to psn_no {psn_no}"),
         ));
     }
-    Ok(VisitRow {
+    let v = VisitRow {
         id: r.try_get("id")?,
         mdtrt_id: r.try_get("mdtrt_id")?,
         institution_id: r.try_get("institution_id")?,
@@ -482,7 +528,37 @@ async fn visit_for(
         emergency: r.try_get("emergency")?,
         begntime: r.try_get("begntime")?,
         status: r.try_get("status")?,
-    })
+    };
+    Ok((v, r))
+}
+
+/// A visit's unsettled lines summed (as one line), their number, the person's `psn_type` in
+/// the visit's insutype, and the year's figures with whether the year's row exists.
+type Sums = (LineResult, i64, Option<String>, (Accumulators, bool));
+
+/// The sums, `psn_type` and figures read by [`visit_row`] with `sums`.
+fn sums_of(r: &DbRow) -> Result<Sums, StoreError> {
+    let c = |k: &str| -> Result<Money, StoreError> { Ok(Money::from_cents(r.try_get(k)?)) };
+    let o = |k: &str| -> Result<Option<i64>, StoreError> { Ok(r.try_get(k)?) };
+    let pool = o("pool")?;
+    let acc = Accumulators {
+        deductible_used: Money::from_cents(o("used")?.unwrap_or(0)),
+        pool_paid: Money::from_cents(pool.unwrap_or(0)),
+        tier_paid: Money::from_cents(o("tier")?.unwrap_or(0)),
+        balance: Money::from_cents(o("balance")?.unwrap_or(0)),
+    };
+    Ok((
+        LineResult {
+            det_item_fee_sumamt: c("amount")?,
+            fulamt_ownpay_amt: c("fulamt")?,
+            overlmt_amt: c("overlmt")?,
+            preselfpay_amt: c("preselfpay")?,
+            inscp_scp_amt: c("inscp")?,
+        },
+        r.try_get("n")?,
+        r.try_get("psn_type")?,
+        (acc, pool.is_some()),
+    ))
 }
 
 fn visit_closed(v: &VisitRow) -> StoreError {
@@ -1203,6 +1279,41 @@ fn ready_to_settle(v: &VisitRow, input: &SettleInput) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// What a settlement reads: the visit (locked) and its sums and the person's figures — in one
+/// statement with SQLite's one writer; with PostgreSQL's row locks, the year's row locked first.
+async fn read_for_settlement(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    inst: &Institution,
+    input: &SettleInput,
+    year: i32,
+    commit: bool,
+) -> Result<(VisitRow, Sums), StoreError> {
+    if FOR_UPDATE.is_empty() {
+        // One writer (SQLite): the visit, its lines' sums and the person's figures in one
+        // statement.
+        let (v, row) = visit_row(
+            tx,
+            ctx,
+            &input.mdtrt_id,
+            &input.psn_no,
+            Some((year, input.med_type.as_deref())),
+        )
+        .await?;
+        Ok((v, sums_of(&row)?))
+    } else {
+        let v = visit_for(tx, ctx, inst, &input.mdtrt_id, &input.psn_no).await?;
+        if commit {
+            // Row locks (PostgreSQL): the year's row, first, serialises the person's
+            // settlements.
+            lock_year(tx, v.person_id, &v.insutype, year).await?;
+        }
+        let med_type = input.med_type.clone().unwrap_or_else(|| v.med_type.clone());
+        let sums = unsettled_sum(tx, &v, year, &med_type).await?;
+        Ok((v, sums))
+    }
+}
+
 /// 2206 / 2303 (`commit` false: computes, changes nothing) and 2207 / 2304 (settles: the
 /// settlement recorded, the lines marked, the accumulators and the account moved, all in this
 /// transaction).
@@ -1217,16 +1328,12 @@ pub(super) async fn settle(
     commit: bool,
     audit: &mut Audit,
 ) -> Result<(serde_json::Value, Option<serde_json::Value>), StoreError> {
-    let v = visit_for(tx, ctx, inst, &input.mdtrt_id, &input.psn_no).await?;
-    ready_to_settle(&v, input)?;
-    let med_type = input.med_type.clone().unwrap_or_else(|| v.med_type.clone());
     let setl_local = local(ctx.at);
     let year = setl_local.year();
-    if commit && !FOR_UPDATE.is_empty() {
-        // Row locks (PostgreSQL): the year's row, first, serialises the person's settlements.
-        lock_year(tx, v.person_id, &v.insutype, year).await?;
-    }
-    let (lines, count, psn_type, acc) = unsettled_sum(tx, &v, year, &med_type).await?;
+    let (v, (lines, count, psn_type, acc)) =
+        read_for_settlement(tx, ctx, inst, input, year, commit).await?;
+    ready_to_settle(&v, input)?;
+    let med_type = input.med_type.clone().unwrap_or_else(|| v.med_type.clone());
     let medfee = lines.det_item_fee_sumamt;
     if count == 0 || medfee != input.medfee_sumamt {
         return Err(refuse(
@@ -1385,7 +1492,7 @@ async fn unsettled_sum(
     v: &VisitRow,
     year: i32,
     med_type: &str,
-) -> Result<(LineResult, i64, Option<String>, (Accumulators, bool)), StoreError> {
+) -> Result<Sums, StoreError> {
     let r = sqlx::query(
         "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS amount, \
          CAST(COALESCE(SUM(fulamt_ownpay_cents), 0) AS BIGINT) AS fulamt, \
