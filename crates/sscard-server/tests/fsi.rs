@@ -238,6 +238,15 @@ on_both!(a_his_settles_through_the_interface, |app| {
         )
         .await;
     let mdtrt_id = reg["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+    // An unknown person number, and an insutype the person is not enrolled in.
+    let bad = |psn: &str, insutype: &str| {
+        json!({"data": {"psn_no": psn, "insutype": insutype,
+        "begntime": "2026-12-01 09:00:00", "mdtrt_cert_type": "02", "mdtrt_cert_no": id, "ipt_otp_no": "MZ0002"}})
+    };
+    his.refused("2201", bad("32000000000000009999", "310"), "not_found")
+        .await;
+    his.refused("2201", bad(&psn_no, "390"), "insurance.not_enrolled")
+        .await;
     his.ok("2203", json!({"mdtrtinfo": {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "med_type": "11",
         "begntime": "2026-12-01 09:00:00", "dise_codg": "J06.900", "dise_name": "急性上呼吸道感染"}, "diseinfo": []}))
         .await;

@@ -591,7 +591,6 @@ pub(super) async fn register(
     r: &Registration,
     inpatient: bool,
 ) -> Result<(serde_json::Value, serde_json::Value), StoreError> {
-    let (person, enrolment) = insured_by_psn_no(tx, &r.psn_no, &r.insutype).await?;
     let med_type = r.med_type.clone().unwrap_or_else(|| {
         if inpatient {
             "21".into()
@@ -603,21 +602,23 @@ pub(super) async fn register(
     });
     let card_number = (r.cert_type == "03").then(|| r.cert_no.clone());
     let mdtrt_id = platform_number(&inst.city(), ctx.at, 8);
-    sqlx::query(
+    // One statement: the person by `psn_no` and their active enrolment in the insutype, or
+    // nothing inserted (then the reason is looked up).
+    let inserted = sqlx::query(
         "INSERT INTO medical_visits (id, mdtrt_id, institution_id, person_id, insutype, kind, \
          med_type, insured_region, treatment_region, ipt_otp_no, cert_type, card_number, \
          emergency, dise_codg, dise_name, begntime, endtime, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, \
-         'open', $17, $17)",
+         SELECT $1, $2, $3, ip.person_id, $4, $5, $6, en.region, $7, $8, $9, $10, $11, $12, $13, \
+         $14, NULL, 'open', $15, $15 FROM insured_persons ip \
+         JOIN insurance_enrolments en ON en.person_id = ip.person_id AND en.insutype = $4 \
+         AND en.status = 'active' WHERE ip.psn_no = $16",
     )
     .bind(Uuid::now_v7())
     .bind(&mdtrt_id)
     .bind(inst.id)
-    .bind(person.id)
     .bind(&r.insutype)
     .bind(if inpatient { 2_i32 } else { 1 })
     .bind(&med_type)
-    .bind(&enrolment.region)
     .bind(inst.city())
     .bind(&r.ipt_otp_no)
     .bind(&r.cert_type)
@@ -627,8 +628,15 @@ pub(super) async fn register(
     .bind(&r.dise_name)
     .bind(r.begntime)
     .bind(ctx.at)
+    .bind(&r.psn_no)
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        // Unknown psn_no, or not enrolled: the lookup says which.
+        insured_by_psn_no(tx, &r.psn_no, &r.insutype).await?;
+        return Err(not_enrolled(&r.insutype));
+    }
     let node = if inpatient { "result" } else { "data" };
     Ok((
         json!({ node: { "mdtrt_id": mdtrt_id, "psn_no": r.psn_no, "ipt_otp_no": r.ipt_otp_no } }),
