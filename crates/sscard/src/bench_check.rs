@@ -103,20 +103,7 @@ pub(crate) async fn run(g: &Global, b: &CheckBench) -> anyhow::Result<ExitCode> 
         );
         runs.push(bench_backend(label, &url, durable, b, &keys).await?);
     }
-    let cluster = match &b.pg {
-        _ if b.no_pg => None,
-        Some(_) => None,
-        None => match crate::pg_cluster::Cluster::start() {
-            Ok(c) => Some(c),
-            Err(e) => {
-                eprintln!("⚠ no PostgreSQL for the comparison ({e}); give --pg URL");
-                None
-            }
-        },
-    };
-    let base =
-        b.pg.clone()
-            .or_else(|| cluster.as_ref().map(|c| c.url.clone()));
+    let (cluster, base) = crate::pg_cluster::Cluster::for_peer(b.pg.as_deref(), b.no_pg);
     let mut peer = None;
     if let Some(base) = &base {
         let (db_url, name) = crate::bench::fresh_pg_database(base).await?;

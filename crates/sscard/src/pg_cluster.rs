@@ -44,6 +44,27 @@ fn is_root() -> bool {
 }
 
 impl Cluster {
+    /// The PostgreSQL a benchmark compares on: `--pg URL` as given, none with `--no-pg`, else a
+    /// throw-away cluster (kept alive by the returned guard); answers the guard and the URL.
+    pub(crate) fn for_peer(pg: Option<&str>, no_pg: bool) -> (Option<Cluster>, Option<String>) {
+        if no_pg {
+            return (None, None);
+        }
+        if let Some(url) = pg {
+            return (None, Some(url.to_owned()));
+        }
+        match Cluster::start() {
+            Ok(c) => {
+                let url = c.url.clone();
+                (Some(c), Some(url))
+            }
+            Err(e) => {
+                eprintln!("⚠ no PostgreSQL for the comparison ({e}); give --pg URL");
+                (None, None)
+            }
+        }
+    }
+
     /// Starts a fresh cluster; says why when it cannot.
     pub(crate) fn start() -> anyhow::Result<Cluster> {
         let bin = bin_dir().ok_or_else(|| {

@@ -354,28 +354,16 @@ pub(crate) async fn add_filing(
                 ),
             ));
         }
-        let n: i64 = sqlx::query_scalar(
-            "INSERT INTO counters (name, value) VALUES ('filing', 1) \
-             ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        let serial = super::settle::insert_filing(
+            &mut tx,
+            ctx,
+            person.id,
+            &insured,
+            &input.insutype,
+            &input.region,
+            &input.kind,
+            (input.from, input.to),
         )
-        .fetch_one(&mut *tx)
-        .await?;
-        let serial = format!("BA{insured}{n:010}");
-        sqlx::query(
-            "INSERT INTO insurance_filings (id, serial, person_id, insutype, region, kind, \
-             begin_date, end_date, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(&serial)
-        .bind(person.id)
-        .bind(&input.insutype)
-        .bind(&input.region)
-        .bind(&input.kind)
-        .bind(input.from)
-        .bind(input.to)
-        .bind(ctx.at)
-        .execute(&mut *tx)
         .await?;
         audit.push(
             "insurance.filing",
@@ -606,23 +594,31 @@ pub(crate) async fn policy_for(
     insutype: &str,
     med_type: &str,
 ) -> Result<Option<sscard_core::settlement::Policy>, StoreError> {
-    use sscard_core::money::Fixed4;
-    let row = sqlx::query(
-        "SELECT deductible_cents, ratio_1, ratio_2, ratio_3, ratio_pharmacy, pool_cap_cents, \
-         second_tier_ratio, second_tier_cap_cents, unfiled_reduction, account \
-         FROM settlement_policies WHERE region = $1 AND year = $2 AND insutype = $3 AND med_type = $4",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {POLICY_COLUMNS} FROM settlement_policies \
+         WHERE region = $1 AND year = $2 AND insutype = $3 AND med_type = $4"
+    ))
     .bind(region)
     .bind(year)
     .bind(insutype)
     .bind(med_type)
     .fetch_optional(pool)
     .await?;
-    let Some(r) = row else { return Ok(None) };
+    row.as_ref().map(policy_from_row).transpose()
+}
+
+/// The columns of a `settlement_policies` row that [`policy_from_row`] reads.
+pub(super) const POLICY_COLUMNS: &str = "deductible_cents, ratio_1, ratio_2, ratio_3, \
+    ratio_pharmacy, pool_cap_cents, second_tier_ratio, second_tier_cap_cents, unfiled_reduction, \
+    account";
+
+/// A policy row's numbers.
+pub(super) fn policy_from_row(r: &DbRow) -> Result<sscard_core::settlement::Policy, StoreError> {
+    use sscard_core::money::Fixed4;
     let ratio = |c: &str| -> Result<Fixed4, StoreError> {
         Ok(Fixed4::from_units(i64::from(r.try_get::<i32, _>(c)?)))
     };
-    Ok(Some(sscard_core::settlement::Policy {
+    Ok(sscard_core::settlement::Policy {
         deductible: Money::from_cents(r.try_get("deductible_cents")?),
         ratio_by_level: [ratio("ratio_1")?, ratio("ratio_2")?, ratio("ratio_3")?],
         ratio_pharmacy: ratio("ratio_pharmacy")?,
@@ -631,7 +627,7 @@ pub(crate) async fn policy_for(
         second_tier_cap: Money::from_cents(r.try_get("second_tier_cap_cents")?),
         unfiled_reduction: ratio("unfiled_reduction")?,
         account: r.try_get("account")?,
-    }))
+    })
 }
 
 async fn transfers_of(tx: &mut Tx<'_>, person_id: Uuid) -> Result<Vec<Transfer>, StoreError> {

@@ -1020,12 +1020,11 @@ async fn policy_of(
 ) -> Result<sscard_core::settlement::Policy, StoreError> {
     let family = format!("{}1", &med_type[..1.min(med_type.len())]);
     for m in [med_type, family.as_str()] {
-        let r = sqlx::query(
-            "SELECT deductible_cents, ratio_1, ratio_2, ratio_3, ratio_pharmacy, pool_cap_cents, \
-             second_tier_ratio, second_tier_cap_cents, unfiled_reduction, account \
-             FROM settlement_policies \
+        let r = sqlx::query(&format!(
+            "SELECT {} FROM settlement_policies \
              WHERE region = $1 AND year = $2 AND insutype = $3 AND med_type = $4",
-        )
+            super::insurance::POLICY_COLUMNS
+        ))
         .bind(region)
         .bind(year)
         .bind(insutype)
@@ -1033,19 +1032,7 @@ async fn policy_of(
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(r) = r {
-            let ratio = |c: &str| -> Result<Fixed4, StoreError> {
-                Ok(Fixed4::from_units(i64::from(r.try_get::<i32, _>(c)?)))
-            };
-            return Ok(sscard_core::settlement::Policy {
-                deductible: Money::from_cents(r.try_get("deductible_cents")?),
-                ratio_by_level: [ratio("ratio_1")?, ratio("ratio_2")?, ratio("ratio_3")?],
-                ratio_pharmacy: ratio("ratio_pharmacy")?,
-                pool_cap: Money::from_cents(r.try_get("pool_cap_cents")?),
-                second_tier_ratio: ratio("second_tier_ratio")?,
-                second_tier_cap: Money::from_cents(r.try_get("second_tier_cap_cents")?),
-                unfiled_reduction: ratio("unfiled_reduction")?,
-                account: r.try_get("account")?,
-            });
+            return super::insurance::policy_from_row(&r);
         }
     }
     Err(refuse(
@@ -1526,27 +1513,7 @@ async fn unsettled_sum(
     .bind(med_type)
     .fetch_one(&mut **tx)
     .await?;
-    let c = |k: &str| -> Result<Money, StoreError> { Ok(Money::from_cents(r.try_get(k)?)) };
-    let o = |k: &str| -> Result<Option<i64>, StoreError> { Ok(r.try_get(k)?) };
-    let pool = o("pool")?;
-    let acc = Accumulators {
-        deductible_used: Money::from_cents(o("used")?.unwrap_or(0)),
-        pool_paid: Money::from_cents(pool.unwrap_or(0)),
-        tier_paid: Money::from_cents(o("tier")?.unwrap_or(0)),
-        balance: Money::from_cents(o("balance")?.unwrap_or(0)),
-    };
-    Ok((
-        LineResult {
-            det_item_fee_sumamt: c("amount")?,
-            fulamt_ownpay_amt: c("fulamt")?,
-            overlmt_amt: c("overlmt")?,
-            preselfpay_amt: c("preselfpay")?,
-            inscp_scp_amt: c("inscp")?,
-        },
-        r.try_get("n")?,
-        r.try_get("psn_type")?,
-        (acc, pool.is_some()),
-    ))
+    sums_of(&r)
 }
 
 /// Locks the person's year row (created at zero if missing), as a settlement's first write.
