@@ -215,6 +215,13 @@ pub enum CardEvent {
     FirstUse,
     /// A newer card of the same holder took over the social-security function.
     Supersede { by: CardNumber },
+    /// The bank froze the account for a reason of its own (a court order, suspected fraud);
+    /// the social-security function is not touched.
+    BankFreeze,
+    /// The bank lifted its own freeze (a freeze by formal loss is lifted by [`Self::Unfreeze`]).
+    BankUnfreeze,
+    /// The bank closed the account (销户); the social-security function is not touched.
+    BankClose,
 }
 
 impl CardEvent {
@@ -236,6 +243,9 @@ impl CardEvent {
             CardEvent::Cancel => "cancel",
             CardEvent::FirstUse => "first_use",
             CardEvent::Supersede { .. } => "supersede",
+            CardEvent::BankFreeze => "bank_freeze",
+            CardEvent::BankUnfreeze => "bank_unfreeze",
+            CardEvent::BankClose => "bank_close",
         }
     }
 }
@@ -281,6 +291,8 @@ pub enum CardRuleError {
     BankFrozen,
     /// The bank account is closed.
     BankClosed,
+    /// The bank account is not frozen.
+    BankNotFrozen,
     /// The card is already superseded.
     AlreadySuperseded,
     /// The social-security function was never enabled, so there is nothing to suspend.
@@ -309,6 +321,7 @@ impl Bilingual for CardRuleError {
             Self::BankAlreadyActive => "card.bank_already_active",
             Self::BankFrozen => "card.bank_frozen",
             Self::BankClosed => "card.bank_closed",
+            Self::BankNotFrozen => "card.bank_not_frozen",
             Self::AlreadySuperseded => "card.already_superseded",
             Self::NotEnabled => "card.not_enabled",
         }
@@ -346,6 +359,7 @@ impl Bilingual for CardRuleError {
             Self::BankAlreadyActive => "该卡金融功能已激活".into(),
             Self::BankFrozen => "该卡金融功能因正式挂失已冻结，请先解挂".into(),
             Self::BankClosed => "该卡银行账户已销户".into(),
+            Self::BankNotFrozen => "该卡银行账户未冻结，无需解冻".into(),
             Self::AlreadySuperseded => "该卡已被新卡取代".into(),
             Self::NotEnabled => "该卡社保功能尚未启用，无需临时挂失；卡片遗失请办理正式挂失".into(),
         }
@@ -392,6 +406,7 @@ impl Bilingual for CardRuleError {
                 "the bank function is frozen by a formal loss; lift the loss first".into()
             }
             Self::BankClosed => "the bank account is closed".into(),
+            Self::BankNotFrozen => "the bank account is not frozen; nothing to lift".into(),
             Self::AlreadySuperseded => "the card was already superseded by a newer card".into(),
             Self::NotEnabled => "the social-security function was never enabled, so there is \
                                  nothing to suspend; report a lost card formally"
@@ -617,6 +632,36 @@ impl CardState {
                 }
                 // Only the social-security function ends; the financial status stays as it is.
                 next.superseded_by = Some(*by);
+            }
+            CardEvent::BankFreeze => {
+                next.financial = match self.financial {
+                    FinancialStatus::Inactive | FinancialStatus::Active => FinancialStatus::Frozen,
+                    FinancialStatus::NotOpened => return Err(CardRuleError::BankAccountNotOpened),
+                    FinancialStatus::Frozen => return Err(CardRuleError::BankFrozen),
+                    FinancialStatus::Closed => return Err(CardRuleError::BankClosed),
+                };
+                next.financial_before_loss = Some(self.financial);
+            }
+            CardEvent::BankUnfreeze => {
+                if self.financial != FinancialStatus::Frozen {
+                    return Err(CardRuleError::BankNotFrozen);
+                }
+                // A freeze by formal loss is the shared one: it is lifted with the loss.
+                if self.ss == S::FormalLoss {
+                    return Err(CardRuleError::ReportedLost { status: self.ss });
+                }
+                next.financial = self
+                    .financial_before_loss
+                    .unwrap_or(FinancialStatus::Inactive);
+                next.financial_before_loss = None;
+            }
+            CardEvent::BankClose => {
+                match self.financial {
+                    FinancialStatus::NotOpened => return Err(CardRuleError::BankAccountNotOpened),
+                    FinancialStatus::Closed => return Err(CardRuleError::BankClosed),
+                    _ => {}
+                }
+                next.close_account();
             }
         }
         Ok(next)

@@ -5,6 +5,7 @@
 //! - [`holder`]: the rules across one person's cards (one person one card, one live
 //!   social-security function, supersession on first use).
 //! - [`application`] and [`batch`]: the application and production-batch status chains.
+//! - [`bank`]: the status exchange with the partner banks and benefit payments to the card.
 //! - [`actor`]: who acts, with its role and scope, and the scope checks the store runs.
 //! - [`strokes`]: surname stroke order for distribution lists.
 //! - [`money`] and [`settlement`]: exact amounts, and the medical settlement arithmetic.
@@ -14,6 +15,7 @@
 
 pub mod actor;
 pub mod application;
+pub mod bank;
 pub mod batch;
 pub mod card;
 pub mod card_action;
@@ -31,6 +33,7 @@ pub use application::{
     BusinessType,
 };
 pub use batch::{BatchEvent, BatchStatus, BatchTransitionError, Stage, StepState};
+pub use bank::{BankReport, CentreNotice, PaymentHold, PaymentKind, PaymentOutcome};
 pub use card::{CardEvent, CardRuleError, CardState, FinancialStatus, LifecyclePolicy, SsStatus};
 pub use card_action::CardAction;
 pub use holder::{Effect, Holder, HolderError, HolderEvent};

@@ -68,21 +68,24 @@ fn events() -> Vec<(&'static str, CardEvent)> {
         ("cancel", CardEvent::Cancel),
         ("first_use", CardEvent::FirstUse),
         ("supersede", CardEvent::Supersede { by: newer() }),
+        ("bank_freeze", CardEvent::BankFreeze),
+        ("bank_unfreeze", CardEvent::BankUnfreeze),
+        ("bank_close", CardEvent::BankClose),
     ]
 }
 
 /// Each cell: the social-security status after the event, or `!code` for the refusing rule
 /// (`card.` prefix left out).
 const TABLE: &str = "
-state          | hand_over            | activate_ss       | bank_opened                  | activate_bank      | temp_loss         | formal_loss       | unfreeze          | lapse               | lock         | unlock       | reissue          | exchange          | cancel    | first_use         | supersede
-sealed_new     | sealed               | !not_handed_over  | sealed                       | !not_handed_over   | !not_enabled      | !not_handed_over  | !not_reported_lost| !not_temporary_loss | !not_normal  | !not_locked  | !not_formal_loss | !not_handed_over  | cancelled | !not_handed_over  | sealed
-sealed_handed  | !already_handed_over | normal            | !bank_account_already_opened | sealed             | !not_enabled      | formal_loss       | !not_reported_lost| !not_temporary_loss | !not_normal  | !not_locked  | !not_formal_loss | sealed            | cancelled | normal            | sealed
-normal         | !already_handed_over | !already_active   | !bank_account_already_opened | normal             | temporary_loss    | formal_loss       | !not_reported_lost| !not_temporary_loss | locked       | !not_locked  | !not_formal_loss | normal            | cancelled | normal            | normal
-formal_loss    | !already_handed_over | !reported_lost    | !bank_account_already_opened | !reported_lost     | !reported_lost    | !reported_lost    | normal            | !not_temporary_loss | !not_normal  | !not_locked  | cancelled        | !use_reissue      | cancelled | !reported_lost    | formal_loss
-locked         | !already_handed_over | !locked           | !bank_account_already_opened | locked             | temporary_loss    | formal_loss       | !not_reported_lost| !not_temporary_loss | !not_normal  | normal       | !not_formal_loss | locked            | cancelled | !locked           | locked
-temporary_loss | !already_handed_over | !reported_lost    | !bank_account_already_opened | temporary_loss     | !reported_lost    | formal_loss       | normal            | normal              | !not_normal  | !not_locked  | !not_formal_loss | temporary_loss    | cancelled | !reported_lost    | temporary_loss
-cancelled      | !cancelled           | !cancelled        | !cancelled                   | !cancelled         | !cancelled        | !cancelled        | !cancelled        | !cancelled          | !cancelled   | !cancelled   | !cancelled       | !cancelled        | !cancelled| !cancelled        | !cancelled
-superseded     | !already_handed_over | !superseded       | !bank_account_already_opened | normal             | !superseded       | formal_loss       | !not_reported_lost| !not_temporary_loss | !superseded  | !not_locked  | !not_formal_loss | !superseded       | cancelled | !superseded       | !already_superseded
+state          | hand_over            | activate_ss       | bank_opened                  | activate_bank      | temp_loss         | formal_loss       | unfreeze          | lapse               | lock         | unlock       | reissue          | exchange          | cancel    | first_use         | supersede | bank_freeze               | bank_unfreeze     | bank_close
+sealed_new     | sealed               | !not_handed_over  | sealed                       | !not_handed_over   | !not_enabled      | !not_handed_over  | !not_reported_lost| !not_temporary_loss | !not_normal  | !not_locked  | !not_formal_loss | !not_handed_over  | cancelled | !not_handed_over  | sealed | !bank_account_not_opened  | !bank_not_frozen  | !bank_account_not_opened
+sealed_handed  | !already_handed_over | normal            | !bank_account_already_opened | sealed             | !not_enabled      | formal_loss       | !not_reported_lost| !not_temporary_loss | !not_normal  | !not_locked  | !not_formal_loss | sealed            | cancelled | normal            | sealed | sealed                    | !bank_not_frozen  | sealed
+normal         | !already_handed_over | !already_active   | !bank_account_already_opened | normal             | temporary_loss    | formal_loss       | !not_reported_lost| !not_temporary_loss | locked       | !not_locked  | !not_formal_loss | normal            | cancelled | normal            | normal | normal                    | !bank_not_frozen  | normal
+formal_loss    | !already_handed_over | !reported_lost    | !bank_account_already_opened | !reported_lost     | !reported_lost    | !reported_lost    | normal            | !not_temporary_loss | !not_normal  | !not_locked  | cancelled        | !use_reissue      | cancelled | !reported_lost    | formal_loss | !bank_frozen              | !reported_lost    | formal_loss
+locked         | !already_handed_over | !locked           | !bank_account_already_opened | locked             | temporary_loss    | formal_loss       | !not_reported_lost| !not_temporary_loss | !not_normal  | normal       | !not_formal_loss | locked            | cancelled | !locked           | locked | locked                    | !bank_not_frozen  | locked
+temporary_loss | !already_handed_over | !reported_lost    | !bank_account_already_opened | temporary_loss     | !reported_lost    | formal_loss       | normal            | normal              | !not_normal  | !not_locked  | !not_formal_loss | temporary_loss    | cancelled | !reported_lost    | temporary_loss | temporary_loss            | !bank_not_frozen  | temporary_loss
+cancelled      | !cancelled           | !cancelled        | !cancelled                   | !cancelled         | !cancelled        | !cancelled        | !cancelled        | !cancelled          | !cancelled   | !cancelled   | !cancelled       | !cancelled        | !cancelled| !cancelled        | !cancelled | !cancelled                | !cancelled        | !cancelled
+superseded     | !already_handed_over | !superseded       | !bank_account_already_opened | normal             | !superseded       | formal_loss       | !not_reported_lost| !not_temporary_loss | !superseded  | !not_locked  | !not_formal_loss | !superseded       | cancelled | !superseded       | !already_superseded | normal                    | !bank_not_frozen  | normal
 ";
 
 #[test]
@@ -120,7 +123,7 @@ fn every_state_event_pair() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 8 * 15);
+    assert_eq!(checked, 8 * 18);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -149,6 +152,26 @@ fn financial_side_effects() {
     assert_eq!(
         active.apply(&CardEvent::Cancel).unwrap().financial,
         FinancialStatus::Closed
+    );
+    // The bank's own freeze leaves the social-security side alone and is lifted by the bank;
+    // a freeze by formal loss is not.
+    let frozen = active.apply(&CardEvent::BankFreeze).unwrap();
+    assert_eq!(
+        (frozen.ss, frozen.financial),
+        (SsStatus::Normal, FinancialStatus::Frozen)
+    );
+    assert_eq!(
+        frozen.apply(&CardEvent::BankUnfreeze).unwrap().financial,
+        FinancialStatus::Active
+    );
+    assert_eq!(
+        lost.apply(&CardEvent::BankUnfreeze).unwrap_err().code(),
+        "card.reported_lost"
+    );
+    let closed = active.apply(&CardEvent::BankClose).unwrap();
+    assert_eq!(
+        (closed.ss, closed.financial),
+        (SsStatus::Normal, FinancialStatus::Closed)
     );
     // Supersession leaves the bank function alone.
     let old = active.apply(&CardEvent::Supersede { by: newer() }).unwrap();

@@ -177,6 +177,9 @@ fn card_event() -> impl Strategy<Value = CardEvent> {
         Just(CardEvent::Cancel),
         Just(CardEvent::FirstUse),
         Just(CardEvent::FirstUse),
+        Just(CardEvent::BankFreeze),
+        Just(CardEvent::BankUnfreeze),
+        Just(CardEvent::BankClose),
     ]
 }
 

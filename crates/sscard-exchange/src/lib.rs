@@ -25,7 +25,7 @@ use sscard_ids::Bilingual;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-pub use sim::{FailPlan, sim_bank, sim_factory};
+pub use sim::{FailPlan, PaymentFailPlan, sim_bank, sim_bank_payments, sim_factory};
 
 type HmacSm3 = Hmac<sm3::Sm3>;
 
@@ -76,6 +76,16 @@ pub enum Kind {
     CardOrder,
     /// Factory → centre: the chip serial of each card made, or why not.
     CardResult,
+    /// Centre → bank: benefit payments (代发) to card accounts, one send of one batch.
+    PaymentOrder,
+    /// Bank → centre: the outcome of each payment row.
+    PaymentResult,
+    /// Centre → bank: social-security events that concern card accounts (the daily status
+    /// exchange; `batch` is the export's number).
+    StatusToBank,
+    /// Bank → centre: financial status changes of card accounts (`batch` is the bank's file
+    /// number).
+    StatusFromBank,
 }
 
 impl Kind {
@@ -86,6 +96,10 @@ impl Kind {
             Kind::AccountResult => "ACCOUNT-RESULT",
             Kind::CardOrder => "CARD-ORDER",
             Kind::CardResult => "CARD-RESULT",
+            Kind::PaymentOrder => "PAYMENT-ORDER",
+            Kind::PaymentResult => "PAYMENT-RESULT",
+            Kind::StatusToBank => "STATUS-TO-BANK",
+            Kind::StatusFromBank => "STATUS-FROM-BANK",
         }
     }
 
@@ -95,6 +109,10 @@ impl Kind {
             Kind::AccountResult,
             Kind::CardOrder,
             Kind::CardResult,
+            Kind::PaymentOrder,
+            Kind::PaymentResult,
+            Kind::StatusToBank,
+            Kind::StatusFromBank,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -134,6 +152,12 @@ impl Kind {
                 "chip_serial_or_code",
                 "reason",
             ],
+            Kind::PaymentOrder => &[
+                "seq", "attempt", "send", "ssn", "name", "account", "amount", "kind", "period",
+            ],
+            Kind::PaymentResult => &["seq", "attempt", "send", "account", "amount", "outcome"],
+            Kind::StatusToBank => &["seq", "card_number", "account", "event", "detail", "at"],
+            Kind::StatusFromBank => &["ref", "card_number", "event", "account", "at"],
         }
     }
 }

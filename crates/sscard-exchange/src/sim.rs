@@ -138,3 +138,73 @@ pub fn sim_factory(
     }
     result.to_bytes(factory_key)
 }
+
+/// Which payment rows a simulated bank fails, and with which outcome code
+/// (`account_frozen`, `account_closed`, `name_mismatch`): by row number, by account, or a
+/// share of all rows chosen by a hash of the row (the same file always fails the same rows).
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFailPlan {
+    /// Row number (first column) → outcome.
+    pub rows: Vec<(String, String)>,
+    /// Account number → outcome (the bank's own view of its accounts).
+    pub accounts: Vec<(String, String)>,
+    /// Share of the other rows failed as `account_frozen`, 0.0–1.0.
+    pub rate: f64,
+}
+
+impl PaymentFailPlan {
+    fn outcome(&self, row: &[String], salt: &str) -> &str {
+        let (seq, account) = (&row[0], &row[5]);
+        if let Some((_, o)) = self.rows.iter().find(|(s, _)| s == seq) {
+            return o;
+        }
+        if let Some((_, o)) = self.accounts.iter().find(|(a, _)| a == account) {
+            return o;
+        }
+        let plan = FailPlan {
+            seqs: Vec::new(),
+            rate: self.rate,
+        };
+        if plan.fails(&format!("{seq}/{}", row[1]), salt) {
+            "account_frozen"
+        } else {
+            "paid"
+        }
+    }
+}
+
+/// The bank's answer to a payment order: every row `paid` unless the plan fails it. The
+/// answer echoes each row's attempt, send, account and amount, so the centre can check it
+/// answers the file it sent.
+pub fn sim_bank_payments(
+    file: &[u8],
+    centre_key: &ExchangeKey,
+    bank_key: &ExchangeKey,
+    plan: &PaymentFailPlan,
+    now: &str,
+) -> Result<Vec<u8>, ExchangeError> {
+    let order = Envelope::parse(file, centre_key)?;
+    if order.kind != Kind::PaymentOrder {
+        return Err(ExchangeError::Unexpected {
+            expected: Kind::PaymentOrder.as_str().into(),
+            found: order.kind.as_str().into(),
+        });
+    }
+    let salt = format!("pay/{}/{}", order.batch, order.partner);
+    let mut result = Envelope::new(Kind::PaymentResult, order.batch, &order.partner, now);
+    result.rows = order
+        .rows
+        .iter()
+        .map(|row| {
+            vec![
+                row[0].clone(),
+                row[1].clone(),
+                row[2].clone(),
+                row[5].clone(),
+                row[6].clone(),
+                plan.outcome(row, &salt).to_owned(),
+            ]
+        })
+        .collect();
+    result.to_bytes(bank_key)
+}

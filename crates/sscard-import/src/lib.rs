@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+pub mod bank_files;
 pub mod institutions;
 pub mod payments;
 pub mod pipeline;
@@ -284,6 +285,14 @@ pub(crate) type Grid = Vec<(usize, Vec<String>)>;
 /// The cells of a CSV file (UTF-8 or GB18030) with each record's line number (header = 1), and
 /// the encoding found.
 pub(crate) fn read_csv_grid(bytes: &[u8]) -> Result<(&'static str, Grid), FileError> {
+    read_csv_grid_up_to(bytes, MAX_ROWS)
+}
+
+/// [`read_csv_grid`] for files that may hold up to `max_rows` rows.
+pub(crate) fn read_csv_grid_up_to(
+    bytes: &[u8],
+    max_rows: usize,
+) -> Result<(&'static str, Grid), FileError> {
     let (text, encoding) = decode(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -303,7 +312,7 @@ pub(crate) fn read_csv_grid(bytes: &[u8]) -> Result<(&'static str, Grid), FileEr
             .position()
             .map_or(0, |p| lines.line_at(p.byte() as usize));
         grid.push((row, record.iter().map(str::to_owned).collect::<Vec<_>>()));
-        if grid.len() > MAX_ROWS + 1 {
+        if grid.len() > max_rows + 1 {
             return Err(FileError::TooManyRows {
                 rows: grid.len() - 1,
             });

@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use sscard_core::money::Money;
 use sscard_ids::{Bilingual, ResidentId};
 
-use crate::{FileError, RowProblem, read_csv_grid};
+use crate::{FileError, RowProblem, read_csv_grid_up_to};
+
+/// The most rows one payment file may hold (a city's pensioners in one file).
+pub const MAX_PAYMENT_ROWS: usize = 5_000_000;
 
 /// The largest single payment accepted.
 pub const MAX_AMOUNT_CENTS: i64 = 100_000_000;
@@ -52,7 +55,7 @@ fn problem(row: usize, column: &str, code: &str, zh: String, en: String) -> RowP
 /// The file's own problem (encoding, no rows, the header), as one problem of row 1.
 pub fn parse_payment_file(bytes: &[u8]) -> Result<PaymentFile, RowProblem> {
     let file_problem = |e: FileError| problem(1, "", e.code(), e.zh(), e.en());
-    let (_, grid) = read_csv_grid(bytes).map_err(file_problem)?;
+    let (_, grid) = read_csv_grid_up_to(bytes, MAX_PAYMENT_ROWS).map_err(file_problem)?;
     let Some(((_, header), rows)) = grid.split_first() else {
         return Err(file_problem(FileError::Empty));
     };

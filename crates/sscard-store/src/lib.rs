@@ -18,6 +18,7 @@
 #![allow(clippy::duplicate_mod)]
 
 mod audit;
+pub mod bank;
 mod error;
 pub mod fsi;
 pub mod insurance;
@@ -1219,6 +1220,109 @@ impl Store {
         events: &[(String, String, serde_json::Value)],
     ) -> Result<(), StoreError> {
         dispatch!(self, write, record_audit_many(ctx, events))
+    }
+
+    // ---- the bank side: status exchange, legacy cards, benefit payments ----
+
+    /// The next status export for `bank`: every notice not exported before (`again`: an
+    /// earlier export's events, unchanged). A bank exports its own only.
+    pub async fn bank_export(
+        &self,
+        ctx: &Ctx,
+        bank: &str,
+        again: Option<i64>,
+    ) -> Result<bank::BankExport, StoreError> {
+        dispatch!(self, write, bank_export(ctx, bank, again))
+    }
+
+    /// Applies a bank's status reports, each once by reference; a report on a card of another
+    /// bank, or one the card's rules refuse, is listed and the others still apply.
+    pub async fn bank_reports(
+        &self,
+        ctx: &Ctx,
+        bank: &str,
+        reports: &[bank::BankReportInput],
+    ) -> Result<bank::ReportOutcome, StoreError> {
+        dispatch!(self, write, bank_reports(ctx, bank, reports))
+    }
+
+    /// The status exchange's events, newest first (a bank: its own).
+    pub async fn bank_events(
+        &self,
+        ctx: &Ctx,
+        bank: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<bank::BankEventView>, StoreError> {
+        dispatch!(self, read, bank_events(ctx, bank, limit))
+    }
+
+    /// Takes over cards of the old city system with their bank accounts, in one transaction.
+    pub async fn import_legacy_cards(
+        &self,
+        ctx: &Ctx,
+        cards: &[bank::LegacyCardInput],
+    ) -> Result<bank::LegacyImportOutcome, StoreError> {
+        dispatch!(self, write, import_legacy_cards(ctx, cards))
+    }
+
+    /// Creates a benefit payment batch from a file read; whole or nothing.
+    pub async fn create_payment_batch(
+        &self,
+        ctx: &Ctx,
+        input: &bank::PaymentBatchInput,
+    ) -> Result<bank::PaymentBatchCreated, StoreError> {
+        dispatch!(self, write, create_payment_batch(ctx, input))
+    }
+
+    /// One send of a batch: each row not paid goes to its payee's current card account, or is
+    /// held with the reason; one file per bank.
+    pub async fn send_payments(
+        &self,
+        ctx: &Ctx,
+        batch: i64,
+    ) -> Result<bank::SendOutcome, StoreError> {
+        dispatch!(self, write, send_payments(ctx, batch))
+    }
+
+    /// The rows of one payment file waiting for its result (full ID numbers, names and
+    /// accounts: for the bank's file only).
+    pub async fn payment_order_rows(
+        &self,
+        ctx: &Ctx,
+        batch: i64,
+        send_no: i64,
+        bank: &str,
+    ) -> Result<Vec<bank::PaymentOrderRow>, StoreError> {
+        dispatch!(self, read, payment_order_rows(ctx, batch, send_no, bank))
+    }
+
+    /// Applies a bank's result for one file, once.
+    pub async fn apply_payment_result(
+        &self,
+        ctx: &Ctx,
+        batch: i64,
+        send_no: i64,
+        bank: &str,
+        rows: &[bank::PaymentResultRow],
+    ) -> Result<bank::ResultOutcome, StoreError> {
+        dispatch!(self, write, apply_payment_result(ctx, batch, send_no, bank, rows))
+    }
+
+    /// A payment batch with its reconciliation (a bank: its own files).
+    pub async fn payment_report(
+        &self,
+        ctx: &Ctx,
+        batch: i64,
+    ) -> Result<bank::PaymentBatchReport, StoreError> {
+        dispatch!(self, read, payment_report(ctx, batch))
+    }
+
+    /// Every payment batch, newest first (a bank: those with files for it).
+    pub async fn payment_batches(
+        &self,
+        ctx: &Ctx,
+    ) -> Result<Vec<bank::PaymentBatchSummary>, StoreError> {
+        dispatch!(self, read, payment_batches(ctx))
     }
 
     // ---- outlets, bulk registration ----

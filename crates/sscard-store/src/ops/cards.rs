@@ -92,6 +92,11 @@ pub(super) async fn persist(
                     card.as_str(),
                     json!({ "ss_status": s.ss.as_str(), "financial_status": s.financial.as_str() }),
                 );
+                if let Some(row) = before.iter().find(|c| &c.number == card)
+                    && let Some(notice) = notice_for(event, &row.state, s)
+                {
+                    notify_bank(tx, ctx, card, &row.bank_code, notice, None).await?;
+                }
             }
             Effect::Superseded { card, by } => {
                 let s = after.card(card).expect("superseded card exists");
@@ -100,6 +105,12 @@ pub(super) async fn persist(
                     card.as_str(),
                     json!({ "by": by.as_str(), "financial_status": s.financial.as_str() }),
                 );
+                if let Some(row) = before.iter().find(|c| &c.number == card)
+                    && row.state.financial != FinancialStatus::NotOpened
+                {
+                    let notice = sscard_core::CentreNotice::Superseded;
+                    notify_bank(tx, ctx, card, &row.bank_code, notice, Some(by.as_str())).await?;
+                }
             }
         }
     }
@@ -284,6 +295,11 @@ pub(super) async fn create_application(
             .bind(application_id)
             .execute(&mut **tx)
             .await?;
+        if let Some(old) = replaces {
+            // The new card's bank opens an account for it.
+            let notice = sscard_core::CentreNotice::NewCard;
+            notify_bank(tx, ctx, &new, &bank.code, notice, Some(old.as_str())).await?;
+        }
         card_number = Some(new);
     }
     Ok(ApplyOutcome {

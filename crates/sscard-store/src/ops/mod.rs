@@ -14,6 +14,7 @@
 #![allow(clippy::wildcard_imports)]
 
 mod audit;
+mod bank;
 mod batches;
 mod cards;
 mod check_batch;
@@ -21,6 +22,7 @@ mod distribution;
 mod institutions;
 mod insurance;
 mod interface;
+mod payments;
 mod persons;
 mod pickup_desk;
 mod production;
@@ -30,6 +32,7 @@ mod staff;
 mod terminals;
 
 pub(crate) use self::audit::*;
+pub(crate) use self::bank::*;
 pub(crate) use self::batches::*;
 pub(crate) use self::cards::*;
 pub(crate) use self::check_batch::*;
@@ -37,6 +40,7 @@ pub(crate) use self::distribution::*;
 pub(crate) use self::institutions::*;
 pub(crate) use self::insurance::*;
 pub(crate) use self::interface::*;
+pub(crate) use self::payments::*;
 pub(crate) use self::persons::*;
 pub(crate) use self::pickup_desk::*;
 pub(crate) use self::production::*;

@@ -490,8 +490,9 @@ pub(super) async fn make_card(
         .await?;
     }
     let code = CardIdCode::new(cfg.issuer_region, chip);
-    sqlx::query("UPDATE cards SET card_id_code = $1 WHERE card_number = $2")
+    sqlx::query("UPDATE cards SET card_id_code = $1, account_number = $2 WHERE card_number = $3")
         .bind(code.as_str())
+        .bind(r.account_number.as_deref())
         .bind(number.as_str())
         .execute(&mut **tx)
         .await?;

@@ -1,0 +1,546 @@
+//! The status exchange with the partner banks: the centre's notices of social-security events
+//! that concern a card's account (written with the event, exported per bank), the banks'
+//! reports of financial status changes (applied as card events, once per reference), and the
+//! take-over of legacy cards with their accounts.
+
+use super::*;
+use crate::bank::{
+    BankEventView, BankExport, BankReportInput, LegacyCardInput, LegacyImportOutcome,
+    LegacyStatus, NoticeLine, ReportOutcome, ReportRefusal,
+};
+use sscard_core::{CentreNotice, Role};
+use sscard_ids::Bilingual;
+
+/// Records a notice for the card's bank, unless the bank itself caused the event (a bank is
+/// not told what it reported).
+pub(super) async fn notify_bank(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    card: &CardNumber,
+    bank: &str,
+    notice: CentreNotice,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    if ctx.actor.role() == Role::Bank {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO bank_events (bank_code, direction, card_number, kind, detail, at) \
+         VALUES ($1, 'to_bank', $2, $3, $4, $5)",
+    )
+    .bind(bank)
+    .bind(card.as_str())
+    .bind(notice.as_str())
+    .bind(detail)
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The notice a card's change means for its bank, if any: only cards with an account concern
+/// the bank.
+pub(super) fn notice_for(
+    event: &str,
+    before: &CardState,
+    after: &CardState,
+) -> Option<CentreNotice> {
+    if before.financial == FinancialStatus::NotOpened {
+        return None;
+    }
+    match event {
+        "formal_loss" => Some(CentreNotice::FormalLoss),
+        "unfreeze" if before.ss == SsStatus::FormalLoss => Some(CentreNotice::LossLifted),
+        "cancel" | "reissue" if after.ss == SsStatus::Cancelled => Some(CentreNotice::Cancelled),
+        _ => None,
+    }
+}
+
+pub(super) async fn next_counter(tx: &mut Tx<'_>, name: &str) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO counters (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+    )
+    .bind(name)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// The bank's export: every notice not exported before gets the next export number
+/// (`again`: the events of an earlier export, unchanged).
+pub(crate) async fn bank_export(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    bank: &str,
+    again: Option<i64>,
+) -> Result<BankExport, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        ctx.actor.check_bank(bank)?;
+        let bank = find_bank(&mut tx, bank).await?.code;
+        let export_no = match again {
+            Some(n) => {
+                let known: Option<i64> = sqlx::query_scalar(
+                    "SELECT export_no FROM bank_exports WHERE bank_code = $1 AND export_no = $2",
+                )
+                .bind(&bank)
+                .bind(n)
+                .fetch_optional(&mut *tx)
+                .await?;
+                known.ok_or_else(|| StoreError::NotFound {
+                    what: "bank export",
+                    key: format!("{bank}/{n}"),
+                })?
+            }
+            None => {
+                let n = next_counter(&mut tx, &format!("bank_export/{bank}")).await?;
+                let moved = sqlx::query(
+                    "UPDATE bank_events SET export_no = $1 WHERE bank_code = $2 \
+                     AND direction = 'to_bank' AND export_no IS NULL",
+                )
+                .bind(n)
+                .bind(&bank)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(
+                    "INSERT INTO bank_exports (bank_code, export_no, events, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&bank)
+                .bind(n)
+                .bind(i64::try_from(moved).unwrap_or(i64::MAX))
+                .bind(ctx.at)
+                .execute(&mut *tx)
+                .await?;
+                audit.push(
+                    "bank.export",
+                    format!("{bank}/{n}"),
+                    json!({ "events": moved }),
+                );
+                n
+            }
+        };
+        let rows = sqlx::query(
+            "SELECT e.id, e.card_number, c.account_number, e.kind, e.detail, e.at \
+             FROM bank_events e LEFT JOIN cards c ON c.card_number = e.card_number \
+             WHERE e.bank_code = $1 AND e.direction = 'to_bank' AND e.export_no = $2 ORDER BY e.id",
+        )
+        .bind(&bank)
+        .bind(export_no)
+        .fetch_all(&mut *tx)
+        .await?;
+        let events = rows
+            .iter()
+            .map(|r| {
+                Ok(NoticeLine {
+                    seq: r.try_get("id")?,
+                    card_number: r.try_get("card_number")?,
+                    account: r.try_get("account_number")?,
+                    event: r.try_get("kind")?,
+                    detail: r.try_get("detail")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        BankExport {
+            bank,
+            export_no,
+            events,
+        }
+    })
+}
+
+/// Applies a bank's reports, each once (by the bank's reference). The actor is the bank (a
+/// verified file of the bank, or the bank's own API account): a report on another bank's card
+/// is refused like any rule, and the others still apply.
+pub(crate) async fn bank_reports(
+    pool: &Pool,
+    cfg: &Config,
+    ctx: &Ctx,
+    bank: &str,
+    reports: &[BankReportInput],
+) -> Result<ReportOutcome, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        ctx.actor.check_bank(bank)?;
+        let mut out = ReportOutcome::default();
+        for r in reports {
+            let known: Option<String> = sqlx::query_scalar(
+                "SELECT card_number FROM bank_events WHERE bank_code = $1 AND ref = $2",
+            )
+            .bind(bank)
+            .bind(&r.reference)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if known.is_some() {
+                out.already += 1;
+                continue;
+            }
+            let result = apply_report(&mut tx, cfg, ctx, bank, r, &mut audit).await;
+            let outcome = match result {
+                Ok(()) => {
+                    out.applied += 1;
+                    "applied".to_owned()
+                }
+                Err(e) => {
+                    let (code, zh, en) = match &e {
+                        StoreError::Refused { code, zh, en } => {
+                            ((*code).to_owned(), zh.clone(), en.clone())
+                        }
+                        StoreError::OutOfScope(s) => (s.code().to_owned(), s.zh(), s.en()),
+                        StoreError::NotFound { what, key } => (
+                            "card.not_found".to_owned(),
+                            format!("没有卡号为 {key} 的{what}"),
+                            format!("no {what} {key}"),
+                        ),
+                        _ => return Err(e),
+                    };
+                    out.refused.push(ReportRefusal {
+                        reference: r.reference.clone(),
+                        card_number: r.card.as_str().to_owned(),
+                        code: code.clone(),
+                        message: zh,
+                        message_en: en,
+                    });
+                    code
+                }
+            };
+            let detail = r.account.as_deref().map(|a| mask_middle(a, 6, 4));
+            sqlx::query(
+                "INSERT INTO bank_events (bank_code, direction, card_number, kind, detail, ref, \
+                 outcome, at) VALUES ($1, 'from_bank', $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(bank)
+            .bind(r.card.as_str())
+            .bind(r.report.as_str())
+            .bind(detail)
+            .bind(&r.reference)
+            .bind(outcome)
+            .bind(r.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit.push(
+            "bank.reports",
+            bank.to_owned(),
+            json!({ "applied": out.applied, "already": out.already, "refused": out.refused.len() }),
+        );
+        out
+    })
+}
+
+/// One report: the card event, and the account number when the account is opened. Refusals
+/// come before any write.
+async fn apply_report(
+    tx: &mut Tx<'_>,
+    cfg: &Config,
+    ctx: &Ctx,
+    bank: &str,
+    r: &BankReportInput,
+    audit: &mut Audit,
+) -> Result<(), StoreError> {
+    let card = card_by_number(&mut **tx, &r.card).await?;
+    // A file names its bank; each card in it must be that bank's.
+    let as_bank = Ctx {
+        actor: sscard_core::Actor::new(
+            ctx.actor.name(),
+            ctx.actor.role(),
+            sscard_core::Scope::Bank(bank.to_owned()),
+        ),
+        at: ctx.at,
+        reason: ctx.reason.clone(),
+    };
+    as_bank.actor.check_bank(&card.bank_code)?;
+    let event = r.report.card_event();
+    if r.report == sscard_core::BankReport::Opened {
+        let account = r.account.as_deref().unwrap_or_default();
+        if sscard_ids::BankCardNumber::parse(account).is_err() {
+            return Err(refused(
+                "bank.account_number",
+                format!("开户报告的账号“{}”不是有效的银行卡号", mask_middle(account, 6, 4)),
+                format!(
+                    "the opening report's account \"{}\" is not a valid card account number",
+                    mask_middle(account, 6, 4)
+                ),
+            ));
+        }
+    }
+    apply_card_event_on(tx, cfg, &as_bank, card, &event, audit).await?;
+    if let Some(account) = r.account.as_deref().filter(|_| r.report == sscard_core::BankReport::Opened)
+    {
+        sqlx::query("UPDATE cards SET account_number = $1 WHERE card_number = $2")
+            .bind(account)
+            .bind(r.card.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The exchange's events, newest first: one bank's (a bank sees its own only) or all.
+pub(crate) async fn bank_events(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    bank: Option<&str>,
+    limit: i64,
+) -> Result<Vec<BankEventView>, StoreError> {
+    let bank = match ctx.actor.scope() {
+        sscard_core::Scope::Bank(own) => Some(own.as_str()),
+        _ => bank,
+    };
+    if let Some(b) = bank {
+        ctx.actor.check_bank(b)?;
+    }
+    let rows = sqlx::query(
+        "SELECT id, bank_code, direction, card_number, kind, detail, outcome, export_no, at \
+         FROM bank_events WHERE ($1 IS NULL OR bank_code = $1) ORDER BY id DESC LIMIT $2",
+    )
+    .bind(bank)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(BankEventView {
+                seq: r.try_get("id")?,
+                bank: r.try_get("bank_code")?,
+                direction: r.try_get("direction")?,
+                card_number: r.try_get("card_number")?,
+                event: r.try_get("kind")?,
+                detail: r.try_get("detail")?,
+                outcome: r.try_get("outcome")?,
+                export_no: r.try_get("export_no")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+/// How many rows go into one multi-row statement (under both backends' parameter limits).
+pub(super) const BULK_ROWS: usize = 2_000;
+
+/// Takes over legacy cards with their accounts, in one transaction: people registered when
+/// new, each card inserted as a legacy card (in the holder's hand and used; lost cards frozen
+/// at the bank too, cancelled cards closed). A card already stored is left as it is; the card
+/// of someone who already holds a provincial card is imported as superseded by it.
+pub(crate) async fn import_legacy_cards(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    cards: &[LegacyCardInput],
+) -> Result<LegacyImportOutcome, StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        let mut out = LegacyImportOutcome::default();
+        let mut latest: std::collections::HashMap<&str, (String, NaiveDate)> =
+            std::collections::HashMap::new();
+        for c in cards.iter().filter(|c| c.status == LegacyStatus::Normal) {
+            let e = latest
+                .entry(c.id.expose())
+                .or_insert_with(|| (c.card.as_str().to_owned(), c.issue_date));
+            if c.issue_date > e.1 {
+                *e = (c.card.as_str().to_owned(), c.issue_date);
+            }
+        }
+        for chunk in cards.chunks(BULK_ROWS) {
+            insert_people(&mut tx, ctx, chunk).await?;
+            let ids = person_ids(&mut tx, chunk.iter().map(|c| c.id.expose())).await?;
+            let numbers: Vec<&str> = chunk.iter().map(|c| c.card.as_str()).collect();
+            let known = existing_cards(&mut tx, &numbers).await?;
+            let current = current_cards(&mut tx, ids.values().copied()).await?;
+            let mut values = Vec::new();
+            for c in chunk {
+                if known.contains(c.card.as_str()) {
+                    out.already += 1;
+                    continue;
+                }
+                let person_id = *ids.get(c.id.expose()).ok_or_else(|| corrupt("person"))?;
+                // Someone's current card keeps the function; among a person's normal legacy
+                // cards in the file, the latest issued is the live one.
+                let superseded = current.get(&person_id).cloned().or_else(|| {
+                    (c.status == LegacyStatus::Normal)
+                        .then(|| latest.get(c.id.expose()))
+                        .flatten()
+                        .filter(|(n, _)| n.as_str() != c.card.as_str())
+                        .map(|(n, _)| n.clone())
+                });
+                if superseded.is_some() {
+                    out.superseded += 1;
+                }
+                out.accepted += 1;
+                values.push((c, person_id, superseded));
+            }
+            if values.is_empty() {
+                continue;
+            }
+            let mut sql = String::from(
+                "INSERT INTO cards (id, card_number, person_id, bank_code, generation, issue_date, \
+                 expiry_date, ss_status, financial_status, handed_over, first_used, superseded_by, \
+                 account_number, created_at, updated_at) VALUES ",
+            );
+            for i in 0..values.len() {
+                let p: Vec<String> = (1..=11).map(|k| format!("${}", i * 11 + k)).collect();
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "({}, {}, {}, {}, 'legacy', {}, {}, {}, {}, TRUE, TRUE, {}, {}, {}, {})",
+                    p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[10]
+                ));
+            }
+            let mut q = sqlx::query(&sql);
+            for (c, person_id, superseded) in &values {
+                let (ss, financial) = match c.status {
+                    LegacyStatus::Normal => (SsStatus::Normal, FinancialStatus::Active),
+                    LegacyStatus::Lost => (SsStatus::FormalLoss, FinancialStatus::Frozen),
+                    LegacyStatus::Cancelled => (SsStatus::Cancelled, FinancialStatus::Closed),
+                };
+                let expiry = c
+                    .issue_date
+                    .with_year(c.issue_date.year() + 10)
+                    .unwrap_or(c.issue_date);
+                q = q
+                    .bind(Uuid::now_v7())
+                    .bind(c.card.as_str())
+                    .bind(*person_id)
+                    .bind(&c.bank)
+                    .bind(c.issue_date)
+                    .bind(expiry)
+                    .bind(i16::from(ss.code()))
+                    .bind(financial.as_str())
+                    .bind(superseded.clone())
+                    .bind(&c.account)
+                    .bind(ctx.at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        audit.push(
+            "legacy.import",
+            format!("{} cards", cards.len()),
+            json!({ "accepted": out.accepted, "already": out.already, "superseded": out.superseded }),
+        );
+        out
+    })
+}
+
+async fn insert_people(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    chunk: &[LegacyCardInput],
+) -> Result<(), StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    let people: Vec<&LegacyCardInput> = chunk
+        .iter()
+        .filter(|c| seen.insert(c.id.expose().to_owned()))
+        .collect();
+    let mut sql = String::from(
+        "INSERT INTO persons (id, ssn, name, sex, birth_date, household_region, created_at, \
+         updated_at) VALUES ",
+    );
+    for i in 0..people.len() {
+        let b = i * 7;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 7
+        ));
+    }
+    sql.push_str(" ON CONFLICT (ssn) DO NOTHING");
+    let mut q = sqlx::query(&sql);
+    for c in people {
+        q = q
+            .bind(Uuid::now_v7())
+            .bind(c.id.expose())
+            .bind(c.name.expose())
+            .bind(if c.id.sex() == sscard_ids::Sex::Male { 1i16 } else { 2i16 })
+            .bind(c.id.birth_date())
+            .bind(c.id.region().to_string())
+            .bind(ctx.at);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// `$first, $first+1, …` for `n` values.
+pub(super) fn placeholders(first: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 7);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('$');
+        s.push_str(&(first + i).to_string());
+    }
+    s
+}
+
+/// Person ids by ID number, for the ID numbers given (those known).
+pub(super) async fn person_ids<'a>(
+    tx: &mut Tx<'_>,
+    ssns: impl Iterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, Uuid>, StoreError> {
+    let ssns: Vec<&str> = ssns.collect();
+    let mut out = std::collections::HashMap::with_capacity(ssns.len());
+    for chunk in ssns.chunks(BULK_ROWS * 2) {
+        let sql = format!(
+            "SELECT id, ssn FROM persons WHERE ssn IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for s in chunk {
+            q = q.bind(*s);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            out.insert(r.try_get("ssn")?, r.try_get("id")?);
+        }
+    }
+    Ok(out)
+}
+
+async fn existing_cards(
+    tx: &mut Tx<'_>,
+    numbers: &[&str],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let sql = format!(
+        "SELECT card_number FROM cards WHERE card_number IN ({})",
+        placeholders(1, numbers.len())
+    );
+    let mut q = sqlx::query_scalar::<_, String>(&sql);
+    for n in numbers {
+        q = q.bind(*n);
+    }
+    Ok(q.fetch_all(&mut **tx).await?.into_iter().collect())
+}
+
+/// Each person's live card (its social-security function in use), if any.
+async fn current_cards(
+    tx: &mut Tx<'_>,
+    people: impl Iterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>, StoreError> {
+    let people: Vec<Uuid> = people.collect();
+    let mut out = std::collections::HashMap::new();
+    for chunk in people.chunks(BULK_ROWS * 2) {
+        let sql = format!(
+            "SELECT person_id, card_number FROM cards WHERE ss_status IN (1, 3, 4) \
+             AND superseded_by IS NULL AND person_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q.bind(*p);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            out.insert(r.try_get("person_id")?, r.try_get("card_number")?);
+        }
+    }
+    Ok(out)
+}
