@@ -699,7 +699,7 @@ contract!(a_pensioner_certifies_anywhere_in_the_province, |db| {
         "{refused:?}"
     );
     // One certified at a counter 13 months ago is held, with the reason.
-    let (b, _) = card_in_use(store).await;
+    let (b, b_card) = card_in_use(store).await;
     store.enrol_insurance(&ctx(), &retire(b)).await.unwrap();
     store
         .upsert_outlet(
@@ -726,6 +726,53 @@ contract!(a_pensioner_certifies_anywhere_in_the_province, |db| {
     let status = store.pension_status(&ctx(), &b).await.unwrap();
     assert!(status.held);
     assert!(status.reason_en.unwrap().contains("more than 12 months"));
+    // The month's pension batch: the one certified in Nanjing is paid into the card's account,
+    // the one certified 13 months ago is held with the reason.
+    let bank = Ctx::at(
+        Actor::new("bank:ccb", sscard_core::Role::Bank, sscard_core::Scope::Bank("105".into())),
+        t0(),
+    );
+    let account = |n: u32| {
+        sscard_ids::BankCardNumber::from_payload(&format!("621700{n:012}"))
+            .unwrap()
+            .expose()
+            .to_owned()
+    };
+    let opened = |n: u32, card: sscard_ids::CardNumber| sscard_store::bank::BankReportInput {
+        reference: format!("open-{n}"),
+        card,
+        report: sscard_core::BankReport::Opened,
+        account: Some(account(n)),
+        at: t0(),
+    };
+    let reports = [opened(1, card), opened(2, b_card)];
+    let done = store.bank_reports(&bank, "105", &reports).await.unwrap();
+    assert_eq!(done.applied, 2, "{done:?}");
+    let input = sscard_store::bank::PaymentBatchInput {
+        kind: sscard_core::PaymentKind::Pension,
+        period: "2026-11".into(),
+        file_sha256: "pension-2026-11".into(),
+        rows_read: 2,
+        lines: vec![
+            (2, a, sscard_core::money::Money::parse("3456.78").unwrap()),
+            (3, b, sscard_core::money::Money::parse("2100.00").unwrap()),
+        ],
+        rejected: Vec::new(),
+    };
+    let batch = store.create_payment_batch(&ctx(), &input).await.unwrap();
+    let sent = store.send_payments(&ctx(), batch.batch_id).await.unwrap();
+    assert_eq!(sent.files.len(), 1);
+    assert_eq!((sent.files[0].rows, sent.files[0].total.to_string().as_str()), (1, "3456.78"));
+    assert_eq!(sent.held, [("not_certified".to_owned(), 1)]);
+    let rows = store
+        .payment_order_rows(&ctx(), batch.batch_id, sent.send_no, "105")
+        .await
+        .unwrap();
+    assert_eq!(rows[0].account, account(1));
+    let report = store.payment_report(&ctx(), batch.batch_id).await.unwrap();
+    assert_eq!(report.unpaid[0].code, "payment.not_certified");
+    assert!(report.unpaid[0].reason.contains("12 个月"));
+    assert!(report.reconciled, "{report:?}");
     // Not a pensioner: nothing to certify.
     let (c, _) = card_in_use(store).await;
     let r = store

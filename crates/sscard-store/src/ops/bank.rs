@@ -240,11 +240,12 @@ async fn apply_report(
     audit: &mut Audit,
 ) -> Result<(), StoreError> {
     let card = card_by_number(&mut **tx, &r.card).await?;
-    // A file names its bank; each card in it must be that bank's.
+    // The bank acts (its file, or its own account): each card must be that bank's, and the
+    // bank is not told what it reported.
     let as_bank = Ctx {
         actor: sscard_core::Actor::new(
             ctx.actor.name(),
-            ctx.actor.role(),
+            Role::Bank,
             sscard_core::Scope::Bank(bank.to_owned()),
         ),
         at: ctx.at,
