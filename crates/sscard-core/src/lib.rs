@@ -32,8 +32,8 @@ pub use application::{
     ApplicationEvent, ApplicationSource, ApplicationStatus, ApplicationTransitionError,
     BusinessType,
 };
-pub use batch::{BatchEvent, BatchStatus, BatchTransitionError, Stage, StepState};
 pub use bank::{BankReport, CentreNotice, PaymentHold, PaymentKind, PaymentOutcome};
+pub use batch::{BatchEvent, BatchStatus, BatchTransitionError, Stage, StepState};
 pub use card::{CardEvent, CardRuleError, CardState, FinancialStatus, LifecyclePolicy, SsStatus};
 pub use card_action::CardAction;
 pub use holder::{Effect, Holder, HolderError, HolderEvent};

@@ -259,7 +259,8 @@ pub async fn import_bank_status(
     let mut reports = Vec::with_capacity(e.rows.len());
     for (i, r) in e.rows.iter().enumerate() {
         let line = i + 2;
-        let card = CardNumber::parse(&r[1]).map_err(|_| bad_row(line, format!("card “{}”", r[1])))?;
+        let card =
+            CardNumber::parse(&r[1]).map_err(|_| bad_row(line, format!("card “{}”", r[1])))?;
         let report = BankReport::from_name(&r[2])
             .ok_or_else(|| bad_row(line, format!("event “{}”", r[2])))?;
         let at = DateTime::parse_from_rfc3339(&r[4])

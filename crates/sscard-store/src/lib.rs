@@ -1305,7 +1305,11 @@ impl Store {
         bank: &str,
         rows: &[bank::PaymentResultRow],
     ) -> Result<bank::ResultOutcome, StoreError> {
-        dispatch!(self, write, apply_payment_result(ctx, batch, send_no, bank, rows))
+        dispatch!(
+            self,
+            write,
+            apply_payment_result(ctx, batch, send_no, bank, rows)
+        )
     }
 
     /// A payment batch with its reconciliation (a bank: its own files).

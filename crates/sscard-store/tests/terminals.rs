@@ -729,7 +729,11 @@ contract!(a_pensioner_certifies_anywhere_in_the_province, |db| {
     // The month's pension batch: the one certified in Nanjing is paid into the card's account,
     // the one certified 13 months ago is held with the reason.
     let bank = Ctx::at(
-        Actor::new("bank:ccb", sscard_core::Role::Bank, sscard_core::Scope::Bank("105".into())),
+        Actor::new(
+            "bank:ccb",
+            sscard_core::Role::Bank,
+            sscard_core::Scope::Bank("105".into()),
+        ),
         t0(),
     );
     let account = |n: u32| {
@@ -762,7 +766,10 @@ contract!(a_pensioner_certifies_anywhere_in_the_province, |db| {
     let batch = store.create_payment_batch(&ctx(), &input).await.unwrap();
     let sent = store.send_payments(&ctx(), batch.batch_id).await.unwrap();
     assert_eq!(sent.files.len(), 1);
-    assert_eq!((sent.files[0].rows, sent.files[0].total.to_string().as_str()), (1, "3456.78"));
+    assert_eq!(
+        (sent.files[0].rows, sent.files[0].total.to_string().as_str()),
+        (1, "3456.78")
+    );
     assert_eq!(sent.held, [("not_certified".to_owned(), 1)]);
     let rows = store
         .payment_order_rows(&ctx(), batch.batch_id, sent.send_no, "105")

@@ -213,14 +213,9 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {
 }
 
 /// One synthetic employee.
-pub(crate) fn employee(rng: &mut StdRng, employer: &CreditCode) -> PersonInput {
-    let origin = *pick(rng, ORIGINS);
-    let region = RegionCode::from_u32(origin).expect("valid region");
-    let age_days = rng.random_range(18 * 365..58 * 365);
-    let birth = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date")
-        - chrono::Duration::days(age_days);
-    let sequence: u16 = rng.random_range(0..1000);
-    let id = ResidentId::from_parts(region, birth, sequence).expect("valid parts");
+/// A believable name for the holder of `id`: a surname by its share, one or two given-name
+/// characters for the sex.
+pub(crate) fn name_for(rng: &mut StdRng, id: &ResidentId) -> PersonName {
     let surname = pick(rng, SURNAMES);
     let pool = if id.sex() == sscard_ids::Sex::Male {
         MALE
@@ -231,9 +226,21 @@ pub(crate) fn employee(rng: &mut StdRng, employer: &CreditCode) -> PersonInput {
     for _ in 0..rng.random_range(1..=2) {
         name.push_str(pool[rng.random_range(0..pool.len())]);
     }
+    PersonName::parse(&name).expect("valid name")
+}
+
+pub(crate) fn employee(rng: &mut StdRng, employer: &CreditCode) -> PersonInput {
+    let origin = *pick(rng, ORIGINS);
+    let region = RegionCode::from_u32(origin).expect("valid region");
+    let age_days = rng.random_range(18 * 365..58 * 365);
+    let birth = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date")
+        - chrono::Duration::days(age_days);
+    let sequence: u16 = rng.random_range(0..1000);
+    let id = ResidentId::from_parts(region, birth, sequence).expect("valid parts");
+    let name = name_for(rng, &id);
     let (workshop, departments) = WORKSHOPS[rng.random_range(0..WORKSHOPS.len())];
     let department = departments[rng.random_range(0..departments.len())];
-    let mut p = PersonInput::new(id, PersonName::parse(&name).expect("valid name"));
+    let mut p = PersonInput::new(id, name);
     p.employer = Some(*employer);
     p.workshop = Some(workshop.to_owned());
     p.department = Some(department.to_owned());
@@ -253,6 +260,8 @@ pub(crate) struct Seeded {
     pub(crate) terminals: crate::demo_terminals::TerminalsSeeded,
     /// Medical insurance, policies, catalogues and a month of settlements.
     pub(crate) settlement: crate::demo_settlement::SettlementSeeded,
+    /// Retirees on old cards, a pension batch, the status exchange.
+    pub(crate) payments: Option<crate::demo_payments::PaymentsSeeded>,
 }
 
 /// Seeds the demo data into a fresh store.
@@ -298,6 +307,7 @@ pub(crate) async fn seed(
         store.register_people(&ctx, chunk).await?;
     }
     let (made, used) = seed_cards(store, &ctx, &mut rng, counter).await?;
+    let files_dir = batch.map(|b| b.0);
     let batch = match batch {
         Some((dir, _)) if !uploaded.is_empty() => Some(seed_batch(store, uploaded, dir).await?),
         _ => None,
@@ -317,8 +327,13 @@ pub(crate) async fn seed(
     // never registered).
     let registered: Vec<PersonInput> = counter.iter().chain(others).cloned().collect();
     let settlement = crate::demo_settlement::seed(store, &ctx, seed, &registered).await?;
+    let payments = match files_dir {
+        Some(dir) => Some(crate::demo_payments::seed(store, &ctx, seed, dir).await?),
+        None => None,
+    };
     Ok(Seeded {
         settlement,
+        payments,
         people: employees.len(),
         cards: made + batch.as_ref().map_or(0, |b| b.received),
         sample_ids: vec![employees[2].id, employees[6].id, employees[cards + 1].id],

@@ -330,7 +330,7 @@ pub(crate) async fn filing(g: &Global, c: FilingCommand) -> anyhow::Result<ExitC
 }
 
 /// Prints a refused file's problems (row, field, zh, en, code); exit code 1.
-fn refused(g: &Global, file: &std::path::Path, problems: &[RowProblem]) -> ExitCode {
+pub(crate) fn refused(g: &Global, file: &std::path::Path, problems: &[RowProblem]) -> ExitCode {
     if g.json {
         json_line(&serde_json::json!({
             "error": {

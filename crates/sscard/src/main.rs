@@ -23,12 +23,14 @@ mod bench_settle;
 mod check;
 mod chip_cmds;
 mod demo;
+mod demo_payments;
 mod demo_settlement;
 mod demo_terminals;
 mod distribution_cmds;
 mod institution_cmds;
 mod insurance_cmds;
 mod output;
+mod payment_cmds;
 mod pg_cluster;
 mod production_cmds;
 mod server_cmds;
@@ -113,6 +115,9 @@ enum Command {
     /// 养老金领取资格认证 / pensioners' yearly certification of entitlement.
     #[command(subcommand)]
     Pension(insurance_cmds::PensionCommand),
+    /// 代发 / benefit payments to the card's bank account: batches, sends, bank results.
+    #[command(subcommand)]
+    Payment(payment_cmds::PaymentCommand),
     /// 异地清算 / the month's clearing between the 13 cities.
     #[command(subcommand)]
     Clearing(insurance_cmds::ClearingCommand),
@@ -186,6 +191,7 @@ fn main() -> ExitCode {
                     Command::Policy(c) => insurance_cmds::policy(&global, c).await,
                     Command::Clearing(c) => insurance_cmds::clearing(&global, c).await,
                     Command::Pension(c) => insurance_cmds::pension(&global, c).await,
+                    Command::Payment(c) => payment_cmds::payment(&global, c).await,
                     Command::Filing(c) => insurance_cmds::filing(&global, c).await,
                     Command::Catalogue(c) => insurance_cmds::catalogue(&global, c).await,
                     Command::Readiness => terminal_cmds::readiness(&global).await,

@@ -101,7 +101,7 @@ pub(crate) struct AdvanceArgs {
 }
 
 /// The exchange secret: `SSCARD_EXCHANGE_SECRET`, or the demo secret with `--demo-keys`.
-fn keys(g: &Global) -> anyhow::Result<ExchangeKeys> {
+pub(crate) fn keys(g: &Global) -> anyhow::Result<ExchangeKeys> {
     let keys = ExchangeKeys::resolve(g.demo_keys).map_err(|e| anyhow::anyhow!(e))?;
     if keys.demo {
         eprintln!(
@@ -111,7 +111,7 @@ fn keys(g: &Global) -> anyhow::Result<ExchangeKeys> {
     Ok(keys)
 }
 
-fn production_error(e: &ProductionError, json: bool) -> ExitCode {
+pub(crate) fn production_error(e: &ProductionError, json: bool) -> ExitCode {
     match e {
         ProductionError::Store(e) => store_error(e, json),
         ProductionError::Exchange(e) => {
@@ -185,7 +185,7 @@ macro_rules! try_step {
     };
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("无法读取（cannot read） {}", path.display()))
 }
 
@@ -408,6 +408,10 @@ pub(crate) enum SimCommand {
     Bank(SimArgs),
     /// 模拟卡厂 / answer a card order as the card factory would.
     Factory(SimArgs),
+    /// 模拟银行代发回盘 / answer a payment order as the bank would.
+    BankPayments(crate::payment_cmds::SimPaymentsArgs),
+    /// 模拟银行状态文件 / write a bank's status file (opened, frozen, formal loss …).
+    BankStatus(crate::payment_cmds::SimStatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -426,11 +430,13 @@ pub(crate) struct SimArgs {
 }
 
 pub(crate) fn sim(g: &Global, c: &SimCommand) -> anyhow::Result<ExitCode> {
-    let keys = keys(g)?;
     let (a, bank) = match c {
         SimCommand::Bank(a) => (a, true),
         SimCommand::Factory(a) => (a, false),
+        SimCommand::BankPayments(a) => return crate::payment_cmds::sim_payments(g, a),
+        SimCommand::BankStatus(a) => return crate::payment_cmds::sim_status(g, a),
     };
+    let keys = keys(g)?;
     let input = read(&a.file)?;
     let plan = FailPlan {
         seqs: a.fail.clone(),

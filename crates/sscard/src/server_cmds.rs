@@ -171,6 +171,9 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
         took.as_secs_f64()
     );
     summary.push_str(&(seeded.terminals.summary() + &seeded.settlement.summary()));
+    if let Some(p) = &seeded.payments {
+        summary.push_str(&p.summary());
+    }
     if let Some(b) = &seeded.batch {
         let written = |p: &Option<std::path::PathBuf>| {
             p.as_ref().map_or_else(

@@ -613,10 +613,33 @@ pub(crate) async fn audit(g: &Global, c: AuditCommand) -> anyhow::Result<ExitCod
 pub(crate) enum BankCommand {
     /// 合作银行列表 / list the partner banks.
     List,
+    /// 状态交换：导出 / the social-security events for one bank since its last export (signed).
+    Export(crate::payment_cmds::ExportArgs),
+    /// 状态交换：导入 / apply a bank's signed status file (activated, frozen, closed, loss …).
+    Import {
+        /// The bank's file.
+        file: std::path::PathBuf,
+    },
+    /// 状态交换记录 / the latest events of the exchange, both ways.
+    Events {
+        /// Only this bank's.
+        #[arg(long)]
+        bank: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
 }
 
 pub(crate) async fn bank(g: &Global, c: BankCommand) -> anyhow::Result<ExitCode> {
-    let BankCommand::List = c;
+    match c {
+        BankCommand::List => {}
+        BankCommand::Export(a) => return crate::payment_cmds::export(g, &a).await,
+        BankCommand::Import { file } => return crate::payment_cmds::import(g, &file).await,
+        BankCommand::Events { bank, limit } => {
+            return crate::payment_cmds::events(g, bank.as_deref(), limit).await;
+        }
+    }
     let store = try_open!(g);
     let banks = try_store!(g, store.banks().await);
     if g.json {

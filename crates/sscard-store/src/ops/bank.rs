@@ -5,8 +5,8 @@
 
 use super::*;
 use crate::bank::{
-    BankEventView, BankExport, BankReportInput, LegacyCardInput, LegacyImportOutcome,
-    LegacyStatus, NoticeLine, ReportOutcome, ReportRefusal,
+    BankEventView, BankExport, BankReportInput, LegacyCardInput, LegacyImportOutcome, LegacyStatus,
+    NoticeLine, ReportOutcome, ReportRefusal,
 };
 use sscard_core::{CentreNotice, Role};
 use sscard_ids::Bilingual;
@@ -258,7 +258,10 @@ async fn apply_report(
         if sscard_ids::BankCardNumber::parse(account).is_err() {
             return Err(refused(
                 "bank.account_number",
-                format!("开户报告的账号“{}”不是有效的银行卡号", mask_middle(account, 6, 4)),
+                format!(
+                    "开户报告的账号“{}”不是有效的银行卡号",
+                    mask_middle(account, 6, 4)
+                ),
                 format!(
                     "the opening report's account \"{}\" is not a valid card account number",
                     mask_middle(account, 6, 4)
@@ -267,7 +270,10 @@ async fn apply_report(
         }
     }
     apply_card_event_on(tx, cfg, &as_bank, card, &event, audit).await?;
-    if let Some(account) = r.account.as_deref().filter(|_| r.report == sscard_core::BankReport::Opened)
+    if let Some(account) = r
+        .account
+        .as_deref()
+        .filter(|_| r.report == sscard_core::BankReport::Opened)
     {
         sqlx::query("UPDATE cards SET account_number = $1 WHERE card_number = $2")
             .bind(account)
@@ -462,7 +468,11 @@ async fn insert_people(
             .bind(Uuid::now_v7())
             .bind(c.id.expose())
             .bind(c.name.expose())
-            .bind(if c.id.sex() == sscard_ids::Sex::Male { 1i16 } else { 2i16 })
+            .bind(if c.id.sex() == sscard_ids::Sex::Male {
+                1i16
+            } else {
+                2i16
+            })
             .bind(c.id.birth_date())
             .bind(c.id.region().to_string())
             .bind(ctx.at);

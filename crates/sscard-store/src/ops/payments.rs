@@ -92,7 +92,10 @@ pub(crate) async fn create_payment_batch(
         }
         rejected.sort_by_key(|(r, _)| r.row);
         let total: i64 = rows.iter().map(|r| r.2).sum();
-        let rejected_cents: i64 = rejected.iter().filter_map(|(_, a)| a.map(Money::cents)).sum();
+        let rejected_cents: i64 = rejected
+            .iter()
+            .filter_map(|(_, a)| a.map(Money::cents))
+            .sum();
         sqlx::query(
             "INSERT INTO payment_batches (id, kind, period, file_sha256, rows_read, accepted, \
              total_cents, rejected_cents, created_by, created_at) \
@@ -227,14 +230,16 @@ pub(crate) async fn send_payments(
     use crate::insurance::CERTIFICATION_MONTHS;
     unit_of_work!(pool, ctx, |tx, audit| {
         ctx.actor.check_centre("代发批次 / payment batches")?;
-        let row = sqlx::query("UPDATE payment_batches SET sends = sends + 1 WHERE id = $1 RETURNING kind, sends")
-            .bind(batch_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "payment batch",
-                key: batch_id.to_string(),
-            })?;
+        let row = sqlx::query(
+            "UPDATE payment_batches SET sends = sends + 1 WHERE id = $1 RETURNING kind, sends",
+        )
+        .bind(batch_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "payment batch",
+            key: batch_id.to_string(),
+        })?;
         let kind = kind_of(&row.try_get::<String, _>("kind")?)?;
         let send_no: i64 = row.try_get("sends")?;
         let cutoff = ctx
@@ -378,7 +383,9 @@ pub(crate) async fn payment_order_rows(
                 attempt: r.try_get("attempt")?,
                 ssn: r.try_get("ssn")?,
                 name: r.try_get("name")?,
-                account: r.try_get::<Option<String>, _>("account_number")?.unwrap_or_default(),
+                account: r
+                    .try_get::<Option<String>, _>("account_number")?
+                    .unwrap_or_default(),
                 amount: Money::from_cents(r.try_get("amount_cents")?),
             })
         })
@@ -437,7 +444,8 @@ pub(crate) async fn apply_payment_result(
                     r.try_get("row_no")?,
                     (
                         r.try_get("attempt")?,
-                        r.try_get::<Option<String>, _>("account_number")?.unwrap_or_default(),
+                        r.try_get::<Option<String>, _>("account_number")?
+                            .unwrap_or_default(),
                         r.try_get("amount_cents")?,
                         false,
                     ),
@@ -455,7 +463,10 @@ pub(crate) async fn apply_payment_result(
                 return Err(m("重复出现（answered twice）"));
             }
             if e.0 != r.attempt {
-                return Err(m(&format!("发送次数应为 {}（attempt should be {}）", e.0, e.0)));
+                return Err(m(&format!(
+                    "发送次数应为 {}（attempt should be {}）",
+                    e.0, e.0
+                )));
             }
             if e.1 != r.account {
                 return Err(m("账号不符（account differs）"));
@@ -467,8 +478,12 @@ pub(crate) async fn apply_payment_result(
                     Money::from_cents(e.2)
                 )));
             }
-            let outcome = PaymentOutcome::from_name(&r.outcome)
-                .ok_or_else(|| m(&format!("结果代码 {} 不认识（unknown outcome code）", r.outcome)))?;
+            let outcome = PaymentOutcome::from_name(&r.outcome).ok_or_else(|| {
+                m(&format!(
+                    "结果代码 {} 不认识（unknown outcome code）",
+                    r.outcome
+                ))
+            })?;
             e.3 = true;
             if outcome == PaymentOutcome::Paid {
                 paid_cents += e.2;
@@ -478,7 +493,13 @@ pub(crate) async fn apply_payment_result(
             }
         }
         if let Some((row, _)) = expected.iter().find(|(_, e)| !e.3) {
-            return Err(mismatch(batch_id, send_no, bank, *row, "没有回盘结果（has no answer）"));
+            return Err(mismatch(
+                batch_id,
+                send_no,
+                bank,
+                *row,
+                "没有回盘结果（has no answer）",
+            ));
         }
         sqlx::query(
             "UPDATE payment_rows SET status = 'paid', outcome = 'paid', outcome_at = $4 \
@@ -678,7 +699,9 @@ pub(crate) async fn payment_report(
         .await?
         .iter()
         .map(|r| {
-            let code: String = r.try_get::<Option<String>, _>("outcome")?.unwrap_or_default();
+            let code: String = r
+                .try_get::<Option<String>, _>("outcome")?
+                .unwrap_or_default();
             let hold = PaymentHold::from_name(&code);
             let ssn: String = r.try_get("ssn")?;
             let name: String = r.try_get("name")?;
@@ -730,12 +753,16 @@ pub(crate) async fn payment_report(
     let files_total = sum(&by_bank.iter().map(|t| t.sent.clone()).collect::<Vec<_>>());
     let files_paid = sum(&by_bank.iter().map(|t| t.paid.clone()).collect::<Vec<_>>());
     let files_failed = sum(&by_bank.iter().map(|t| t.failed.clone()).collect::<Vec<_>>());
-    let files_awaiting = sum(&by_bank.iter().map(|t| t.awaiting.clone()).collect::<Vec<_>>());
+    let files_awaiting = sum(&by_bank
+        .iter()
+        .map(|t| t.awaiting.clone())
+        .collect::<Vec<_>>());
     // Every file answered adds up; what the files carried is what was paid, failed or is
     // still out; failures recorded are the files' failures; and (for the centre) the rows'
     // statuses add up to the batch.
     let files_add_up = files.iter().all(|f| {
-        f.result_at.is_none() || (f.paid + f.failed == f.total && f.paid_rows + f.failed_rows == f.rows)
+        f.result_at.is_none()
+            || (f.paid + f.failed == f.total && f.paid_rows + f.failed_rows == f.rows)
     }) && files_total == files_paid + files_failed + files_awaiting
         && status("paid").amount == files_paid
         && status("sent").amount == files_awaiting
