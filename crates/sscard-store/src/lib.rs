@@ -1265,6 +1265,17 @@ impl Store {
         dispatch!(self, write, import_legacy_cards(ctx, cards))
     }
 
+    /// Pension certifications taken over in bulk from the old city system (done at its outlets
+    /// in `region`): `(who, when, outlet)`. Answers (taken, people not registered).
+    pub async fn import_certifications(
+        &self,
+        ctx: &Ctx,
+        region: &str,
+        rows: &[(ResidentId, chrono::DateTime<chrono::Utc>, String)],
+    ) -> Result<(usize, usize), StoreError> {
+        dispatch!(self, write, import_certifications(ctx, region, rows))
+    }
+
     /// Creates a benefit payment batch from a file read; whole or nothing.
     pub async fn create_payment_batch(
         &self,

@@ -20,6 +20,9 @@ pub(crate) const NEXT_CARD_NUMBER: &str = "SELECT nextval('card_number_seq')";
 /// The extended protocol prepares one statement at a time.
 pub(crate) const MULTI_STATEMENT: bool = false;
 
+/// PostgreSQL's placeholders are always numbered (`$n`).
+pub(crate) const NUMBERED_PARAMS: bool = true;
+
 #[path = "ops/mod.rs"]
 mod ops;
 pub(crate) use ops::*;

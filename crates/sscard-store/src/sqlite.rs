@@ -19,6 +19,11 @@ pub(crate) const NEXT_CARD_NUMBER: &str =
 /// one round trip to the connection's worker thread instead of one each.
 pub(crate) const MULTI_STATEMENT: bool = true;
 
+/// Statements with thousands of parameters use anonymous `?` placeholders: SQLite finds a
+/// numbered one (`$n`) by a linear search of the statement's names, so binding `n` of them
+/// costs `n²`.
+pub(crate) const NUMBERED_PARAMS: bool = false;
+
 #[path = "ops/mod.rs"]
 mod ops;
 pub(crate) use ops::*;

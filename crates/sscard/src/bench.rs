@@ -30,6 +30,9 @@ pub(crate) enum BenchCommand {
     Settle(crate::bench_settle::SettleBench),
     /// `sscard audit verify` on 100,000 and 1,000,000 events: time and peak memory of the walk.
     Audit(crate::bench_audit::AuditBench),
+    /// A 1,000,000-row pension batch created, sent as signed files, answered and reconciled,
+    /// on SQLite and PostgreSQL, beside a sqlite3 shell script doing the bare job.
+    Payments(crate::bench_payments::PaymentsBench),
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +79,7 @@ pub(crate) async fn run(g: &Global, c: BenchCommand) -> anyhow::Result<ExitCode>
         BenchCommand::Audit(b) => return crate::bench_audit::run(g, &b).await,
         BenchCommand::Check(b) => return crate::bench_check::run(g, &b).await,
         BenchCommand::Settle(b) => return crate::bench_settle::run(g, &b).await,
+        BenchCommand::Payments(b) => return crate::bench_payments::run(g, &b).await,
     };
     let mut results = Vec::new();
     let dir = tempfile::tempdir()?;

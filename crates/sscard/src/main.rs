@@ -17,6 +17,7 @@ mod batch_cmds;
 mod bench;
 mod bench_audit;
 mod bench_check;
+mod bench_payments;
 mod bench_photos;
 mod bench_pickup;
 mod bench_settle;

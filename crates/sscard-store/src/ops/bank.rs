@@ -385,16 +385,17 @@ pub(crate) async fn import_legacy_cards(
                  expiry_date, ss_status, financial_status, handed_over, first_used, superseded_by, \
                  account_number, created_at, updated_at) VALUES ",
             );
-            for i in 0..values.len() {
-                let p: Vec<String> = (1..=11).map(|k| format!("${}", i * 11 + k)).collect();
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "({}, {}, {}, {}, 'legacy', {}, {}, {}, {}, TRUE, TRUE, {}, {}, {}, {})",
-                    p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[10]
-                ));
-            }
+            let mut ph = Ph::new();
+            let tuples: Vec<String> = (0..values.len())
+                .map(|_| {
+                    let p: Vec<String> = (0..12).map(|_| ph.next()).collect();
+                    format!(
+                        "({}, {}, {}, {}, 'legacy', {}, {}, {}, {}, TRUE, TRUE, {}, {}, {}, {})",
+                        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]
+                    )
+                })
+                .collect();
+            sql.push_str(&tuples.join(", "));
             let mut q = sqlx::query(&sql);
             for (c, person_id, superseded) in &values {
                 let (ss, financial) = match c.status {
@@ -417,6 +418,7 @@ pub(crate) async fn import_legacy_cards(
                     .bind(financial.as_str())
                     .bind(superseded.clone())
                     .bind(&c.account)
+                    .bind(ctx.at)
                     .bind(ctx.at);
             }
             q.execute(&mut *tx).await?;
@@ -444,23 +446,7 @@ async fn insert_people(
         "INSERT INTO persons (id, ssn, name, sex, birth_date, household_region, created_at, \
          updated_at) VALUES ",
     );
-    for i in 0..people.len() {
-        let b = i * 7;
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 7
-        ));
-    }
+    sql.push_str(&Ph::new().tuples(people.len(), 8));
     sql.push_str(" ON CONFLICT (ssn) DO NOTHING");
     let mut q = sqlx::query(&sql);
     for c in people {
@@ -475,23 +461,45 @@ async fn insert_people(
             })
             .bind(c.id.birth_date())
             .bind(c.id.region().to_string())
+            .bind(ctx.at)
             .bind(ctx.at);
     }
     q.execute(&mut **tx).await?;
     Ok(())
 }
 
-/// `$first, $first+1, …` for `n` values.
-pub(super) fn placeholders(first: usize, n: usize) -> String {
-    let mut s = String::with_capacity(n * 7);
-    for i in 0..n {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        s.push('$');
-        s.push_str(&(first + i).to_string());
+/// Placeholders for a statement whose values are bound in the order they appear: `$1, $2, …`
+/// on PostgreSQL, anonymous `?` on SQLite (see [`NUMBERED_PARAMS`]). A value used twice is
+/// bound twice.
+pub(super) struct Ph(usize);
+
+impl Ph {
+    pub(super) fn new() -> Ph {
+        Ph(0)
     }
-    s
+
+    /// The next placeholder.
+    pub(super) fn next(&mut self) -> String {
+        self.0 += 1;
+        if NUMBERED_PARAMS {
+            format!("${}", self.0)
+        } else {
+            "?".to_owned()
+        }
+    }
+
+    /// `n` placeholders, comma-separated.
+    pub(super) fn list(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.next()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `rows` tuples of `width` placeholders: `(…), (…)`.
+    pub(super) fn tuples(&mut self, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(width)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Person ids by ID number, for the ID numbers given (those known).
@@ -504,7 +512,7 @@ pub(super) async fn person_ids<'a>(
     for chunk in ssns.chunks(BULK_ROWS * 2) {
         let sql = format!(
             "SELECT id, ssn FROM persons WHERE ssn IN ({})",
-            placeholders(1, chunk.len())
+            Ph::new().list(chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for s in chunk {
@@ -523,7 +531,7 @@ async fn existing_cards(
 ) -> Result<std::collections::HashSet<String>, StoreError> {
     let sql = format!(
         "SELECT card_number FROM cards WHERE card_number IN ({})",
-        placeholders(1, numbers.len())
+        Ph::new().list(numbers.len())
     );
     let mut q = sqlx::query_scalar::<_, String>(&sql);
     for n in numbers {
@@ -543,7 +551,7 @@ async fn current_cards(
         let sql = format!(
             "SELECT person_id, card_number FROM cards WHERE ss_status IN (1, 3, 4) \
              AND superseded_by IS NULL AND person_id IN ({})",
-            placeholders(1, chunk.len())
+            Ph::new().list(chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for p in chunk {
@@ -554,4 +562,61 @@ async fn current_cards(
         }
     }
     Ok(out)
+}
+
+/// Certifications taken over in bulk (the old city system's records, done at its outlets),
+/// in one transaction: `(who, when, outlet)`. People not registered are counted, not added.
+pub(crate) async fn import_certifications(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    region: &str,
+    rows: &[(ResidentId, DateTime<Utc>, String)],
+) -> Result<(usize, usize), StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        ctx.actor
+            .check_centre("领取资格认证记录 / certification records")?;
+        let (mut taken, mut unknown) = (0, 0);
+        for chunk in rows.chunks(BULK_ROWS) {
+            let ids = person_ids(&mut tx, chunk.iter().map(|(id, _, _)| id.expose())).await?;
+            let known: Vec<(Uuid, &DateTime<Utc>, &String)> = chunk
+                .iter()
+                .filter_map(|(id, at, outlet)| ids.get(id.expose()).map(|p| (*p, at, outlet)))
+                .collect();
+            unknown += chunk.len() - known.len();
+            taken += known.len();
+            if known.is_empty() {
+                continue;
+            }
+            let mut sql = String::from(
+                "INSERT INTO pension_certifications (id, person_id, certified_at, region, channel, \
+                 outlet_code, created_at) VALUES ",
+            );
+            let mut ph = Ph::new();
+            let tuples: Vec<String> = (0..known.len())
+                .map(|_| {
+                    let (a, b) = (ph.list(4), ph.list(2));
+                    format!("({a}, 'outlet', {b})")
+                })
+                .collect();
+            sql.push_str(&tuples.join(", "));
+            let mut q = sqlx::query(&sql);
+            for (person, at, outlet) in known {
+                q = q
+                    .bind(Uuid::now_v7())
+                    .bind(person)
+                    .bind(*at)
+                    .bind(region)
+                    .bind(outlet.as_str())
+                    .bind(ctx.at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        audit.push(
+            "pension.import_certifications",
+            region.to_owned(),
+            json!({ "taken": taken, "unknown": unknown }),
+        );
+        (taken, unknown)
+    })
 }

@@ -61,7 +61,9 @@ use sscard_ids::{
 };
 use uuid::Uuid;
 
-use super::{AUDIT_INLINE, DB, FOR_UPDATE, MULTI_STATEMENT, NEXT_CARD_NUMBER, SNAPSHOT};
+use super::{
+    AUDIT_INLINE, DB, FOR_UPDATE, MULTI_STATEMENT, NEXT_CARD_NUMBER, NUMBERED_PARAMS, SNAPSHOT,
+};
 use crate::audit::{AuditEvent, AuditReport, chain_hash};
 use crate::pickup::{
     DistributionPlan, DistributionPoint, PickupCard, PickupFigures, PickupOutcome, PlanBox,

@@ -114,37 +114,31 @@ pub(crate) async fn create_payment_batch(
         .execute(&mut *tx)
         .await?;
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut sql = String::with_capacity(60 + chunk.len() * 28);
-            sql.push_str(
-                "INSERT INTO payment_rows (batch_id, row_no, person_id, amount_cents, status) VALUES ",
+            let mut ph = Ph::new();
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|_| format!("({}, 'pending')", ph.list(4)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO payment_rows (batch_id, row_no, person_id, amount_cents, status) \
+                 VALUES {}",
+                tuples.join(",")
             );
-            for i in 0..chunk.len() {
-                let b = 2 + i * 3;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("($1, ${b}, ${}, ${}, 'pending')", b + 1, b + 2));
-            }
-            let mut q = sqlx::query(&sql).bind(batch_id);
+            let mut q = sqlx::query(&sql);
             for (row, person, cents) in chunk {
-                q = q.bind(*row).bind(*person).bind(*cents);
+                q = q.bind(batch_id).bind(*row).bind(*person).bind(*cents);
             }
             q.execute(&mut *tx).await?;
         }
         for chunk in rejected.chunks(BULK_ROWS) {
-            let mut sql = String::from(
+            let sql = format!(
                 "INSERT INTO payment_rejects (batch_id, row_no, column_name, code, message, \
-                 message_en, amount_cents) VALUES ",
+                 message_en, amount_cents) VALUES {}",
+                Ph::new().tuples(chunk.len(), 7)
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("($1, {})", placeholders(2 + i * 6, 6)));
-            }
-            let mut q = sqlx::query(&sql).bind(batch_id);
+            let mut q = sqlx::query(&sql);
             for (r, amount) in chunk {
                 q = q
+                    .bind(batch_id)
                     .bind(r.row as i64)
                     .bind(&r.column)
                     .bind(&r.code)
@@ -518,15 +512,19 @@ pub(crate) async fn apply_payment_result(
                 .map(|(r, _)| r.row)
                 .collect();
             for chunk in of.chunks(BULK_ROWS * 2) {
+                let mut ph = Ph::new();
                 let sql = format!(
-                    "UPDATE payment_rows SET status = 'failed', outcome = $2, outcome_at = $3 \
-                     WHERE batch_id = $1 AND row_no IN ({})",
-                    placeholders(4, chunk.len())
+                    "UPDATE payment_rows SET status = 'failed', outcome = {}, outcome_at = {} \
+                     WHERE batch_id = {} AND row_no IN ({})",
+                    ph.next(),
+                    ph.next(),
+                    ph.next(),
+                    ph.list(chunk.len())
                 );
                 let mut q = sqlx::query(&sql)
-                    .bind(batch_id)
                     .bind(outcome.as_str())
-                    .bind(ctx.at);
+                    .bind(ctx.at)
+                    .bind(batch_id);
                 for row in chunk {
                     q = q.bind(*row);
                 }
@@ -534,24 +532,18 @@ pub(crate) async fn apply_payment_result(
             }
         }
         for chunk in failures.chunks(BULK_ROWS) {
-            // The values shared by every row are bound once, ahead of the rows'.
-            let mut sql = String::from(
+            let sql = format!(
                 "INSERT INTO payment_failures (batch_id, send_no, bank_code, at, row_no, attempt, \
-                 account_number, amount_cents, outcome) VALUES ",
+                 account_number, amount_cents, outcome) VALUES {}",
+                Ph::new().tuples(chunk.len(), 9)
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("($1, $2, $3, $4, {})", placeholders(5 + i * 5, 5)));
-            }
-            let mut q = sqlx::query(&sql)
-                .bind(batch_id)
-                .bind(send_no)
-                .bind(bank)
-                .bind(ctx.at);
+            let mut q = sqlx::query(&sql);
             for (r, outcome) in chunk {
                 q = q
+                    .bind(batch_id)
+                    .bind(send_no)
+                    .bind(bank)
+                    .bind(ctx.at)
                     .bind(r.row)
                     .bind(r.attempt)
                     .bind(&r.account)
