@@ -85,63 +85,81 @@ pub fn payment_file_name(batch: i64, send_no: i64, bank: &str) -> String {
     format!("P{batch:06}-S{send_no:02}-{bank}-PAYMENT-ORDER.txt")
 }
 
-/// Writes the files of one send (one per bank), signed with each bank's key; `kind` and
-/// `period` go on every row.
+/// Writes the files of one send (one per bank), signed with each bank's key; the batch's kind
+/// and period go on every row.
 pub async fn write_payment_files(
     store: &Store,
     ctx: &Ctx,
     keys: &ExchangeKeys,
     send: &SendOutcome,
-    kind: PaymentKind,
-    period: &str,
     out: &Path,
 ) -> Result<Vec<PathBuf>, ProductionError> {
     std::fs::create_dir_all(out)?;
-    let mut written = Vec::new();
-    for f in &send.files {
-        let rows = store
-            .payment_order_rows(ctx, send.batch_id, f.send_no, &f.bank)
-            .await?;
-        let mut e = Envelope::new(Kind::PaymentOrder, send.batch_id, &f.bank, &now_text(ctx));
-        let send_text = f.send_no.to_string();
-        e.rows = rows
-            .into_iter()
-            .map(|r| {
-                vec![
-                    r.row.to_string(),
-                    r.attempt.to_string(),
-                    send_text.clone(),
-                    r.ssn,
-                    r.name,
-                    r.account,
-                    r.amount.to_string(),
-                    kind.as_str().to_owned(),
-                    period.to_owned(),
-                ]
+    // The banks' records are read side by side (the reader pool), then signed side by side.
+    let texts = futures::future::try_join_all(
+        send.files
+            .iter()
+            .map(|f| store.payment_order_text(ctx, send.batch_id, f.send_no, &f.bank)),
+    )
+    .await?;
+    let created = now_text(ctx);
+    let signed: Vec<Result<Vec<u8>, ExchangeError>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = send
+            .files
+            .iter()
+            .zip(&texts)
+            .map(|(f, text)| {
+                let (key, created) = (keys.partner(&f.bank), &created);
+                scope.spawn(move || {
+                    sscard_exchange::sign_lines(
+                        Kind::PaymentOrder,
+                        send.batch_id,
+                        &f.bank,
+                        created,
+                        text.rows,
+                        &text.body,
+                        &key,
+                    )
+                })
             })
             .collect();
+        jobs.into_iter()
+            .map(|j| j.join().expect("signing does not panic"))
+            .collect()
+    });
+    let mut written = Vec::new();
+    for (f, bytes) in send.files.iter().zip(signed) {
         let path = out.join(payment_file_name(send.batch_id, f.send_no, &f.bank));
-        std::fs::write(&path, e.to_bytes(&keys.partner(&f.bank))?)?;
+        std::fs::write(&path, bytes?)?;
         written.push(path);
     }
     Ok(written)
 }
 
-/// Applies a bank's signed result file for batch `batch` (verified with the bank's key named
-/// in its header). Applying the same file again changes nothing.
-pub async fn apply_payment_result_file(
-    store: &Store,
-    ctx: &Ctx,
+/// A bank's result file, verified and read: the bank, the send it answers, its rows.
+#[derive(Debug, Clone)]
+pub struct PaymentResultFile {
+    /// The bank whose key verified it.
+    pub bank: String,
+    /// The send it answers.
+    pub send_no: i64,
+    /// Its rows.
+    pub rows: Vec<PaymentResultRow>,
+}
+
+/// Verifies a bank's signed result file for batch `batch` (with the key of the bank its
+/// header names) and reads its rows.
+pub fn read_payment_result(
     keys: &ExchangeKeys,
     batch: i64,
     file: &[u8],
-) -> Result<ResultOutcome, ProductionError> {
+) -> Result<PaymentResultFile, ProductionError> {
     let bank = sscard_exchange::partner_of(file)?;
     let e = Envelope::parse(file, &keys.partner(&bank))?;
     e.expect(Kind::PaymentResult, batch, &bank)?;
     let mut send_no = None;
     let mut rows = Vec::with_capacity(e.rows.len());
-    for (i, r) in e.rows.iter().enumerate() {
+    for (i, mut r) in e.rows.into_iter().enumerate() {
         let line = i + 2;
         let number = |s: &str, what: &str| {
             s.parse::<i64>()
@@ -154,15 +172,63 @@ pub async fn apply_payment_result_file(
         rows.push(PaymentResultRow {
             row: number(&r[0], "seq")?,
             attempt: number(&r[1], "attempt")?,
-            account: r[3].clone(),
             amount: Money::parse(&r[4]).map_err(|_| bad_row(line, format!("amount “{}”", r[4])))?,
-            outcome: r[5].clone(),
+            account: std::mem::take(&mut r[3]),
+            outcome: std::mem::take(&mut r[5]),
         });
     }
     let send_no = send_no.ok_or_else(|| bad_row(1, "no rows"))?;
+    Ok(PaymentResultFile {
+        bank,
+        send_no,
+        rows,
+    })
+}
+
+/// Applies a bank's signed result file for batch `batch` (verified with the bank's key named
+/// in its header). Applying the same file again changes nothing.
+pub async fn apply_payment_result_file(
+    store: &Store,
+    ctx: &Ctx,
+    keys: &ExchangeKeys,
+    batch: i64,
+    file: &[u8],
+) -> Result<ResultOutcome, ProductionError> {
+    let r = read_payment_result(keys, batch, file)?;
     Ok(store
-        .apply_payment_result(ctx, batch, send_no, &bank, &rows)
+        .apply_payment_result(ctx, batch, r.send_no, &r.bank, &r.rows)
         .await?)
+}
+
+/// [`apply_payment_result_file`] for several files: verified and read side by side, applied
+/// one after the other, each with its own outcome.
+pub async fn apply_payment_result_files(
+    store: &Store,
+    ctx: &Ctx,
+    keys: &ExchangeKeys,
+    batch: i64,
+    files: &[Vec<u8>],
+) -> Vec<Result<ResultOutcome, ProductionError>> {
+    let read: Vec<Result<PaymentResultFile, ProductionError>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = files
+            .iter()
+            .map(|f| scope.spawn(move || read_payment_result(keys, batch, f)))
+            .collect();
+        jobs.into_iter()
+            .map(|j| j.join().expect("reading does not panic"))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(read.len());
+    for r in read {
+        out.push(match r {
+            Ok(r) => store
+                .apply_payment_result(ctx, batch, r.send_no, &r.bank, &r.rows)
+                .await
+                .map_err(ProductionError::from),
+            Err(e) => Err(e),
+        });
+    }
+    out
 }
 
 /// The file name of one status export.

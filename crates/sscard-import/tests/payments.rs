@@ -225,17 +225,9 @@ async fn ten_thousand(db: TestDb) {
         send.files.iter().fold(Money::ZERO, |a, f| a + f.total),
         total
     );
-    let files = bank_files::write_payment_files(
-        store,
-        &at(2),
-        &keys,
-        &send,
-        PaymentKind::Subsidy,
-        "2026-11",
-        dir.path(),
-    )
-    .await
-    .unwrap();
+    let files = bank_files::write_payment_files(store, &at(2), &keys, &send, dir.path())
+        .await
+        .unwrap();
     assert_eq!(files.len(), 5);
     // The exchanged payee is paid to the old card's account (the new one has none yet).
     let psbc = std::fs::read(
@@ -352,17 +344,9 @@ async fn ten_thousand(db: TestDb) {
             ("account_frozen".to_owned(), 1)
         ]
     );
-    let files2 = bank_files::write_payment_files(
-        store,
-        &at(5),
-        &keys,
-        &send2,
-        PaymentKind::Subsidy,
-        "2026-11",
-        dir.path(),
-    )
-    .await
-    .unwrap();
+    let files2 = bank_files::write_payment_files(store, &at(5), &keys, &send2, dir.path())
+        .await
+        .unwrap();
     let psbc2 = std::fs::read(
         files2
             .iter()
@@ -376,6 +360,33 @@ async fn ten_thousand(db: TestDb) {
         (order2.rows[0][1].as_str(), order2.rows[0][5].as_str()),
         ("2", new_account.as_str())
     );
+    // A result signed by the bank but for another amount is refused whole, naming the row.
+    let key = keys.partner("403");
+    let honest = sim_bank_payments(
+        &psbc2,
+        &key,
+        &key,
+        &PaymentFailPlan::default(),
+        "2026-12-01T11:00:00Z",
+    )
+    .unwrap();
+    let mut forged = Envelope::parse(&honest, &key).unwrap();
+    forged.rows[0][4] = "1.00".into();
+    let refused = bank_files::apply_payment_result_file(
+        store,
+        &at(6),
+        &keys,
+        batch,
+        &forged.to_bytes(&key).unwrap(),
+    )
+    .await;
+    match refused {
+        Err(ProductionError::Store(sscard_store::StoreError::Refused { code, en, .. })) => {
+            assert_eq!(code, "payment.result_mismatch");
+            assert!(en.contains(&format!("row {}", exchanged + 2)), "{en}");
+        }
+        other => panic!("{other:?}"),
+    }
     answer(store, &at(6), &keys, batch, &files2, &[]).await;
 
     // Everything adds up to the cent: paid + held = the batch; every file = paid + failed.

@@ -245,6 +245,17 @@ pub struct PaymentOrderRow {
     pub amount: Money,
 }
 
+/// The records of one payment order file, already written one a line (`row|attempt|send|ssn|
+/// name|account|amount|kind|period`, each ending in LF): a million rows come out of the
+/// database as one value instead of a million.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentOrderText {
+    /// How many records.
+    pub rows: usize,
+    /// The records.
+    pub body: String,
+}
+
 /// One row of a bank's result file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentResultRow {

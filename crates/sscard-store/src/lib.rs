@@ -331,10 +331,14 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10));
             // One writer: SQLite serialises writes anyway, and one connection never meets
             // SQLITE_BUSY from another writer. Reads go to a pool (WAL lets them run alongside).
+            // Pages are read through a memory map (no read call per page), and the writer keeps
+            // 256 MiB of them (SQLite's default is 2 MiB): a batch of a million payments or
+            // legacy cards touches far more than that in one statement.
+            let connect = connect.pragma("mmap_size", "1073741824");
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(retry::ACQUIRE_TIMEOUT)
-                .connect_with(connect.clone())
+                .connect_with(connect.clone().pragma("cache_size", "-262144"))
                 .await?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
@@ -1305,6 +1309,18 @@ impl Store {
         bank: &str,
     ) -> Result<Vec<bank::PaymentOrderRow>, StoreError> {
         dispatch!(self, read, payment_order_rows(ctx, batch, send_no, bank))
+    }
+
+    /// The records of one payment file waiting for its result, written one a line by the
+    /// database (full ID numbers, names and accounts: for the bank's file only).
+    pub async fn payment_order_text(
+        &self,
+        ctx: &Ctx,
+        batch: i64,
+        send_no: i64,
+        bank: &str,
+    ) -> Result<bank::PaymentOrderText, StoreError> {
+        dispatch!(self, read, payment_order_text(ctx, batch, send_no, bank))
     }
 
     /// Applies a bank's result for one file, once.

@@ -148,6 +148,15 @@ async fn bench_backend(
     let keys = ExchangeKeys::demo();
     let period = "2026-11";
     let t = Instant::now();
+    let parsed = sscard_import::payments::parse_payment_file(csv)
+        .map_err(|p| anyhow::anyhow!("{}: {}", p.code, p.message_en))?;
+    eprintln!(
+        "… {label}: file read alone in {:.2} s ({} rows)",
+        t.elapsed().as_secs_f64(),
+        parsed.rows
+    );
+    drop(parsed);
+    let t = Instant::now();
     let created = bank_files::create_payment_batch(&store, &ctx, PaymentKind::Pension, period, csv)
         .await
         .map_err(|p| anyhow::anyhow!("{}: {}", p.code, p.message_en))??;
@@ -159,17 +168,9 @@ async fn bench_backend(
         "… {label}: rows decided in {:.2} s",
         t.elapsed().as_secs_f64()
     );
-    let files = bank_files::write_payment_files(
-        &store,
-        &ctx,
-        &keys,
-        &send,
-        PaymentKind::Pension,
-        period,
-        out,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let files = bank_files::write_payment_files(&store, &ctx, &keys, &send, out)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let send_s = t.elapsed().as_secs_f64();
     eprintln!("… {label}: sent and written in {send_s:.2} s");
     let t = Instant::now();
@@ -192,10 +193,10 @@ async fn bench_backend(
     }
     let banks_answer_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    for a in &answers {
-        bank_files::apply_payment_result_file(&store, &ctx, &keys, created.batch_id, a)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for r in bank_files::apply_payment_result_files(&store, &ctx, &keys, created.batch_id, &answers)
+        .await
+    {
+        r.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let result_s = t.elapsed().as_secs_f64();
     let t = Instant::now();

@@ -163,17 +163,9 @@ pub(crate) async fn seed(
     let batch = created.batch_id;
     // First send; PSBC answers: two accounts frozen, one closed, one name differing.
     let send = store.send_payments(ctx, batch).await?;
-    let files = bank_files::write_payment_files(
-        store,
-        ctx,
-        &keys,
-        &send,
-        PaymentKind::Pension,
-        PERIOD,
-        &dir,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let files = bank_files::write_payment_files(store, ctx, &keys, &send, &dir)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let fail = [
         ("12", "account_frozen"),
         ("40", "account_frozen"),
@@ -214,17 +206,9 @@ pub(crate) async fn seed(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let send2 = store.send_payments(&later, batch).await?;
-    let files2 = bank_files::write_payment_files(
-        store,
-        &later,
-        &keys,
-        &send2,
-        PaymentKind::Pension,
-        PERIOD,
-        &dir,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let files2 = bank_files::write_payment_files(store, &later, &keys, &send2, &dir)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     answer(store, &later, &keys, batch, &files2, &[]).await?;
     // The day's status export for every bank (losses, cancellations, new cards, supersessions
     // of the demo's cards).

@@ -125,22 +125,12 @@ pub(crate) async fn payment(g: &Global, c: PaymentCommand) -> anyhow::Result<Exi
             let keys = keys(g)?;
             let store = try_open!(g);
             let ctx = g.ctx();
-            let report = try_store!(g, store.payment_report(&ctx, batch).await);
             let send = try_store!(g, store.send_payments(&ctx, batch).await);
-            let files = match bank_files::write_payment_files(
-                &store,
-                &ctx,
-                &keys,
-                &send,
-                report.kind,
-                &report.period,
-                &out,
-            )
-            .await
-            {
-                Ok(f) => f,
-                Err(e) => return Ok(production_error(&e, g.json)),
-            };
+            let files =
+                match bank_files::write_payment_files(&store, &ctx, &keys, &send, &out).await {
+                    Ok(f) => f,
+                    Err(e) => return Ok(production_error(&e, g.json)),
+                };
             print_send(g, &send, &files);
             Ok(ExitCode::SUCCESS)
         }

@@ -66,13 +66,55 @@ pub(crate) async fn create_payment_batch(
         )
         .fetch_one(&mut *tx)
         .await?;
-        let ids = person_ids(&mut tx, input.lines.iter().map(|(_, id, _)| id.expose())).await?;
+        sqlx::query(
+            "INSERT INTO payment_batches (id, kind, period, file_sha256, rows_read, accepted, \
+             total_cents, rejected_cents, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(batch_id)
+        .bind(input.kind.as_str())
+        .bind(&input.period)
+        .bind(&input.file_sha256)
+        .bind(input.rows_read as i64)
+        .bind(0_i64)
+        .bind(0_i64)
+        .bind(0_i64)
+        .bind(ctx.actor.name())
+        .bind(ctx.at)
+        .execute(&mut *tx)
+        .await?;
+        // The rows go in joined to their payee in the database; only a chunk where some
+        // payee is missing is looked at again, to name them.
         let mut rejected: Vec<(PaymentRejection, Option<Money>)> = input.rejected.clone();
-        let mut rows: Vec<(i64, Uuid, i64)> = Vec::with_capacity(input.lines.len());
-        for (row, id, amount) in &input.lines {
-            match ids.get(id.expose()) {
-                Some(person) => rows.push((*row as i64, *person, amount.cents())),
-                None => rejected.push((
+        let (mut accepted, mut total) = (0_usize, 0_i64);
+        for chunk in input.lines.chunks(ROWS_PER_INSERT) {
+            let mut ph = Ph::new();
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|_| format!("({})", ph.list(3)))
+                .collect();
+            let sql = format!(
+                "WITH v (r, s, c) AS (VALUES {}) \
+                 INSERT INTO payment_rows (batch_id, row_no, person_id, amount_cents, status) \
+                 SELECT {batch_id}, v.r, p.id, v.c, 'pending' FROM v JOIN persons p ON p.ssn = v.s",
+                tuples.join(",")
+            );
+            let mut q = sqlx::query(&sql);
+            for (row, id, amount) in chunk {
+                q = q.bind(*row as i64).bind(id.expose()).bind(amount.cents());
+            }
+            let inserted = usize::try_from(q.execute(&mut *tx).await?.rows_affected()).unwrap_or(0);
+            accepted += inserted;
+            total += chunk.iter().map(|(_, _, a)| a.cents()).sum::<i64>();
+            if inserted == chunk.len() {
+                continue;
+            }
+            let known = person_ids(&mut tx, chunk.iter().map(|(_, id, _)| id.expose())).await?;
+            for (row, id, amount) in chunk
+                .iter()
+                .filter(|(_, id, _)| !known.contains_key(id.expose()))
+            {
+                total -= amount.cents();
+                rejected.push((
                     PaymentRejection {
                         row: *row,
                         column: "id_number".into(),
@@ -87,48 +129,24 @@ pub(crate) async fn create_payment_batch(
                         ),
                     },
                     Some(*amount),
-                )),
+                ));
             }
         }
         rejected.sort_by_key(|(r, _)| r.row);
-        let total: i64 = rows.iter().map(|r| r.2).sum();
         let rejected_cents: i64 = rejected
             .iter()
             .filter_map(|(_, a)| a.map(Money::cents))
             .sum();
         sqlx::query(
-            "INSERT INTO payment_batches (id, kind, period, file_sha256, rows_read, accepted, \
-             total_cents, rejected_cents, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "UPDATE payment_batches SET accepted = $2, total_cents = $3, rejected_cents = $4 \
+             WHERE id = $1",
         )
         .bind(batch_id)
-        .bind(input.kind.as_str())
-        .bind(&input.period)
-        .bind(&input.file_sha256)
-        .bind(input.rows_read as i64)
-        .bind(rows.len() as i64)
+        .bind(accepted as i64)
         .bind(total)
         .bind(rejected_cents)
-        .bind(ctx.actor.name())
-        .bind(ctx.at)
         .execute(&mut *tx)
         .await?;
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut ph = Ph::new();
-            let tuples: Vec<String> = (0..chunk.len())
-                .map(|_| format!("({}, 'pending')", ph.list(4)))
-                .collect();
-            let sql = format!(
-                "INSERT INTO payment_rows (batch_id, row_no, person_id, amount_cents, status) \
-                 VALUES {}",
-                tuples.join(",")
-            );
-            let mut q = sqlx::query(&sql);
-            for (row, person, cents) in chunk {
-                q = q.bind(batch_id).bind(*row).bind(*person).bind(*cents);
-            }
-            q.execute(&mut *tx).await?;
-        }
         for chunk in rejected.chunks(BULK_ROWS) {
             let sql = format!(
                 "INSERT INTO payment_rejects (batch_id, row_no, column_name, code, message, \
@@ -153,25 +171,25 @@ pub(crate) async fn create_payment_batch(
             batch_id.to_string(),
             json!({
                 "kind": input.kind.as_str(), "period": input.period, "rows": input.rows_read,
-                "accepted": rows.len(), "total": Money::from_cents(total).to_string(),
+                "accepted": accepted, "total": Money::from_cents(total).to_string(),
                 "rejected": rejected.len(),
             }),
         );
         PaymentBatchCreated {
             batch_id,
             rows: input.rows_read,
-            accepted: rows.len(),
+            accepted,
             total: Money::from_cents(total),
             rejected: rejected.into_iter().map(|(r, _)| r).collect(),
         }
     })
 }
 
-/// Decides, for every row not paid and not waiting for a bank, whether it goes out in this
-/// send and to which account, or is held and why — in one statement. The account is the
-/// payee's best open card account: not frozen before frozen, the current card before a
-/// superseded one, the newest first. A row that failed goes again only when the cause is gone:
-/// another account now, the account unfrozen since, or the person's record corrected since.
+/// Decides, for every row that failed or was held before, whether it goes out in this send and
+/// to which account, or is held and why — in one statement. The account is the payee's best
+/// open card account ([`BEST_ACCOUNT`]). A row that failed goes again only when the cause is
+/// gone: another account now, the account unfrozen since, or the person's record corrected
+/// since.
 const DECIDE_AND_SEND: &str = "WITH d AS (
   SELECT r.row_no,
     CASE
@@ -191,15 +209,12 @@ const DECIDE_AND_SEND: &str = "WITH d AS (
     END AS decision,
     c.bank_code AS bank_code, c.card_number AS card_number, c.account_number AS account_number
   FROM payment_rows r
-  LEFT JOIN cards c ON c.id = (
-    SELECT k.id FROM cards k
-    WHERE k.person_id = r.person_id AND k.account_number IS NOT NULL
-      AND k.financial_status IN ('inactive', 'active', 'frozen')
+  LEFT JOIN cards c ON c.id = (SELECT k.id FROM cards k WHERE k.person_id = r.person_id
+    AND k.account_number IS NOT NULL AND k.financial_status IN ('inactive', 'active', 'frozen')
     ORDER BY CASE WHEN k.financial_status = 'frozen' THEN 1 ELSE 0 END,
-             CASE WHEN k.ss_status <> 9 AND k.superseded_by IS NULL THEN 0 ELSE 1 END,
-             k.issue_date DESC, k.created_at DESC
-    LIMIT 1)
-  WHERE r.batch_id = $1 AND r.status IN ('pending', 'failed', 'held')
+    CASE WHEN k.ss_status <> 9 AND k.superseded_by IS NULL THEN 0 ELSE 1 END,
+    k.issue_date DESC, k.created_at DESC LIMIT 1)
+  WHERE r.batch_id = $1 AND r.status IN ('failed', 'held')
 )
 UPDATE payment_rows SET
   status = CASE WHEN d.decision = 'send' THEN 'sent' ELSE 'held' END,
@@ -213,6 +228,64 @@ UPDATE payment_rows SET
   outcome_at = CASE WHEN d.decision = 'send' OR payment_rows.outcome = d.decision
                     THEN payment_rows.outcome_at ELSE $5 END
 FROM d WHERE payment_rows.batch_id = $1 AND payment_rows.row_no = d.row_no";
+
+/// The payee's best open card account for a row of `payment_rows` (`SELECT` list and
+/// `FROM`-less tail are the caller's): not frozen before frozen, the current card before a
+/// superseded one, the newest first.
+const BEST_ACCOUNT: &str = "SELECT k.bank_code, k.card_number, k.account_number FROM cards k
+    WHERE k.person_id = payment_rows.person_id AND k.account_number IS NOT NULL
+      AND k.financial_status IN ('inactive', 'active', 'frozen')
+    ORDER BY CASE WHEN k.financial_status = 'frozen' THEN 1 ELSE 0 END,
+             CASE WHEN k.ss_status <> 9 AND k.superseded_by IS NULL THEN 0 ELSE 1 END,
+             k.issue_date DESC, k.created_at DESC
+    LIMIT 1";
+
+/// Rows never sent, the common case of a batch's first send, in three set-wise statements:
+/// pensions without a certification held; every other row sent to its best account; the rows
+/// without an account, or whose best one is frozen, taken back and held.
+async fn send_pending(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    batch_id: i64,
+    send_no: i64,
+    pension_cutoff: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    if let Some(cutoff) = pension_cutoff {
+        sqlx::query(
+            "UPDATE payment_rows SET status = 'held', outcome = 'not_certified', outcome_at = $3 \
+             WHERE batch_id = $1 AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM \
+             pension_certifications pc WHERE pc.person_id = payment_rows.person_id \
+             AND pc.certified_at > $2)",
+        )
+        .bind(batch_id)
+        .bind(cutoff)
+        .bind(ctx.at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(&format!(
+        "UPDATE payment_rows SET status = 'sent', attempt = attempt + 1, send_no = $2, \
+         (bank_code, card_number, account_number) = ({BEST_ACCOUNT}) \
+         WHERE batch_id = $1 AND status = 'pending'"
+    ))
+    .bind(batch_id)
+    .bind(send_no)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE payment_rows SET status = 'held', attempt = attempt - 1, send_no = NULL, \
+         outcome = CASE WHEN account_number IS NULL THEN 'no_account' ELSE 'account_frozen' END, \
+         outcome_at = $3 \
+         WHERE batch_id = $1 AND send_no = $2 AND status = 'sent' AND (account_number IS NULL \
+         OR card_number IN (SELECT card_number FROM cards WHERE financial_status = 'frozen'))",
+    )
+    .bind(batch_id)
+    .bind(send_no)
+    .bind(ctx.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 /// One send of a batch: the rows decided, one file per bank recorded.
 pub(crate) async fn send_payments(
@@ -248,6 +321,8 @@ pub(crate) async fn send_payments(
             .bind(ctx.at)
             .execute(&mut *tx)
             .await?;
+        let pension_cutoff = (kind == PaymentKind::Pension).then_some(cutoff);
+        send_pending(&mut tx, ctx, batch_id, send_no, pension_cutoff).await?;
         sqlx::query(
             "INSERT INTO payment_files (batch_id, send_no, bank_code, rows_sent, total_cents, created_at) \
              SELECT batch_id, send_no, bank_code, COUNT(*), CAST(SUM(amount_cents) AS BIGINT), $3 \
@@ -336,6 +411,69 @@ async fn one_file(
         })
 }
 
+/// The amount of `amount_cents` as yuan with two decimals, in SQL both backends run.
+const AMOUNT_TEXT: &str = "(r.amount_cents / 100) || '.' || \
+     CASE WHEN r.amount_cents % 100 < 10 THEN '0' ELSE '' END || (r.amount_cents % 100)";
+
+/// The records of one file still waiting for the bank's result, written one a line by the
+/// database (the file's body: see [`crate::bank::PaymentOrderText`]).
+pub(crate) async fn payment_order_text(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    batch_id: i64,
+    send_no: i64,
+    bank: &str,
+) -> Result<crate::bank::PaymentOrderText, StoreError> {
+    ctx.actor.check_bank(bank)?;
+    let mut tx = snapshot(pool).await?;
+    let file = one_file(&mut tx, batch_id, send_no, bank).await?;
+    if file.result_at.is_some() {
+        return Err(answered(batch_id, send_no, bank));
+    }
+    let b = sqlx::query("SELECT kind, period FROM payment_batches WHERE id = $1")
+        .bind(batch_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let (kind, period): (String, String) = (b.try_get("kind")?, b.try_get("period")?);
+    let r = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n, string_agg(r.row_no || '|' || r.attempt || '|' || $4 || '|' || \
+         p.ssn || '|' || p.name || '|' || r.account_number || '|' || {AMOUNT_TEXT} || '|' || \
+         $5 || '|' || $6, $7 ORDER BY r.row_no) AS body \
+         FROM payment_rows r JOIN persons p ON p.id = r.person_id \
+         WHERE r.batch_id = $1 AND r.send_no = $2 AND r.bank_code = $3 AND r.status = 'sent'"
+    ))
+    .bind(batch_id)
+    .bind(send_no)
+    .bind(bank)
+    .bind(send_no.to_string())
+    .bind(kind)
+    .bind(period)
+    .bind("\n")
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut body: String = r.try_get::<Option<String>, _>("body")?.unwrap_or_default();
+    if !body.is_empty() {
+        body.push('\n');
+    }
+    Ok(crate::bank::PaymentOrderText {
+        rows: usize::try_from(r.try_get::<i64, _>("n")?).unwrap_or_default(),
+        body,
+    })
+}
+
+fn answered(batch_id: i64, send_no: i64, bank: &str) -> StoreError {
+    refused(
+        "payment.file_answered",
+        format!("批次 {batch_id} 第 {send_no} 次发送给 {bank} 的文件已回盘，不能再次生成"),
+        format!(
+            "the file of batch {batch_id}, send {send_no} to {bank} is answered already; \
+             it is not written again"
+        ),
+    )
+}
+
 /// The rows of one file still waiting for the bank's result, to write (or write again).
 pub(crate) async fn payment_order_rows(
     pool: &Pool,
@@ -349,14 +487,7 @@ pub(crate) async fn payment_order_rows(
     let mut tx = snapshot(pool).await?;
     let file = one_file(&mut tx, batch_id, send_no, bank).await?;
     if file.result_at.is_some() {
-        return Err(refused(
-            "payment.file_answered",
-            format!("批次 {batch_id} 第 {send_no} 次发送给 {bank} 的文件已回盘，不能再次生成"),
-            format!(
-                "the file of batch {batch_id}, send {send_no} to {bank} is answered already; \
-                 it is not written again"
-            ),
-        ));
+        return Err(answered(batch_id, send_no, bank));
     }
     let rows = sqlx::query(
         "SELECT r.row_no, r.attempt, p.ssn, p.name, r.account_number, r.amount_cents \
@@ -400,6 +531,129 @@ fn mismatch(batch_id: i64, send_no: i64, bank: &str, row: i64, what: &str) -> St
     )
 }
 
+/// Checks a result answers exactly the rows sent in the file — each once, for the same attempt,
+/// account and amount — and splits it: the failures, the amount paid, the amount failed.
+/// The database writes the file's rows as one canonical text and the result's rows are
+/// written the same way; only when the two differ are the rows read one by one, to name the
+/// first difference.
+async fn check_result<'r>(
+    tx: &mut Tx<'_>,
+    batch_id: i64,
+    send_no: i64,
+    bank: &str,
+    rows: &'r [PaymentResultRow],
+) -> Result<(Vec<(&'r PaymentResultRow, PaymentOutcome)>, i64, i64), StoreError> {
+    let mut sorted: Vec<&PaymentResultRow> = rows.iter().collect();
+    sorted.sort_by_key(|r| r.row);
+    let mut failures = Vec::new();
+    let (mut paid_cents, mut failed_cents) = (0_i64, 0_i64);
+    let mut canonical = String::with_capacity(rows.len() * 40);
+    for (i, r) in sorted.iter().enumerate() {
+        let m = |what: &str| mismatch(batch_id, send_no, bank, r.row, what);
+        if i > 0 && sorted[i - 1].row == r.row {
+            return Err(m("重复出现（answered twice）"));
+        }
+        let outcome = PaymentOutcome::from_name(&r.outcome).ok_or_else(|| {
+            m(&format!(
+                "结果代码 {} 不认识（unknown outcome code）",
+                r.outcome
+            ))
+        })?;
+        if outcome == PaymentOutcome::Paid {
+            paid_cents += r.amount.cents();
+        } else {
+            failed_cents += r.amount.cents();
+            failures.push((*r, outcome));
+        }
+        if i > 0 {
+            canonical.push('\n');
+        }
+        canonical.push_str(&format!(
+            "{}|{}|{}|{}",
+            r.row,
+            r.attempt,
+            r.account,
+            r.amount.cents()
+        ));
+    }
+    let sent: Option<String> = sqlx::query_scalar(
+        "SELECT string_agg(row_no || '|' || attempt || '|' || account_number || '|' || \
+         amount_cents, $4 ORDER BY row_no) FROM payment_rows \
+         WHERE batch_id = $1 AND send_no = $2 AND bank_code = $3 AND status = 'sent'",
+    )
+    .bind(batch_id)
+    .bind(send_no)
+    .bind(bank)
+    .bind("\n")
+    .fetch_one(&mut **tx)
+    .await?;
+    if sent.unwrap_or_default() == canonical {
+        return Ok((failures, paid_cents, failed_cents));
+    }
+    Err(first_difference(tx, batch_id, send_no, bank, &sorted).await?)
+}
+
+/// The first row where a result differs from the file sent, as the refusal to answer with.
+async fn first_difference(
+    tx: &mut Tx<'_>,
+    batch_id: i64,
+    send_no: i64,
+    bank: &str,
+    sorted: &[&PaymentResultRow],
+) -> Result<StoreError, StoreError> {
+    let sent = sqlx::query(
+        "SELECT row_no, attempt, account_number, amount_cents FROM payment_rows \
+         WHERE batch_id = $1 AND send_no = $2 AND bank_code = $3 AND status = 'sent'",
+    )
+    .bind(batch_id)
+    .bind(send_no)
+    .bind(bank)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut expected: std::collections::HashMap<i64, (i64, String, i64)> =
+        std::collections::HashMap::with_capacity(sent.len());
+    for r in &sent {
+        expected.insert(
+            r.try_get("row_no")?,
+            (
+                r.try_get("attempt")?,
+                r.try_get::<Option<String>, _>("account_number")?
+                    .unwrap_or_default(),
+                r.try_get("amount_cents")?,
+            ),
+        );
+    }
+    for r in sorted {
+        let m = |what: &str| mismatch(batch_id, send_no, bank, r.row, what);
+        let Some(e) = expected.remove(&r.row) else {
+            return Ok(m("不在该文件中（not in that file）"));
+        };
+        if e.0 != r.attempt {
+            return Ok(m(&format!(
+                "发送次数应为 {}（attempt should be {}）",
+                e.0, e.0
+            )));
+        }
+        if e.1 != r.account {
+            return Ok(m("账号不符（account differs）"));
+        }
+        if e.2 != r.amount.cents() {
+            let should = Money::from_cents(e.2);
+            return Ok(m(&format!(
+                "金额应为 {should}（amount should be {should}）"
+            )));
+        }
+    }
+    let row = expected.keys().min().copied().unwrap_or_default();
+    Ok(mismatch(
+        batch_id,
+        send_no,
+        bank,
+        row,
+        "没有回盘结果（has no answer）",
+    ))
+}
+
 /// Applies a bank's result for one file, once: every row sent must be answered exactly once,
 /// for the same attempt, account and amount. Paid rows are final; failed rows wait for the
 /// next send.
@@ -422,79 +676,8 @@ pub(crate) async fn apply_payment_result(
                 already_applied: true,
             });
         }
-        let sent = sqlx::query(
-            "SELECT row_no, attempt, account_number, amount_cents FROM payment_rows \
-             WHERE batch_id = $1 AND send_no = $2 AND bank_code = $3 AND status = 'sent'",
-        )
-        .bind(batch_id)
-        .bind(send_no)
-        .bind(bank)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut expected: std::collections::HashMap<i64, (i64, String, i64, bool)> = sent
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("row_no")?,
-                    (
-                        r.try_get("attempt")?,
-                        r.try_get::<Option<String>, _>("account_number")?
-                            .unwrap_or_default(),
-                        r.try_get("amount_cents")?,
-                        false,
-                    ),
-                ))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        let mut failures: Vec<(&PaymentResultRow, PaymentOutcome)> = Vec::new();
-        let (mut paid_cents, mut failed_cents) = (0_i64, 0_i64);
-        for r in rows {
-            let m = |what: &str| mismatch(batch_id, send_no, bank, r.row, what);
-            let Some(e) = expected.get_mut(&r.row) else {
-                return Err(m("不在该文件中（not in that file）"));
-            };
-            if e.3 {
-                return Err(m("重复出现（answered twice）"));
-            }
-            if e.0 != r.attempt {
-                return Err(m(&format!(
-                    "发送次数应为 {}（attempt should be {}）",
-                    e.0, e.0
-                )));
-            }
-            if e.1 != r.account {
-                return Err(m("账号不符（account differs）"));
-            }
-            if e.2 != r.amount.cents() {
-                return Err(m(&format!(
-                    "金额应为 {}（amount should be {}）",
-                    Money::from_cents(e.2),
-                    Money::from_cents(e.2)
-                )));
-            }
-            let outcome = PaymentOutcome::from_name(&r.outcome).ok_or_else(|| {
-                m(&format!(
-                    "结果代码 {} 不认识（unknown outcome code）",
-                    r.outcome
-                ))
-            })?;
-            e.3 = true;
-            if outcome == PaymentOutcome::Paid {
-                paid_cents += e.2;
-            } else {
-                failed_cents += e.2;
-                failures.push((r, outcome));
-            }
-        }
-        if let Some((row, _)) = expected.iter().find(|(_, e)| !e.3) {
-            return Err(mismatch(
-                batch_id,
-                send_no,
-                bank,
-                *row,
-                "没有回盘结果（has no answer）",
-            ));
-        }
+        let (failures, paid_cents, failed_cents) =
+            check_result(&mut tx, batch_id, send_no, bank, rows).await?;
         sqlx::query(
             "UPDATE payment_rows SET status = 'paid', outcome = 'paid', outcome_at = $4 \
              WHERE batch_id = $1 AND send_no = $2 AND bank_code = $3 AND status = 'sent'",
