@@ -70,6 +70,10 @@ pub enum Permission {
     ManageTerminals,
     /// See settlements and the month's clearing between the cities, with the statements.
     ReadSettlements,
+    /// See benefit payment batches (a bank: its own files) and the status exchange.
+    ReadPayments,
+    /// Create benefit payment batches, send them, apply the banks' results.
+    RunPayments,
 }
 
 impl Role {
@@ -157,7 +161,10 @@ impl Role {
                     | P::ReadTerminals
             ),
             Role::Terminal => matches!(p, P::ReadCards | P::RecordUse),
-            Role::Bank => matches!(p, P::ReadCards | P::BankOps | P::CardLoss | P::ReadBanks),
+            Role::Bank => matches!(
+                p,
+                P::ReadCards | P::BankOps | P::CardLoss | P::ReadBanks | P::ReadPayments
+            ),
             Role::Auditor => {
                 matches!(
                     p,
@@ -169,6 +176,7 @@ impl Role {
                         | P::ReadDistribution
                         | P::ReadTerminals
                         | P::ReadSettlements
+                        | P::ReadPayments
                 )
             }
         }
@@ -195,6 +203,7 @@ mod tests {
             P::UploadBatches,
             P::RunProduction,
             P::Distribute,
+            P::RunPayments,
         ];
         assert!(changes.iter().all(|p| !Role::Auditor.can(*p)));
         let revealers: Vec<Role> = Role::ALL

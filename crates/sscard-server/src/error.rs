@@ -51,6 +51,18 @@ impl ApiError {
         }
     }
 
+    /// An invalid request field, with its own code and words.
+    pub fn bad_field(field: &str, code: &'static str, zh: &str, en: &str) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            zh: zh.to_owned(),
+            en: en.to_owned(),
+            field: Some(field.to_owned()),
+            lang: Lang::Zh,
+        }
+    }
+
     /// An invalid request field.
     pub fn invalid(field: &str, e: &impl Bilingual) -> Self {
         Self {

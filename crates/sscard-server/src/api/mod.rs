@@ -2,6 +2,7 @@
 //! middleware authenticates the caller, applies the rule for the matched route, and handles
 //! `Idempotency-Key`. Handlers are thin: parse, call one store operation, render.
 
+pub mod bank;
 pub mod body;
 pub mod dto;
 pub mod insurance;
@@ -180,6 +181,36 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ),
     (
         "POST",
+        "/api/v1/bank/events",
+        Access::Needs(Permission::BankOps),
+    ),
+    (
+        "POST",
+        "/api/v1/bank/exports",
+        Access::Needs(Permission::BankOps),
+    ),
+    (
+        "GET",
+        "/api/v1/bank/exports/{export_no}",
+        Access::Needs(Permission::BankOps),
+    ),
+    (
+        "GET",
+        "/api/v1/payments",
+        Access::Needs(Permission::ReadPayments),
+    ),
+    (
+        "GET",
+        "/api/v1/payments/{batch}",
+        Access::Needs(Permission::ReadPayments),
+    ),
+    (
+        "POST",
+        "/api/v1/payments/{batch}/results",
+        Access::Needs(Permission::BankOps),
+    ),
+    (
+        "POST",
         "/api/v1/insurance/lookup",
         Access::Needs(Permission::ReadPersons),
     ),
@@ -236,6 +267,7 @@ pub fn allows(access: Access, role: Role) -> bool {
         (name = "reference", description = "参考数据 / reference data"),
         (name = "insurance", description = "医保 / medical insurance: enrolments, accounts, accumulators, filings"),
         (name = "terminals", description = "终端 / terminals at designated institutions: online card checks, self-test, readiness"),
+        (name = "banks", description = "银行 / the bank side: status exchange, benefit payments (代发) and their results"),
     )
 )]
 struct ApiDoc;
@@ -311,6 +343,12 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(insurance::insurance_enrol))
         .routes(routes!(insurance::insurance_filing))
         .routes(routes!(insurance::insurance_filing_cancel))
+        .routes(routes!(bank::bank_reports))
+        .routes(routes!(bank::bank_export))
+        .routes(routes!(bank::bank_export_again))
+        .routes(routes!(bank::payment_batches))
+        .routes(routes!(bank::payment_report))
+        .routes(routes!(bank::payment_result))
         .split_for_parts()
 }
 
