@@ -376,3 +376,37 @@ pub struct PaymentBatchSummary {
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
+
+/// One card as its bank sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BankCardLine {
+    /// The card.
+    pub card_number: String,
+    /// `legacy`, `second`, `third`.
+    pub generation: String,
+    /// The holder's ID number, masked.
+    pub holder_masked: String,
+    /// The holder's name, masked.
+    pub name_masked: String,
+    /// Social-security status.
+    pub ss_status: sscard_core::SsStatus,
+    /// Financial status.
+    pub financial_status: sscard_core::FinancialStatus,
+    /// The account, masked.
+    pub account_masked: Option<String>,
+    /// The newer card that took over the social-security function.
+    pub superseded_by: Option<String>,
+}
+
+/// One bank's cards: counts by financial status and one page of cards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BankCards {
+    /// The bank.
+    pub bank: String,
+    /// Cards by financial status.
+    pub by_status: Vec<(String, i64)>,
+    /// The cards of the page, newest first.
+    pub cards: Vec<BankCardLine>,
+    /// Cards matching the filter.
+    pub total: i64,
+}

@@ -1260,6 +1260,18 @@ impl Store {
         dispatch!(self, read, bank_events(ctx, bank, limit))
     }
 
+    /// One bank's cards (a bank: its own): counts by financial status and a page of cards
+    /// (`page`: limit, offset), optionally of one financial status.
+    pub async fn bank_cards(
+        &self,
+        ctx: &Ctx,
+        bank: &str,
+        financial: Option<&str>,
+        page: (i64, i64),
+    ) -> Result<bank::BankCards, StoreError> {
+        dispatch!(self, read, bank_cards(ctx, bank, financial, page))
+    }
+
     /// Takes over cards of the old city system with their bank accounts, in one transaction.
     pub async fn import_legacy_cards(
         &self,

@@ -71,6 +71,8 @@ pub(crate) mod need {
         ReadTerminals => Some(Permission::ReadTerminals), "终端与改造进度", "terminals and readiness";
         /// Settlements and the month's clearing.
         ReadSettlements => Some(Permission::ReadSettlements), "医保结算与异地清算", "settlements and clearing";
+        /// Benefit payments and the bank side.
+        ReadPayments => Some(Permission::ReadPayments), "代发与银行端", "benefit payments and the bank side";
     }
 }
 

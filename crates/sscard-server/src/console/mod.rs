@@ -21,6 +21,7 @@ use crate::i18n::Lang;
 mod batches;
 mod clearing;
 mod extract;
+mod payments;
 mod pickup;
 mod readiness;
 
@@ -34,6 +35,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(pickup::router())
         .merge(readiness::router())
         .merge(clearing::router())
+        .merge(payments::router())
         .route("/console", get(home))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
@@ -140,6 +142,10 @@ fn layout(p: &Page, title: &str, body: &Markup) -> Markup {
                             }
                             @if c.staff.role.can(Permission::ReadSettlements) {
                                 a #nav-clearing href="/console/clearing" { (p.t("异地清算", "Clearing")) }
+                            }
+                            @if c.staff.role.can(Permission::ReadPayments) {
+                                a #nav-payments href="/console/payments" { (p.t("代发", "Payments")) }
+                                a #nav-bank href="/console/bank" { (p.t("银行端", "Bank side")) }
                             }
                             @if c.staff.role.can(Permission::ReadAudit) {
                                 a #nav-audit href="/console/audit" { (p.t("审计", "Audit")) }

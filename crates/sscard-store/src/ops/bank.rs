@@ -620,3 +620,73 @@ pub(crate) async fn import_certifications(
         (taken, unknown)
     })
 }
+
+/// One bank's cards (a bank: its own): counts by financial status and a page of cards, newest
+/// first, optionally of one financial status.
+pub(crate) async fn bank_cards(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    bank: &str,
+    financial: Option<&str>,
+    page: (i64, i64),
+) -> Result<crate::bank::BankCards, StoreError> {
+    ctx.actor.check_bank(bank)?;
+    let mut tx = snapshot(pool).await?;
+    let by_status = sqlx::query(
+        "SELECT financial_status, COUNT(*) AS n FROM cards WHERE bank_code = $1 \
+         GROUP BY financial_status ORDER BY financial_status",
+    )
+    .bind(bank)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("financial_status")?, r.try_get("n")?)))
+    .collect::<Result<Vec<(String, i64)>, StoreError>>()?;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cards WHERE bank_code = $1 AND ($2 IS NULL OR financial_status = $2)",
+    )
+    .bind(bank)
+    .bind(financial)
+    .fetch_one(&mut *tx)
+    .await?;
+    let rows = sqlx::query(
+        "SELECT c.card_number, c.generation, c.ss_status, c.financial_status, c.account_number, \
+         c.superseded_by, p.ssn, p.name FROM cards c JOIN persons p ON p.id = c.person_id \
+         WHERE c.bank_code = $1 AND ($2 IS NULL OR c.financial_status = $2) \
+         ORDER BY c.created_at DESC, c.card_number LIMIT $3 OFFSET $4",
+    )
+    .bind(bank)
+    .bind(financial)
+    .bind(page.0)
+    .bind(page.1)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let cards = rows
+        .iter()
+        .map(|r| {
+            let ssn: String = r.try_get("ssn")?;
+            let name: String = r.try_get("name")?;
+            let account: Option<String> = r.try_get("account_number")?;
+            let financial: String = r.try_get("financial_status")?;
+            Ok(crate::bank::BankCardLine {
+                card_number: r.try_get("card_number")?,
+                generation: r.try_get("generation")?,
+                holder_masked: mask_middle(&ssn, 4, 4),
+                name_masked: mask_name(&name),
+                ss_status: ss_from_code(r.try_get("ss_status")?)?,
+                financial_status: FinancialStatus::from_name(&financial)
+                    .ok_or_else(|| corrupt("financial_status"))?,
+                account_masked: account.map(|a| mask_middle(&a, 6, 4)),
+                superseded_by: r.try_get("superseded_by")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(crate::bank::BankCards {
+        bank: bank.to_owned(),
+        by_status,
+        cards,
+        total,
+    })
+}
