@@ -4,6 +4,8 @@
 //! batch total to the cent, and a result applied twice changes nothing; formal loss travels
 //! from either side.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sscard_core::money::Money;
 use sscard_core::{Actor, BankReport, PaymentKind, Role, Scope, SsStatus};
@@ -147,7 +149,7 @@ async fn ten_thousand(db: TestDb) {
     let mut csv = String::from("id_number,amount\n");
     let mut total = Money::ZERO;
     for n in 0..10_000 {
-        csv.push_str(&format!("{},{}\n", id(n).expose(), amount(n)));
+        let _ = writeln!(csv, "{},{}", id(n).expose(), amount(n));
         total += amount(n);
     }
     let unknown = id(20_000);
@@ -158,13 +160,14 @@ async fn ten_thousand(db: TestDb) {
         s.push(last);
         s
     };
-    csv.push_str(&format!(
+    let _ = write!(
+        csv,
         "{bad_check},10.00\n{},-5\n{},12.345\n{},1.00\n{},88.00\n",
         id(2).expose(),
         id(3).expose(),
         id(4).expose(),
         unknown.expose()
-    ));
+    );
     let created = bank_files::create_payment_batch(
         store,
         &at(1),
@@ -409,7 +412,7 @@ async fn ten_thousand(db: TestDb) {
         status("paid").amount + status("held").amount,
         report.accepted.amount
     );
-    let sent: Money = report
+    let carried: Money = report
         .by_bank
         .iter()
         .fold(Money::ZERO, |a, b| a + b.sent.amount);
@@ -418,10 +421,10 @@ async fn ten_thousand(db: TestDb) {
         .iter()
         .fold(Money::ZERO, |a, b| a + b.failed.amount);
     assert_eq!(
-        sent,
+        carried,
         total + amount(frozen_a) + amount(misnamed) + amount(exchanged)
     );
-    assert_eq!(sent - failed, status("paid").amount);
+    assert_eq!(carried - failed, status("paid").amount);
     assert_eq!(report.by_bank.len(), 5);
     let unpaid: Vec<(i64, &str)> = report
         .unpaid
@@ -472,6 +475,7 @@ async fn ten_thousand_rows_postgres() {
     ten_thousand(db).await;
 }
 
+#[allow(clippy::too_many_lines)] // one exchange, told in order
 async fn exchange_both_ways(db: TestDb) {
     let store = &db.store;
     let keys = ExchangeKeys::demo();

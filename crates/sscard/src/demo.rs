@@ -264,6 +264,19 @@ pub(crate) struct Seeded {
     pub(crate) payments: Option<crate::demo_payments::PaymentsSeeded>,
 }
 
+impl Seeded {
+    /// The summary lines of the terminals, the settlement and the bank side.
+    pub(crate) fn programme_summary(&self) -> String {
+        let payments = self
+            .payments
+            .as_ref()
+            .map(crate::demo_payments::PaymentsSeeded::summary);
+        self.terminals.summary()
+            + &self.settlement.summary()
+            + payments.as_deref().unwrap_or_default()
+    }
+}
+
 /// Seeds the demo data into a fresh store.
 pub(crate) async fn seed(
     store: &Store,

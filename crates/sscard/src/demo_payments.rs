@@ -2,6 +2,7 @@
 //! city system with their accounts), their yearly certification, November's pension batch
 //! through two sends with the bank's answers, and the daily status exchange with every bank.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rand::rngs::StdRng;
@@ -83,11 +84,11 @@ pub(crate) async fn seed(
     let dir = dir.join("bank");
     std::fs::create_dir_all(&dir)?;
     // Retirees on the old cards, as the old city system hands them over.
-    let mut seen = std::collections::HashSet::new();
+    let mut distinct = std::collections::HashSet::new();
     let mut cards = Vec::new();
     while cards.len() < RETIREES as usize {
         let id = retiree_id(&mut rng);
-        if !seen.insert(id) {
+        if !distinct.insert(id) {
             continue;
         }
         let n = u32::try_from(cards.len()).expect("small");
@@ -148,12 +149,12 @@ pub(crate) async fn seed(
     let mut csv = String::from("身份证号码,金额\n");
     for c in &cards {
         let cents = rng.random_range(180_000..520_000);
-        csv.push_str(&format!("{},{}\n", c.id.expose(), Money::from_cents(cents)));
+        let _ = writeln!(csv, "{},{}", c.id.expose(), Money::from_cents(cents));
     }
     let unknown = retiree_id(&mut rng);
-    csv.push_str(&format!("{},0.00\n", cards[7].id.expose()));
-    csv.push_str(&format!("{},2680.00\n", unknown.expose()));
-    csv.push_str(&format!("{}X,2680.00\n", &cards[9].id.expose()[..17]));
+    let _ = writeln!(csv, "{},0.00", cards[7].id.expose());
+    let _ = writeln!(csv, "{},2680.00", unknown.expose());
+    let _ = writeln!(csv, "{}X,2680.00", &cards[9].id.expose()[..17]);
     let file = dir.join(format!("pension-{PERIOD}.csv"));
     std::fs::write(&file, &csv)?;
     let created =
@@ -162,8 +163,8 @@ pub(crate) async fn seed(
             .map_err(|p| anyhow::anyhow!("demo pension file: {} {}", p.code, p.message_en))??;
     let batch = created.batch_id;
     // First send; PSBC answers: two accounts frozen, one closed, one name differing.
-    let send = store.send_payments(ctx, batch).await?;
-    let files = bank_files::write_payment_files(store, ctx, &keys, &send, &dir)
+    let first = store.send_payments(ctx, batch).await?;
+    let files = bank_files::write_payment_files(store, ctx, &keys, &first, &dir)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let fail = [

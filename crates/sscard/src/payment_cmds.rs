@@ -78,49 +78,7 @@ fn period_ok(period: &str) -> bool {
 
 pub(crate) async fn payment(g: &Global, c: PaymentCommand) -> anyhow::Result<ExitCode> {
     match c {
-        PaymentCommand::Create { kind, period, file } => {
-            let kind = match kind_arg(g, &kind) {
-                Ok(k) => k,
-                Err(code) => return Ok(code),
-            };
-            if !period_ok(&period) {
-                eprintln!(
-                    "✗ --period: “{period}”应为 YYYY-MM，如 2026-11（must be YYYY-MM, e.g. 2026-11） [payment.period]"
-                );
-                return Ok(ExitCode::from(2));
-            }
-            let bytes = read(&file)?;
-            let store = try_open!(g);
-            let created =
-                match bank_files::create_payment_batch(&store, &g.ctx(), kind, &period, &bytes)
-                    .await
-                {
-                    Ok(r) => try_store!(g, r),
-                    Err(problem) => {
-                        return Ok(crate::insurance_cmds::refused(g, &file, &[problem]));
-                    }
-                };
-            if g.json {
-                json_line(&created);
-            } else {
-                println!(
-                    "✓ 代发批次 {}（payment batch）: {} {period} · 读入 {} 行 · 受理 {} 行 · 合计 {} 元 · 拒绝 {} 行",
-                    created.batch_id,
-                    kind.zh(),
-                    created.rows,
-                    created.accepted,
-                    created.total,
-                    created.rejected.len()
-                );
-                for r in &created.rejected {
-                    println!(
-                        "  ✗ 第 {} 行 {}: {}（{}） [{}]",
-                        r.row, r.column, r.message, r.message_en, r.code
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        PaymentCommand::Create { kind, period, file } => create(g, &kind, &period, &file).await,
         PaymentCommand::Send { batch, out } => {
             let keys = keys(g)?;
             let store = try_open!(g);
@@ -134,46 +92,7 @@ pub(crate) async fn payment(g: &Global, c: PaymentCommand) -> anyhow::Result<Exi
             print_send(g, &send, &files);
             Ok(ExitCode::SUCCESS)
         }
-        PaymentCommand::Result { batch, files } => {
-            let keys = keys(g)?;
-            let store = try_open!(g);
-            let mut outcomes = Vec::new();
-            for file in &files {
-                let bytes = read(file)?;
-                match bank_files::apply_payment_result_file(&store, &g.ctx(), &keys, batch, &bytes)
-                    .await
-                {
-                    Ok(o) => {
-                        if !g.json {
-                            let f = &o.file;
-                            if o.already_applied {
-                                println!(
-                                    "= {}: 该回盘已导入过，未做任何改动（applied before; nothing changed）",
-                                    file.display()
-                                );
-                            } else {
-                                println!(
-                                    "✓ {}: {} 第 {} 次发送 · 成功 {} 行 {} 元 · 失败 {} 行 {} 元",
-                                    file.display(),
-                                    f.bank,
-                                    f.send_no,
-                                    f.paid_rows,
-                                    f.paid,
-                                    f.failed_rows,
-                                    f.failed
-                                );
-                            }
-                        }
-                        outcomes.push(o);
-                    }
-                    Err(e) => return Ok(production_error(&e, g.json)),
-                }
-            }
-            if g.json {
-                json_line(&outcomes);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        PaymentCommand::Result { batch, files } => results(g, batch, &files).await,
         PaymentCommand::Show { batch } => {
             let store = try_open!(g);
             let report = try_store!(g, store.payment_report(&g.ctx(), batch).await);
@@ -207,6 +126,92 @@ pub(crate) async fn payment(g: &Global, c: PaymentCommand) -> anyhow::Result<Exi
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn create(
+    g: &Global,
+    kind: &str,
+    period: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let kind = match kind_arg(g, kind) {
+        Ok(k) => k,
+        Err(code) => return Ok(code),
+    };
+    if !period_ok(period) {
+        eprintln!(
+            "✗ --period: “{period}”应为 YYYY-MM，如 2026-11（must be YYYY-MM, e.g. 2026-11） [payment.period]"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let bytes = read(file)?;
+    let store = try_open!(g);
+    let created =
+        match bank_files::create_payment_batch(&store, &g.ctx(), kind, period, &bytes).await {
+            Ok(r) => try_store!(g, r),
+            Err(problem) => {
+                return Ok(crate::insurance_cmds::refused(g, file, &[problem]));
+            }
+        };
+    if g.json {
+        json_line(&created);
+    } else {
+        println!(
+            "✓ 代发批次 {}（payment batch）: {} {period} · 读入 {} 行 · 受理 {} 行 · 合计 {} 元 · 拒绝 {} 行",
+            created.batch_id,
+            kind.zh(),
+            created.rows,
+            created.accepted,
+            created.total,
+            created.rejected.len()
+        );
+        for r in &created.rejected {
+            println!(
+                "  ✗ 第 {} 行 {}: {}（{}） [{}]",
+                r.row, r.column, r.message, r.message_en, r.code
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn results(g: &Global, batch: i64, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let keys = keys(g)?;
+    let store = try_open!(g);
+    let mut outcomes = Vec::new();
+    for file in files {
+        let bytes = read(file)?;
+        match bank_files::apply_payment_result_file(&store, &g.ctx(), &keys, batch, &bytes).await {
+            Ok(o) => {
+                if !g.json {
+                    let f = &o.file;
+                    if o.already_applied {
+                        println!(
+                            "= {}: 该回盘已导入过，未做任何改动（applied before; nothing changed）",
+                            file.display()
+                        );
+                    } else {
+                        println!(
+                            "✓ {}: {} 第 {} 次发送 · 成功 {} 行 {} 元 · 失败 {} 行 {} 元",
+                            file.display(),
+                            f.bank,
+                            f.send_no,
+                            f.paid_rows,
+                            f.paid,
+                            f.failed_rows,
+                            f.failed
+                        );
+                    }
+                }
+                outcomes.push(o);
+            }
+            Err(e) => return Ok(production_error(&e, g.json)),
+        }
+    }
+    if g.json {
+        json_line(&outcomes);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_send(g: &Global, send: &SendOutcome, files: &[PathBuf]) {
@@ -325,7 +330,7 @@ pub(crate) async fn export(g: &Global, a: &ExportArgs) -> anyhow::Result<ExitCod
 }
 
 /// `sscard bank import`: a bank's signed status file.
-pub(crate) async fn import(g: &Global, file: &PathBuf) -> anyhow::Result<ExitCode> {
+pub(crate) async fn import(g: &Global, file: &std::path::Path) -> anyhow::Result<ExitCode> {
     let keys = keys(g)?;
     let bytes = read(file)?;
     let store = try_open!(g);

@@ -170,10 +170,7 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
         seeded.cards,
         took.as_secs_f64()
     );
-    summary.push_str(&(seeded.terminals.summary() + &seeded.settlement.summary()));
-    if let Some(p) = &seeded.payments {
-        summary.push_str(&p.summary());
-    }
+    summary.push_str(&seeded.programme_summary());
     if let Some(b) = &seeded.batch {
         let written = |p: &Option<std::path::PathBuf>| {
             p.as_ref().map_or_else(

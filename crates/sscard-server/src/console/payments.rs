@@ -182,6 +182,27 @@ struct BankQuery {
 
 const PAGE: i64 = 50;
 
+/// The status exchange's latest events, both ways.
+fn events_table(p: &Page, events: &[sscard_store::bank::BankEventView]) -> Markup {
+    html! {
+    table #bank-events {
+        tr {
+            th { "#" } th { (p.t("时间", "When")) } th { (p.t("方向", "Direction")) } th { (p.t("卡号", "Card")) }
+            th { (p.t("事件", "Event")) } th { (p.t("结果", "Outcome")) } th { (p.t("导出批次", "Export")) }
+        }
+        @for e in events {
+            tr data-direction=(e.direction) {
+                td { (e.seq) } td { (e.at.format("%Y-%m-%d %H:%M")) }
+                td { @if e.direction == "to_bank" { "→ " (p.t("告知银行", "to the bank")) } @else { "← " (p.t("银行报告", "from the bank")) } }
+                td { (e.card_number) } td { (e.event) }
+                td { (e.outcome.as_deref().unwrap_or("")) }
+                td { @if let Some(n) = e.export_no { (n) } @else if e.direction == "to_bank" { (p.t("待导出", "waiting")) } }
+            }
+        }
+    }
+    }
+}
+
 async fn bank_page(
     State(st): State<AppState>,
     ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadPayments>,
@@ -268,21 +289,7 @@ async fn bank_page(
         h2 { (p.t("状态交换", "Status exchange")) }
         p { (p.t("→ 中心告知银行的社保事件（正式挂失、解挂、注销、换发新卡、被新卡取代）；← 银行报告的金融状态变化。",
                  "→ social-security events the centre tells the bank (formal loss, loss lifted, cancelled, new card, superseded); ← financial status changes the bank reports.")) }
-        table #bank-events {
-            tr {
-                th { "#" } th { (p.t("时间", "When")) } th { (p.t("方向", "Direction")) } th { (p.t("卡号", "Card")) }
-                th { (p.t("事件", "Event")) } th { (p.t("结果", "Outcome")) } th { (p.t("导出批次", "Export")) }
-            }
-            @for e in &events {
-                tr data-direction=(e.direction) {
-                    td { (e.seq) } td { (e.at.format("%Y-%m-%d %H:%M")) }
-                    td { @if e.direction == "to_bank" { "→ " (p.t("告知银行", "to the bank")) } @else { "← " (p.t("银行报告", "from the bank")) } }
-                    td { (e.card_number) } td { (e.event) }
-                    td { (e.outcome.as_deref().unwrap_or("")) }
-                    td { @if let Some(n) = e.export_no { (n) } @else if e.direction == "to_bank" { (p.t("待导出", "waiting")) } }
-                }
-            }
-        }
+        (events_table(&p, &events))
         p { a #bank-payments href="/console/payments" { (p.t("本行的代发文件", "Its payment files")) } }
     };
     layout(&p, title, &body).into_response()

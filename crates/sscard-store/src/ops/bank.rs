@@ -78,48 +78,45 @@ pub(crate) async fn bank_export(
     unit_of_work!(pool, ctx, |tx, audit| {
         ctx.actor.check_bank(bank)?;
         let bank = find_bank(&mut tx, bank).await?.code;
-        let export_no = match again {
-            Some(n) => {
-                let known: Option<i64> = sqlx::query_scalar(
-                    "SELECT export_no FROM bank_exports WHERE bank_code = $1 AND export_no = $2",
-                )
-                .bind(&bank)
-                .bind(n)
-                .fetch_optional(&mut *tx)
-                .await?;
-                known.ok_or_else(|| StoreError::NotFound {
-                    what: "bank export",
-                    key: format!("{bank}/{n}"),
-                })?
-            }
-            None => {
-                let n = next_counter(&mut tx, &format!("bank_export/{bank}")).await?;
-                let moved = sqlx::query(
-                    "UPDATE bank_events SET export_no = $1 WHERE bank_code = $2 \
-                     AND direction = 'to_bank' AND export_no IS NULL",
-                )
-                .bind(n)
-                .bind(&bank)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                sqlx::query(
-                    "INSERT INTO bank_exports (bank_code, export_no, events, created_at) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(&bank)
-                .bind(n)
-                .bind(i64::try_from(moved).unwrap_or(i64::MAX))
-                .bind(ctx.at)
-                .execute(&mut *tx)
-                .await?;
-                audit.push(
-                    "bank.export",
-                    format!("{bank}/{n}"),
-                    json!({ "events": moved }),
-                );
-                n
-            }
+        let export_no = if let Some(n) = again {
+            let known: Option<i64> = sqlx::query_scalar(
+                "SELECT export_no FROM bank_exports WHERE bank_code = $1 AND export_no = $2",
+            )
+            .bind(&bank)
+            .bind(n)
+            .fetch_optional(&mut *tx)
+            .await?;
+            known.ok_or_else(|| StoreError::NotFound {
+                what: "bank export",
+                key: format!("{bank}/{n}"),
+            })?
+        } else {
+            let n = next_counter(&mut tx, &format!("bank_export/{bank}")).await?;
+            let moved = sqlx::query(
+                "UPDATE bank_events SET export_no = $1 WHERE bank_code = $2 \
+                 AND direction = 'to_bank' AND export_no IS NULL",
+            )
+            .bind(n)
+            .bind(&bank)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "INSERT INTO bank_exports (bank_code, export_no, events, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&bank)
+            .bind(n)
+            .bind(i64::try_from(moved).unwrap_or(i64::MAX))
+            .bind(ctx.at)
+            .execute(&mut *tx)
+            .await?;
+            audit.push(
+                "bank.export",
+                format!("{bank}/{n}"),
+                json!({ "events": moved }),
+            );
+            n
         };
         let rows = sqlx::query(
             "SELECT e.id, e.card_number, c.account_number, e.kind, e.detail, e.at \

@@ -13,6 +13,7 @@ use crate::bank::{
 use sscard_core::money::Money;
 use sscard_core::{PaymentHold, PaymentKind, PaymentOutcome};
 use sscard_ids::Bilingual;
+use std::fmt::Write as _;
 
 /// Rows per multi-row insert of payment rows (3 parameters a row).
 const ROWS_PER_INSERT: usize = 8_000;
@@ -28,6 +29,92 @@ fn tally(rows: i64, cents: Option<i64>) -> Tally {
     }
 }
 
+/// The same file (by its digest) is not paid twice for a kind and period.
+async fn refuse_same_file(tx: &mut Tx<'_>, input: &PaymentBatchInput) -> Result<(), StoreError> {
+    let dup: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM payment_batches WHERE kind = $1 AND period = $2 AND file_sha256 = $3",
+    )
+    .bind(input.kind.as_str())
+    .bind(&input.period)
+    .bind(&input.file_sha256)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(id) = dup {
+        return Err(refused(
+            "payment.duplicate_file",
+            format!(
+                "该文件已建立过 {} {} 的发放批次 {id}，不能重复发放",
+                input.period,
+                input.kind.zh()
+            ),
+            format!(
+                "this file already made the {} batch {id} for {}; it is not paid twice",
+                input.kind.as_str(),
+                input.period
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Inserts a batch's rows joined to their payee in the database; only a chunk where some
+/// payee is missing is looked at again, to name them (added to `rejected`). Answers the rows
+/// accepted and their total in cents.
+async fn insert_rows(
+    tx: &mut Tx<'_>,
+    batch_id: i64,
+    lines: &[(usize, sscard_ids::ResidentId, Money)],
+    rejected: &mut Vec<(PaymentRejection, Option<Money>)>,
+) -> Result<(usize, i64), StoreError> {
+    let (mut accepted, mut total) = (0_usize, 0_i64);
+    for chunk in lines.chunks(ROWS_PER_INSERT) {
+        let mut ph = Ph::new();
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|_| format!("({})", ph.list(3)))
+            .collect();
+        let sql = format!(
+            "WITH v (r, s, c) AS (VALUES {}) \
+             INSERT INTO payment_rows (batch_id, row_no, person_id, amount_cents, status) \
+             SELECT {batch_id}, v.r, p.id, v.c, 'pending' FROM v JOIN persons p ON p.ssn = v.s",
+            tuples.join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for (row, id, amount) in chunk {
+            q = q.bind(*row as i64).bind(id.expose()).bind(amount.cents());
+        }
+        let inserted = usize::try_from(q.execute(&mut **tx).await?.rows_affected()).unwrap_or(0);
+        accepted += inserted;
+        total += chunk.iter().map(|(_, _, a)| a.cents()).sum::<i64>();
+        if inserted == chunk.len() {
+            continue;
+        }
+        let known = person_ids(tx, chunk.iter().map(|(_, id, _)| id.expose())).await?;
+        for (row, id, amount) in chunk
+            .iter()
+            .filter(|(_, id, _)| !known.contains_key(id.expose()))
+        {
+            total -= amount.cents();
+            rejected.push((
+                PaymentRejection {
+                    row: *row,
+                    column: "id_number".into(),
+                    code: "payment.unknown_person".into(),
+                    message: format!(
+                        "{} 不是本系统登记的人员，无法发放；请核对证件号码",
+                        id.masked()
+                    ),
+                    message_en: format!(
+                        "{} is not a person registered here; check the ID number",
+                        id.masked()
+                    ),
+                },
+                Some(*amount),
+            ));
+        }
+    }
+    Ok((accepted, total))
+}
+
 /// Creates a batch from a file's good rows; rows whose payee is not known are refused beside
 /// the file's own bad rows. Whole or nothing.
 pub(crate) async fn create_payment_batch(
@@ -38,29 +125,7 @@ pub(crate) async fn create_payment_batch(
 ) -> Result<PaymentBatchCreated, StoreError> {
     unit_of_work!(pool, ctx, |tx, audit| {
         ctx.actor.check_centre("代发批次 / payment batches")?;
-        let dup: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM payment_batches WHERE kind = $1 AND period = $2 AND file_sha256 = $3",
-        )
-        .bind(input.kind.as_str())
-        .bind(&input.period)
-        .bind(&input.file_sha256)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = dup {
-            return Err(refused(
-                "payment.duplicate_file",
-                format!(
-                    "该文件已建立过 {} {} 的发放批次 {id}，不能重复发放",
-                    input.period,
-                    input.kind.zh()
-                ),
-                format!(
-                    "this file already made the {} batch {id} for {}; it is not paid twice",
-                    input.kind.as_str(),
-                    input.period
-                ),
-            ));
-        }
+        refuse_same_file(&mut tx, input).await?;
         let batch_id: i64 = sqlx::query_scalar(
             "UPDATE counters SET value = value + 1 WHERE name = 'payment_batch' RETURNING value",
         )
@@ -83,55 +148,8 @@ pub(crate) async fn create_payment_batch(
         .bind(ctx.at)
         .execute(&mut *tx)
         .await?;
-        // The rows go in joined to their payee in the database; only a chunk where some
-        // payee is missing is looked at again, to name them.
         let mut rejected: Vec<(PaymentRejection, Option<Money>)> = input.rejected.clone();
-        let (mut accepted, mut total) = (0_usize, 0_i64);
-        for chunk in input.lines.chunks(ROWS_PER_INSERT) {
-            let mut ph = Ph::new();
-            let tuples: Vec<String> = (0..chunk.len())
-                .map(|_| format!("({})", ph.list(3)))
-                .collect();
-            let sql = format!(
-                "WITH v (r, s, c) AS (VALUES {}) \
-                 INSERT INTO payment_rows (batch_id, row_no, person_id, amount_cents, status) \
-                 SELECT {batch_id}, v.r, p.id, v.c, 'pending' FROM v JOIN persons p ON p.ssn = v.s",
-                tuples.join(",")
-            );
-            let mut q = sqlx::query(&sql);
-            for (row, id, amount) in chunk {
-                q = q.bind(*row as i64).bind(id.expose()).bind(amount.cents());
-            }
-            let inserted = usize::try_from(q.execute(&mut *tx).await?.rows_affected()).unwrap_or(0);
-            accepted += inserted;
-            total += chunk.iter().map(|(_, _, a)| a.cents()).sum::<i64>();
-            if inserted == chunk.len() {
-                continue;
-            }
-            let known = person_ids(&mut tx, chunk.iter().map(|(_, id, _)| id.expose())).await?;
-            for (row, id, amount) in chunk
-                .iter()
-                .filter(|(_, id, _)| !known.contains_key(id.expose()))
-            {
-                total -= amount.cents();
-                rejected.push((
-                    PaymentRejection {
-                        row: *row,
-                        column: "id_number".into(),
-                        code: "payment.unknown_person".into(),
-                        message: format!(
-                            "{} 不是本系统登记的人员，无法发放；请核对证件号码",
-                            id.masked()
-                        ),
-                        message_en: format!(
-                            "{} is not a person registered here; check the ID number",
-                            id.masked()
-                        ),
-                    },
-                    Some(*amount),
-                ));
-            }
-        }
+        let (accepted, total) = insert_rows(&mut tx, batch_id, &input.lines, &mut rejected).await?;
         rejected.sort_by_key(|(r, _)| r.row);
         let rejected_cents: i64 = rejected
             .iter()
@@ -568,13 +586,14 @@ async fn check_result<'r>(
         if i > 0 {
             canonical.push('\n');
         }
-        canonical.push_str(&format!(
+        let _ = write!(
+            canonical,
             "{}|{}|{}|{}",
             r.row,
             r.attempt,
             r.account,
             r.amount.cents()
-        ));
+        );
     }
     let sent: Option<String> = sqlx::query_scalar(
         "SELECT string_agg(row_no || '|' || attempt || '|' || account_number || '|' || \
@@ -825,19 +844,19 @@ pub(crate) async fn payment_report(
     let files = files_of(&mut tx, batch_id, None, bank).await?;
     let mut by_bank: Vec<BankTally> = Vec::new();
     for f in &files {
-        let t = match by_bank.iter_mut().find(|t| t.bank == f.bank) {
-            Some(t) => t,
-            None => {
-                by_bank.push(BankTally {
-                    bank: f.bank.clone(),
-                    sent: tally(0, None),
-                    paid: tally(0, None),
-                    failed: tally(0, None),
-                    awaiting: tally(0, None),
-                });
-                by_bank.last_mut().expect("just pushed")
-            }
-        };
+        if !by_bank.iter().any(|t| t.bank == f.bank) {
+            by_bank.push(BankTally {
+                bank: f.bank.clone(),
+                sent: tally(0, None),
+                paid: tally(0, None),
+                failed: tally(0, None),
+                awaiting: tally(0, None),
+            });
+        }
+        let t = by_bank
+            .iter_mut()
+            .find(|t| t.bank == f.bank)
+            .expect("just added");
         let add = |t: &mut Tally, rows: i64, amount: Money| {
             t.rows += rows;
             t.amount += amount;
