@@ -47,6 +47,7 @@ on_both!(a_bank_pushes_and_pulls_its_own, |app| {
     let body = json!({ "events": [
         { "ref": "r1", "card_number": app.card.as_str(), "event": "opened", "account": account, "at": "2026-12-01T09:00:00+08:00" },
         { "ref": "r2", "card_number": other.as_str(), "event": "frozen", "at": "2026-12-01T09:01:00+08:00" },
+        { "ref": "r4", "card_number": app.card.as_str(), "event": "activated", "at": "2026-12-01T09:02:00+08:00" },
     ]});
     let (status, out) = call(
         &app,
@@ -57,8 +58,14 @@ on_both!(a_bank_pushes_and_pulls_its_own, |app| {
     )
     .await;
     assert_eq!(status, 200, "{out}");
-    assert_eq!(out["applied"], 1, "{out}");
+    assert_eq!(out["applied"], 2, "{out}");
     assert_eq!(out["refused"][0]["code"], "auth.out_of_scope", "{out}");
+    let card = store.card(&ctx, &app.card).await.unwrap();
+    assert_eq!(
+        card.financial_status,
+        sscard_core::FinancialStatus::Active,
+        "activated at the bank"
+    );
     let (_, again) = call(
         &app,
         Role::Bank,
@@ -69,7 +76,7 @@ on_both!(a_bank_pushes_and_pulls_its_own, |app| {
     .await;
     assert_eq!(
         (again["applied"].as_u64(), again["already"].as_u64()),
-        (Some(0), Some(2)),
+        (Some(0), Some(3)),
         "{again}"
     );
     let (status, bad) = call(&app, Role::Bank, Method::POST, "/api/v1/bank/events", Some(json!({ "events": [

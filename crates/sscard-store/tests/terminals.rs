@@ -776,7 +776,23 @@ contract!(a_pensioner_certifies_anywhere_in_the_province, |db| {
         .await
         .unwrap();
     assert_eq!(rows[0].account, account(1));
+    let paid = sscard_store::bank::PaymentResultRow {
+        row: 2,
+        attempt: 1,
+        account: account(1),
+        amount: sscard_core::money::Money::parse("3456.78").unwrap(),
+        outcome: "paid".into(),
+    };
+    let out = store
+        .apply_payment_result(&bank, batch.batch_id, sent.send_no, "105", &[paid])
+        .await
+        .unwrap();
+    assert_eq!(out.file.paid.to_string(), "3456.78");
     let report = store.payment_report(&ctx(), batch.batch_id).await.unwrap();
+    assert_eq!(
+        report.by_status[0].1.rows, 1,
+        "the one certified in Nanjing is paid"
+    );
     assert_eq!(report.unpaid[0].code, "payment.not_certified");
     assert!(report.unpaid[0].reason.contains("12 个月"));
     assert!(report.reconciled, "{report:?}");
