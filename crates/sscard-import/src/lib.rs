@@ -14,6 +14,7 @@ use std::collections::HashMap;
 
 pub mod bank_files;
 pub mod institutions;
+pub mod legacy;
 pub mod payments;
 pub mod pipeline;
 pub mod production;
