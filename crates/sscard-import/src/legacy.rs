@@ -210,6 +210,7 @@ fn check_row(
             account: account?.expose().to_owned(),
             issue_date: issued?,
             status: st?,
+            district: district.map(|d| d.to_string()),
         },
         district: district?,
         upgraded: id.upgraded_from_15(),

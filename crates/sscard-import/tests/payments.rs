@@ -71,6 +71,7 @@ async fn seed(store: &Store) {
                 account: account(bank, n),
                 issue_date: NaiveDate::from_ymd_opt(2012, 3, 1).unwrap(),
                 status: LegacyStatus::Normal,
+                district: None,
             }
         })
         .collect();

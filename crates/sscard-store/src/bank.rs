@@ -119,6 +119,8 @@ pub struct LegacyCardInput {
     pub issue_date: NaiveDate,
     /// `normal`, `lost` (formally) or `cancelled`.
     pub status: LegacyStatus,
+    /// The district it belongs to in the old system (所属区县).
+    pub district: Option<String>,
 }
 
 /// A legacy card's status in the old system (正常/挂失/注销).
@@ -140,9 +142,27 @@ pub struct LegacyImportOutcome {
     pub accepted: usize,
     /// Cards already in the store (by card number): unchanged.
     pub already: usize,
-    /// Of the accepted: cards of people who already hold a provincial card, imported as
-    /// superseded by it.
+    /// Of the accepted: cards imported as superseded (by the person's live card, or by a
+    /// later legacy card of the same person in the file), each with a note.
     pub superseded: usize,
+    /// What was done with cards that did not become the live one.
+    pub notes: Vec<LegacyNote>,
+}
+
+/// Why an imported legacy card is not its holder's live card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LegacyNote {
+    /// The card.
+    pub card_number: String,
+    /// `legacy.replaced` (a later legacy card of the same person) or `legacy.superseded` (the
+    /// person's live card, e.g. a new provincial one).
+    pub code: String,
+    /// The card that holds the function.
+    pub by: String,
+    /// zh-CN.
+    pub message: String,
+    /// English.
+    pub message_en: String,
 }
 
 /// A payment file read, for one batch.

@@ -100,6 +100,7 @@ async fn seed(store: &Store, rows: usize) -> anyhow::Result<()> {
                         .to_owned(),
                     issue_date: chrono::NaiveDate::from_ymd_opt(2012, 6, 1).expect("date"),
                     status: LegacyStatus::Normal,
+                    district: None,
                 }
             })
             .collect();

@@ -105,6 +105,7 @@ pub(crate) async fn seed(
             )
             .expect("date"),
             status: LegacyStatus::Normal,
+            district: None,
         });
     }
     store.import_legacy_cards(ctx, &cards).await?;

@@ -30,6 +30,7 @@ mod demo_terminals;
 mod distribution_cmds;
 mod institution_cmds;
 mod insurance_cmds;
+mod legacy_cmds;
 mod output;
 mod payment_cmds;
 mod pg_cluster;
@@ -116,6 +117,9 @@ enum Command {
     /// 养老金领取资格认证 / pensioners' yearly certification of entitlement.
     #[command(subcommand)]
     Pension(insurance_cmds::PensionCommand),
+    /// 存量卡 / the old city system's cards: import, a synthetic file.
+    #[command(subcommand)]
+    Legacy(legacy_cmds::LegacyCommand),
     /// 代发 / benefit payments to the card's bank account: batches, sends, bank results.
     #[command(subcommand)]
     Payment(payment_cmds::PaymentCommand),
@@ -193,6 +197,7 @@ fn main() -> ExitCode {
                     Command::Clearing(c) => insurance_cmds::clearing(&global, c).await,
                     Command::Pension(c) => insurance_cmds::pension(&global, c).await,
                     Command::Payment(c) => payment_cmds::payment(&global, c).await,
+                    Command::Legacy(c) => legacy_cmds::legacy(&global, c).await,
                     Command::Filing(c) => insurance_cmds::filing(&global, c).await,
                     Command::Catalogue(c) => insurance_cmds::catalogue(&global, c).await,
                     Command::Readiness => terminal_cmds::readiness(&global).await,

@@ -361,15 +361,16 @@ pub(crate) async fn import_legacy_cards(
                 let person_id = *ids.get(c.id.expose()).ok_or_else(|| corrupt("person"))?;
                 // Someone's current card keeps the function; among a person's normal legacy
                 // cards in the file, the latest issued is the live one.
-                let superseded = current.get(&person_id).cloned().or_else(|| {
-                    (c.status == LegacyStatus::Normal)
-                        .then(|| latest.get(c.id.expose()))
-                        .flatten()
-                        .filter(|(n, _)| n.as_str() != c.card.as_str())
-                        .map(|(n, _)| n.clone())
-                });
-                if superseded.is_some() {
+                let live = current.get(&person_id).cloned();
+                let later = (c.status == LegacyStatus::Normal)
+                    .then(|| latest.get(c.id.expose()))
+                    .flatten()
+                    .filter(|(n, _)| n.as_str() != c.card.as_str())
+                    .map(|(n, _)| n.clone());
+                let superseded = live.clone().or_else(|| later.clone());
+                if let Some(by) = &superseded {
                     out.superseded += 1;
+                    out.notes.push(legacy_note(&c.card, by, live.is_some()));
                 }
                 out.accepted += 1;
                 values.push((c, person_id, superseded));
@@ -377,48 +378,7 @@ pub(crate) async fn import_legacy_cards(
             if values.is_empty() {
                 continue;
             }
-            let mut sql = String::from(
-                "INSERT INTO cards (id, card_number, person_id, bank_code, generation, issue_date, \
-                 expiry_date, ss_status, financial_status, handed_over, first_used, superseded_by, \
-                 account_number, created_at, updated_at) VALUES ",
-            );
-            let mut ph = Ph::new();
-            let tuples: Vec<String> = (0..values.len())
-                .map(|_| {
-                    let p: Vec<String> = (0..12).map(|_| ph.next()).collect();
-                    format!(
-                        "({}, {}, {}, {}, 'legacy', {}, {}, {}, {}, TRUE, TRUE, {}, {}, {}, {})",
-                        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]
-                    )
-                })
-                .collect();
-            sql.push_str(&tuples.join(", "));
-            let mut q = sqlx::query(&sql);
-            for (c, person_id, superseded) in &values {
-                let (ss, financial) = match c.status {
-                    LegacyStatus::Normal => (SsStatus::Normal, FinancialStatus::Active),
-                    LegacyStatus::Lost => (SsStatus::FormalLoss, FinancialStatus::Frozen),
-                    LegacyStatus::Cancelled => (SsStatus::Cancelled, FinancialStatus::Closed),
-                };
-                let expiry = c
-                    .issue_date
-                    .with_year(c.issue_date.year() + 10)
-                    .unwrap_or(c.issue_date);
-                q = q
-                    .bind(Uuid::now_v7())
-                    .bind(c.card.as_str())
-                    .bind(*person_id)
-                    .bind(&c.bank)
-                    .bind(c.issue_date)
-                    .bind(expiry)
-                    .bind(i16::from(ss.code()))
-                    .bind(financial.as_str())
-                    .bind(superseded.clone())
-                    .bind(&c.account)
-                    .bind(ctx.at)
-                    .bind(ctx.at);
-            }
-            q.execute(&mut *tx).await?;
+            insert_legacy(&mut tx, ctx, &values).await?;
         }
         audit.push(
             "legacy.import",
@@ -427,6 +387,88 @@ pub(crate) async fn import_legacy_cards(
         );
         out
     })
+}
+
+/// Why an imported card is not the live one.
+fn legacy_note(card: &CardNumber, by: &str, live: bool) -> crate::bank::LegacyNote {
+    let (code, zh, en) = if live {
+        (
+            "legacy.superseded",
+            format!("{card} 的持卡人已有在用的卡 {by}：旧卡按已被取代导入，金融功能保留"),
+            format!(
+                "the holder of {card} already uses card {by}: imported as superseded, its bank \
+                 function kept"
+            ),
+        )
+    } else {
+        (
+            "legacy.replaced",
+            format!("{card} 的持卡人有更晚发的卡 {by}：以较晚的卡为在用卡，此卡记为已换"),
+            format!(
+                "the holder of {card} has a later card {by}: the later one is live, this one is \
+                 recorded as replaced"
+            ),
+        )
+    };
+    crate::bank::LegacyNote {
+        card_number: card.as_str().to_owned(),
+        code: code.to_owned(),
+        by: by.to_owned(),
+        message: zh,
+        message_en: en,
+    }
+}
+
+/// The legacy cards of one chunk, in one statement: (card, its holder, the card superseding it).
+async fn insert_legacy(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    values: &[(&LegacyCardInput, Uuid, Option<String>)],
+) -> Result<(), StoreError> {
+    let mut sql = String::from(
+        "INSERT INTO cards (id, card_number, person_id, bank_code, generation, issue_date, \
+         expiry_date, ss_status, financial_status, handed_over, first_used, superseded_by, \
+         account_number, district, created_at, updated_at) VALUES ",
+    );
+    let mut ph = Ph::new();
+    let tuples: Vec<String> = (0..values.len())
+        .map(|_| {
+            let p: Vec<String> = (0..13).map(|_| ph.next()).collect();
+            format!(
+                "({}, {}, {}, {}, 'legacy', {}, {}, {}, {}, TRUE, TRUE, {}, {}, {}, {}, {})",
+                p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]
+            )
+        })
+        .collect();
+    sql.push_str(&tuples.join(", "));
+    let mut q = sqlx::query(&sql);
+    for (c, person_id, superseded) in values {
+        let (ss, financial) = match c.status {
+            LegacyStatus::Normal => (SsStatus::Normal, FinancialStatus::Active),
+            LegacyStatus::Lost => (SsStatus::FormalLoss, FinancialStatus::Frozen),
+            LegacyStatus::Cancelled => (SsStatus::Cancelled, FinancialStatus::Closed),
+        };
+        let expiry = c
+            .issue_date
+            .with_year(c.issue_date.year() + 10)
+            .unwrap_or(c.issue_date);
+        q = q
+            .bind(Uuid::now_v7())
+            .bind(c.card.as_str())
+            .bind(*person_id)
+            .bind(&c.bank)
+            .bind(c.issue_date)
+            .bind(expiry)
+            .bind(i16::from(ss.code()))
+            .bind(financial.as_str())
+            .bind(superseded.clone())
+            .bind(&c.account)
+            .bind(&c.district)
+            .bind(ctx.at)
+            .bind(ctx.at);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
 }
 
 async fn insert_people(
