@@ -126,6 +126,70 @@ async fn take_over(db: TestDb) {
         (lost.ss_status, lost.financial_status),
         (SsStatus::FormalLoss, FinancialStatus::Frozen)
     );
+    // The rollout: Hailing first (from 25 August), the rest of the city later.
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    for (name, from, districts) in [
+        ("海陵区首批", "2026-08-25", vec!["321202".to_owned()]),
+        ("全市", "2027-03-01", vec![]),
+    ] {
+        let phase = sscard_store::bank::RolloutPhase {
+            name: name.into(),
+            from: day(from),
+            districts,
+            groups: Vec::new(),
+        };
+        store.add_rollout_phase(&ctx, &phase).await.unwrap();
+    }
+    let in_september = Ctx::at(
+        sscard_core::Actor::system("clerk:test"),
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 9, 1, 2, 0, 0).unwrap(),
+    );
+    let hailing = store
+        .rollout_eligible(
+            &in_september,
+            &ResidentId::parse("321202198808081014").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (hailing.eligible, hailing.phase.as_deref()),
+        (true, Some("海陵区首批"))
+    );
+    let xinghua = store
+        .rollout_eligible(
+            &in_september,
+            &ResidentId::parse("320102199003071116").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (xinghua.eligible, xinghua.from),
+        (false, Some(day("2027-03-01")))
+    );
+    assert!(xinghua.reason_en.contains("no need to rush"), "{xinghua:?}");
+    let lost = store
+        .rollout_eligible(&in_september, &file.lines[2].card.id)
+        .await
+        .unwrap();
+    assert!(lost.eligible, "a reissue is never held back: {lost:?}");
+    let newcomer_id = ResidentId::parse("321202199003071112").unwrap();
+    assert!(
+        store
+            .rollout_eligible(&in_september, &newcomer_id)
+            .await
+            .unwrap()
+            .eligible
+    );
+    // An exchange before the phase opens is refused with the date; in an open district it goes.
+    let early = store.exchange(&in_september, &card(5)).await;
+    match early {
+        Err(sscard_store::StoreError::Refused { code, en, .. }) => {
+            assert_eq!(code, "rollout.not_open");
+            assert!(en.contains("2027-03-01"), "{en}");
+        }
+        other => panic!("{other:?}"),
+    }
+    store.exchange(&in_september, &card(2)).await.unwrap();
     // The same file again, now in GBK: nothing changes.
     let (gbk, _, _) = encoding_rs::GBK.encode(&text);
     let again = parse_legacy_file(&gbk, &banks(), "3212").unwrap();

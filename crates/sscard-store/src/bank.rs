@@ -430,3 +430,31 @@ pub struct BankCards {
     /// Cards matching the filter.
     pub total: i64,
 }
+
+/// A rollout phase of the migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RolloutPhase {
+    /// Its name (`海陵区、医药高新区首批`).
+    pub name: String,
+    /// The day the exchange opens.
+    pub from: NaiveDate,
+    /// The districts it opens (empty: every district).
+    pub districts: Vec<String>,
+    /// The groups it names (`new`, `reissue`, `cross_region`; never held back anyway).
+    pub groups: Vec<String>,
+}
+
+/// Whether a person may exchange a legacy card now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Eligibility {
+    /// May apply now.
+    pub eligible: bool,
+    /// The phase that opens (or opened) it.
+    pub phase: Option<String>,
+    /// The day it opens (or opened).
+    pub from: Option<NaiveDate>,
+    /// Why, in Chinese.
+    pub reason: String,
+    /// Why, in English.
+    pub reason_en: String,
+}

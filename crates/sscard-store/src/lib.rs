@@ -1272,6 +1272,29 @@ impl Store {
         dispatch!(self, read, bank_cards(ctx, bank, financial, page))
     }
 
+    /// Adds a rollout phase of the migration (the centre only).
+    pub async fn add_rollout_phase(
+        &self,
+        ctx: &Ctx,
+        phase: &bank::RolloutPhase,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, write, add_rollout_phase(ctx, phase))
+    }
+
+    /// Every rollout phase, by opening date.
+    pub async fn rollout_phases(&self) -> Result<Vec<bank::RolloutPhase>, StoreError> {
+        dispatch!(self, read, rollout_phases())
+    }
+
+    /// Whether a person may exchange a legacy card today, and why (not).
+    pub async fn rollout_eligible(
+        &self,
+        ctx: &Ctx,
+        id: &ResidentId,
+    ) -> Result<bank::Eligibility, StoreError> {
+        dispatch!(self, read, rollout_eligible(ctx, id))
+    }
+
     /// Takes over cards of the old city system with their bank accounts, in one transaction.
     pub async fn import_legacy_cards(
         &self,

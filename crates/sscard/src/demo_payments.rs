@@ -105,10 +105,28 @@ pub(crate) async fn seed(
             )
             .expect("date"),
             status: LegacyStatus::Normal,
-            district: None,
+            district: Some(id.region().to_string()),
         });
     }
     store.import_legacy_cards(ctx, &cards).await?;
+    // The seed's rollout: Hailing and the medical high-tech zone first, the rest of the city
+    // after gaining experience.
+    for (name, from, districts) in [
+        (
+            "海陵区、医药高新区首批",
+            "2026-08-25",
+            vec!["321202", "321203"],
+        ),
+        ("全市其余区县", "2027-03-01", vec![]),
+    ] {
+        let phase = sscard_store::bank::RolloutPhase {
+            name: name.into(),
+            from: chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d")?,
+            districts: districts.into_iter().map(str::to_owned).collect(),
+            groups: Vec::new(),
+        };
+        store.add_rollout_phase(ctx, &phase).await?;
+    }
     let enrol: Vec<EnrolInput> = cards
         .iter()
         .map(|c| EnrolInput {

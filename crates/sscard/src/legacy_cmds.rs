@@ -257,3 +257,95 @@ pub(crate) fn generate(n: usize, seed: u64) -> String {
     }
     text
 }
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RolloutCommand {
+    /// 换卡批次 / the migration's phases.
+    #[command(subcommand)]
+    Phase(PhaseCommand),
+    /// 换卡资格 / whether a person may exchange a legacy card today, and why (not).
+    Eligible {
+        /// The person's ID number.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PhaseCommand {
+    /// Add a phase: from a date, the exchange opens for the districts named (all when none).
+    Add {
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// The day it opens (YYYY-MM-DD).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// District codes, comma-separated (none: every district).
+        #[arg(long, value_delimiter = ',')]
+        districts: Vec<String>,
+        /// Groups it names: `new`, `reissue`, `cross_region` (never held back anyway).
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+    },
+    /// Every phase.
+    List,
+}
+
+pub(crate) async fn rollout(g: &Global, c: RolloutCommand) -> anyhow::Result<ExitCode> {
+    let store = try_open!(g);
+    match c {
+        RolloutCommand::Phase(PhaseCommand::Add {
+            name,
+            from,
+            districts,
+            groups,
+        }) => {
+            for d in &districts {
+                if let Err(e) = RegionCode::parse(d) {
+                    return Ok(crate::output::invalid_argument("--districts", &e, g.json));
+                }
+            }
+            let phase = sscard_store::bank::RolloutPhase {
+                name,
+                from,
+                districts,
+                groups,
+            };
+            try_store!(g, store.add_rollout_phase(&g.ctx(), &phase).await);
+            if g.json {
+                json_line(&phase);
+            } else {
+                println!("✓ 换卡批次（phase）: {} · 自 {} 起", phase.name, phase.from);
+            }
+        }
+        RolloutCommand::Phase(PhaseCommand::List) => {
+            let phases = try_store!(g, store.rollout_phases().await);
+            if g.json {
+                json_line(&phases);
+            } else {
+                for p in phases {
+                    let districts = if p.districts.is_empty() {
+                        "全部区县（every district）".to_owned()
+                    } else {
+                        p.districts.join(",")
+                    };
+                    println!("{}  {} · {districts}", p.from, p.name);
+                }
+            }
+        }
+        RolloutCommand::Eligible { id } => {
+            let id = match ResidentId::parse(&id) {
+                Ok(id) => id,
+                Err(e) => return Ok(crate::output::invalid_argument("id", &e, g.json)),
+            };
+            let e = try_store!(g, store.rollout_eligible(&g.ctx(), &id).await);
+            if g.json {
+                json_line(&e);
+            } else {
+                let mark = if e.eligible { "✓" } else { "✗" };
+                println!("{mark} {}: {}（{}）", id.masked(), e.reason, e.reason_en);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -120,6 +120,9 @@ enum Command {
     /// 存量卡 / the old city system's cards: import, a synthetic file.
     #[command(subcommand)]
     Legacy(legacy_cmds::LegacyCommand),
+    /// 换卡批次 / the migration's rollout: phases by district, who may exchange now.
+    #[command(subcommand)]
+    Rollout(legacy_cmds::RolloutCommand),
     /// 代发 / benefit payments to the card's bank account: batches, sends, bank results.
     #[command(subcommand)]
     Payment(payment_cmds::PaymentCommand),
@@ -198,6 +201,7 @@ fn main() -> ExitCode {
                     Command::Pension(c) => insurance_cmds::pension(&global, c).await,
                     Command::Payment(c) => payment_cmds::payment(&global, c).await,
                     Command::Legacy(c) => legacy_cmds::legacy(&global, c).await,
+                    Command::Rollout(c) => legacy_cmds::rollout(&global, c).await,
                     Command::Filing(c) => insurance_cmds::filing(&global, c).await,
                     Command::Catalogue(c) => insurance_cmds::catalogue(&global, c).await,
                     Command::Readiness => terminal_cmds::readiness(&global).await,

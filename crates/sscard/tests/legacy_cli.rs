@@ -62,4 +62,31 @@ fn a_generated_legacy_file_is_taken_over_once() {
         (Some(0), Some(accepted)),
         "{again}"
     );
+    // Phases: Hailing first; someone of another district waits, told the date.
+    for (name, from, districts) in [
+        ("海陵区首批", "2026-08-25", Some("321202")),
+        ("全市", "2099-03-01", None),
+    ] {
+        let mut args = vec!["rollout", "phase", "add", "--name", name, "--from", from];
+        if let Some(d) = districts {
+            args.extend(["--districts", d]);
+        }
+        let (rc, r) = cli.json(&args);
+        assert_eq!(rc, 0, "{r}");
+    }
+    let text = std::fs::read(&file).unwrap();
+    let (text, _, _) = encoding_rs::GBK.decode(&text);
+    let elsewhere = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|c| c[7] != "321202" && c[4] == "正常" && c[1].len() == 18)
+        .unwrap();
+    let (rc, e) = cli.json(&["rollout", "eligible", elsewhere[1]]);
+    assert_eq!(rc, 0, "{e}");
+    assert_eq!(
+        (e["eligible"].as_bool(), e["from"].as_str()),
+        (Some(false), Some("2099-03-01")),
+        "{e}"
+    );
 }

@@ -729,3 +729,231 @@ pub(crate) async fn bank_cards(
         total,
     })
 }
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Adds a rollout phase (the centre only).
+pub(crate) async fn add_rollout_phase(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    phase: &crate::bank::RolloutPhase,
+) -> Result<(), StoreError> {
+    unit_of_work!(pool, ctx, |tx, audit| {
+        ctx.actor.check_centre("换卡批次 / rollout phases")?;
+        for g in &phase.groups {
+            if !matches!(g.as_str(), "new" | "reissue" | "cross_region") {
+                return Err(refused(
+                    "rollout.group",
+                    format!("群体“{g}”应为 new、reissue 或 cross_region"),
+                    format!("the group \"{g}\" must be new, reissue or cross_region"),
+                ));
+            }
+        }
+        let done = sqlx::query(
+            "INSERT INTO rollout_phases (name, from_date, districts, for_groups, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&phase.name)
+        .bind(phase.from)
+        .bind(phase.districts.join(","))
+        .bind(phase.groups.join(","))
+        .bind(ctx.at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(refused(
+                "rollout.phase_exists",
+                format!("已有名为“{}”的换卡批次", phase.name),
+                format!("a phase named \"{}\" exists already", phase.name),
+            ));
+        }
+        audit.push(
+            "rollout.phase_add",
+            phase.name.clone(),
+            json!({ "from": phase.from, "districts": phase.districts, "groups": phase.groups }),
+        );
+    })
+}
+
+/// Every rollout phase, by opening date.
+pub(crate) async fn rollout_phases(
+    pool: &Pool,
+    _cfg: &Config,
+) -> Result<Vec<crate::bank::RolloutPhase>, StoreError> {
+    let mut tx = snapshot(pool).await?;
+    let phases = phases_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(phases)
+}
+
+async fn phases_in(tx: &mut Tx<'_>) -> Result<Vec<crate::bank::RolloutPhase>, StoreError> {
+    sqlx::query(
+        "SELECT name, from_date, districts, for_groups FROM rollout_phases ORDER BY from_date, id",
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(crate::bank::RolloutPhase {
+            name: r.try_get("name")?,
+            from: r.try_get("from_date")?,
+            districts: split_list(&r.try_get::<String, _>("districts")?),
+            groups: split_list(&r.try_get::<String, _>("for_groups")?),
+        })
+    })
+    .collect()
+}
+
+/// Whether the person may exchange a legacy card on `ctx.at`'s day: new applicants (no legacy
+/// card), reissues (a lost card) and people with a filing for care elsewhere are never held
+/// back; a legacy card's holder waits for the first phase that opens its district.
+pub(crate) async fn eligibility_in(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    person_id: Uuid,
+) -> Result<crate::bank::Eligibility, StoreError> {
+    use crate::bank::Eligibility;
+    let today = china_date(ctx.at);
+    let open = |phase: Option<String>, from: Option<NaiveDate>, zh: &str, en: &str| Eligibility {
+        eligible: true,
+        phase,
+        from,
+        reason: zh.to_owned(),
+        reason_en: en.to_owned(),
+    };
+    let legacy = sqlx::query(
+        "SELECT district, ss_status FROM cards WHERE person_id = $1 AND generation = 'legacy' \
+         AND ss_status <> 9 AND superseded_by IS NULL ORDER BY issue_date DESC LIMIT 1",
+    )
+    .bind(person_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(legacy) = legacy else {
+        return Ok(open(
+            None,
+            None,
+            "没有在用的旧卡：新申领不受批次限制",
+            "no legacy card in use: a new application is never held back",
+        ));
+    };
+    if ss_from_code(legacy.try_get("ss_status")?)? == SsStatus::FormalLoss {
+        return Ok(open(
+            None,
+            None,
+            "旧卡已正式挂失：补卡不受批次限制",
+            "the legacy card is formally lost: a reissue is never held back",
+        ));
+    }
+    let filed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM insurance_filings WHERE person_id = $1 AND status = 'active' \
+         AND end_date >= $2",
+    )
+    .bind(person_id)
+    .bind(today)
+    .fetch_one(&mut **tx)
+    .await?;
+    if filed > 0 {
+        return Ok(open(
+            None,
+            None,
+            "已办理异地就医备案：优先换发新卡",
+            "filed for care in another city: the new card comes first",
+        ));
+    }
+    let district: Option<String> = legacy.try_get("district")?;
+    let phases = phases_in(tx).await?;
+    let phase = phases.iter().find(|p| {
+        p.districts.is_empty() || district.as_ref().is_some_and(|d| p.districts.contains(d))
+    });
+    Ok(match phase {
+        Some(p) if p.from <= today => open(
+            Some(p.name.clone()),
+            Some(p.from),
+            &format!("所属区县已于 {} 开始换卡（{}）", p.from, p.name),
+            &format!(
+                "the exchange opened for the district on {} ({})",
+                p.from, p.name
+            ),
+        ),
+        Some(p) => Eligibility {
+            eligible: false,
+            phase: Some(p.name.clone()),
+            from: Some(p.from),
+            reason: format!(
+                "所属区县将于 {} 开始换卡（{}）；旧卡照常使用，无需着急",
+                p.from, p.name
+            ),
+            reason_en: format!(
+                "the exchange opens for the district on {} ({}); the old card keeps working, \
+                 there is no need to rush",
+                p.from, p.name
+            ),
+        },
+        None => Eligibility {
+            eligible: false,
+            phase: None,
+            from: None,
+            reason: "所属区县尚未安排换卡批次；旧卡照常使用".into(),
+            reason_en: "no phase opens the district yet; the old card keeps working".into(),
+        },
+    })
+}
+
+/// [`eligibility_in`] for a person by ID number.
+pub(crate) async fn rollout_eligible(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    id: &ResidentId,
+) -> Result<crate::bank::Eligibility, StoreError> {
+    let mut tx = snapshot(pool).await?;
+    let person_id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM persons WHERE ssn = $1")
+        .bind(id.expose())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let out = match person_id {
+        Some(p) => eligibility_in(&mut tx, ctx, p).await?,
+        None => crate::bank::Eligibility {
+            eligible: true,
+            phase: None,
+            from: None,
+            reason: "没有在用的旧卡：新申领不受批次限制".into(),
+            reason_en: "no legacy card in use: a new application is never held back".into(),
+        },
+    };
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Refuses the exchange of a legacy card before its holder's phase opens.
+pub(super) async fn check_rollout(
+    tx: &mut Tx<'_>,
+    ctx: &Ctx,
+    person_id: Uuid,
+    replaces: &CardNumber,
+) -> Result<(), StoreError> {
+    let generation: Option<String> =
+        sqlx::query_scalar("SELECT generation FROM cards WHERE card_number = $1")
+            .bind(replaces.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    if generation.as_deref() != Some("legacy") {
+        return Ok(());
+    }
+    let e = eligibility_in(tx, ctx, person_id).await?;
+    if e.eligible {
+        return Ok(());
+    }
+    Err(StoreError::Refused {
+        code: "rollout.not_open",
+        zh: e.reason,
+        en: e.reason_en,
+    })
+}

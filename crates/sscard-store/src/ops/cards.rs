@@ -209,6 +209,9 @@ pub(crate) async fn apply(
         let replaces = holder
             .check_application(req.kind)
             .map_err(|e| StoreError::refused(&e))?;
+        if let (BusinessType::Exchange, Some(old)) = (req.kind, &replaces) {
+            check_rollout(&mut tx, ctx, person_id, old).await?;
+        }
         create_application(
             &mut tx, cfg, ctx, req, &bank, person_id, &cards, &holder, replaces, &mut audit,
         )
@@ -396,6 +399,9 @@ pub(crate) async fn replace_card(
                     sscard_core::CardRuleError::AlreadySuperseded
                 },
             }));
+        }
+        if kind == BusinessType::Exchange {
+            check_rollout(&mut tx, ctx, card.person_id, number).await?;
         }
         let person: PersonRow = sqlx::query(&format!("{PERSON_SELECT} WHERE p.id = $1"))
             .bind(card.person_id)
