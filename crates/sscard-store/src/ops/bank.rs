@@ -813,7 +813,8 @@ async fn phases_in(tx: &mut Tx<'_>) -> Result<Vec<crate::bank::RolloutPhase>, St
 
 /// Whether the person may exchange a legacy card on `ctx.at`'s day: new applicants (no legacy
 /// card), reissues (a lost card) and people with a filing for care elsewhere are never held
-/// back; a legacy card's holder waits for the first phase that opens its district.
+/// back; once phases are set, a legacy card's holder waits for the first phase that opens its
+/// district (without phases the exchange is open to everyone).
 pub(crate) async fn eligibility_in(
     tx: &mut Tx<'_>,
     ctx: &Ctx,
@@ -869,6 +870,14 @@ pub(crate) async fn eligibility_in(
     }
     let district: Option<String> = legacy.try_get("district")?;
     let phases = phases_in(tx).await?;
+    if phases.is_empty() {
+        return Ok(open(
+            None,
+            None,
+            "未设换卡批次：换卡不受限制",
+            "no rollout phases are set: the exchange is open to everyone",
+        ));
+    }
     let phase = phases.iter().find(|p| {
         p.districts.is_empty() || district.as_ref().is_some_and(|d| p.districts.contains(d))
     });
