@@ -29,15 +29,7 @@ pub enum InstitutionFileError {
     Rows(Vec<RowProblem>),
 }
 
-fn problem(row: usize, column: &str, code: &str, zh: String, en: String) -> RowProblem {
-    RowProblem {
-        row,
-        column: column.to_owned(),
-        code: code.to_owned(),
-        message: zh,
-        message_en: en,
-    }
-}
+use crate::row_problem as problem;
 
 fn typed(row: usize, column: &str, e: &impl Bilingual) -> RowProblem {
     problem(row, column, e.code(), e.zh(), e.en())

@@ -73,15 +73,7 @@ pub struct LegacyFile {
     pub rejected: Vec<RowProblem>,
 }
 
-fn problem(row: usize, column: &str, code: &str, zh: String, en: String) -> RowProblem {
-    RowProblem {
-        row,
-        column: column.to_owned(),
-        code: code.to_owned(),
-        message: zh,
-        message_en: en,
-    }
-}
+use crate::row_problem as problem;
 
 fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")

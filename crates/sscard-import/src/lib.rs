@@ -253,6 +253,23 @@ pub fn decode(bytes: &[u8]) -> (String, &'static str) {
     }
 }
 
+/// A problem of one row of a file, for the parsers of every kind of file here.
+pub(crate) fn row_problem(
+    row: usize,
+    column: &str,
+    code: &str,
+    zh: String,
+    en: String,
+) -> RowProblem {
+    RowProblem {
+        row,
+        column: column.to_owned(),
+        code: code.to_owned(),
+        message: zh,
+        message_en: en,
+    }
+}
+
 fn problem(row: usize, column: Column, e: &impl Bilingual) -> RowProblem {
     RowProblem {
         row,

@@ -39,15 +39,7 @@ pub struct PaymentFile {
     pub rejected: Vec<RowProblem>,
 }
 
-fn problem(row: usize, column: &str, code: &str, zh: String, en: String) -> RowProblem {
-    RowProblem {
-        row,
-        column: column.to_owned(),
-        code: code.to_owned(),
-        message: zh,
-        message_en: en,
-    }
-}
+use crate::row_problem as problem;
 
 /// Reads a payment file.
 ///

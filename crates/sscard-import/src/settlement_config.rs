@@ -17,15 +17,7 @@ pub const INSUTYPES: [&str; 2] = ["310", "390"];
 /// The `med_type`s a policy may be given for: outpatient, emergency, inpatient, pharmacy.
 pub const MED_TYPES: [&str; 4] = ["11", "13", "21", "41"];
 
-fn problem(row: usize, column: &str, code: &str, zh: String, en: String) -> RowProblem {
-    RowProblem {
-        row,
-        column: column.to_owned(),
-        code: code.to_owned(),
-        message: zh,
-        message_en: en,
-    }
-}
+use crate::row_problem as problem;
 
 /// A city code: six digits ending in `00` (Jiangsu's 13 cities are `3201xx00`… `321300`).
 fn city(row: usize, column: &str, text: &str, problems: &mut Vec<RowProblem>) -> String {
