@@ -335,6 +335,8 @@ pub(crate) async fn import_legacy_cards(
     cards: &[LegacyCardInput],
 ) -> Result<LegacyImportOutcome, StoreError> {
     unit_of_work!(pool, ctx, |tx, audit| {
+        ctx.actor
+            .check_centre("存量卡导入 / the legacy card import")?;
         let mut out = LegacyImportOutcome::default();
         let mut latest: std::collections::HashMap<&str, (String, NaiveDate)> =
             std::collections::HashMap::new();
