@@ -24,6 +24,9 @@ pub enum Scope {
     Bank(String),
     /// 定点医药机构: a terminal acts for the institution it is installed at, by code.
     Institution(String),
+    /// 持卡人本人: a cardholder acting for themself through the self-service page, by ID
+    /// number (never printed: [`Scope::label`] masks it).
+    Holder(String),
     /// No object: an account whose role needs a scope it was not given acts on nothing.
     Nothing,
 }
@@ -37,6 +40,7 @@ impl Scope {
             Scope::Employer(e) => format!("employer:{}", e.as_str()),
             Scope::Bank(b) => format!("bank:{b}"),
             Scope::Institution(i) => format!("institution:{i}"),
+            Scope::Holder(id) => format!("holder:{}", sscard_ids::mask_middle(id, 4, 4)),
             Scope::Nothing => "nothing".into(),
         }
     }
@@ -85,6 +89,26 @@ impl Actor {
         )
     }
 
+    /// A cardholder on the self-service page, acting for the person with ID number `id` only:
+    /// `self:ID` masked.
+    pub fn holder(id: &str) -> Self {
+        Self::new(
+            format!("self:{}", sscard_ids::mask_middle(id, 4, 4)),
+            Role::Holder,
+            Scope::Holder(id.to_owned()),
+        )
+    }
+
+    /// Whether the actor may act for the person with ID number `id` in matters of their own
+    /// (an exchange appointment): the centre, a counter, or the holder themself.
+    pub fn check_holder(&self, id: &str) -> Result<(), ScopeError> {
+        match &self.scope {
+            Scope::All | Scope::Outlet(_) => Ok(()),
+            Scope::Holder(own) if own == id => Ok(()),
+            _ => Err(self.refusal(ScopeObject::Person { employer: None })),
+        }
+    }
+
     /// Whether the actor may act at institution `code`'s terminals: the centre, or a terminal
     /// of that institution.
     pub fn check_at_institution(&self, code: &str) -> Result<(), ScopeError> {
@@ -118,11 +142,13 @@ impl Actor {
             Scope::Outlet(own) if own != point => Err(self.refusal(ScopeObject::Point {
                 point: point.to_owned(),
             })),
-            Scope::Employer(_) | Scope::Bank(_) | Scope::Institution(_) | Scope::Nothing => {
-                Err(self.refusal(ScopeObject::Point {
-                    point: point.to_owned(),
-                }))
-            }
+            Scope::Employer(_)
+            | Scope::Bank(_)
+            | Scope::Institution(_)
+            | Scope::Holder(_)
+            | Scope::Nothing => Err(self.refusal(ScopeObject::Point {
+                point: point.to_owned(),
+            })),
             _ => Ok(()),
         }
     }
@@ -135,7 +161,7 @@ impl Actor {
                     employer: employer.map(str::to_owned),
                 }))
             }
-            Scope::Nothing => Err(self.refusal(ScopeObject::Person {
+            Scope::Holder(_) | Scope::Nothing => Err(self.refusal(ScopeObject::Person {
                 employer: employer.map(str::to_owned),
             })),
             _ => Ok(()),
@@ -148,7 +174,7 @@ impl Actor {
             Scope::Bank(own) if own != bank => Err(self.refusal(ScopeObject::Card {
                 bank: bank.to_owned(),
             })),
-            Scope::Nothing => Err(self.refusal(ScopeObject::Card {
+            Scope::Holder(_) | Scope::Nothing => Err(self.refusal(ScopeObject::Card {
                 bank: bank.to_owned(),
             })),
             _ => Ok(()),

@@ -21,6 +21,7 @@ pub mod card;
 pub mod card_action;
 pub mod distribution;
 pub mod holder;
+pub mod migration;
 pub mod money;
 pub mod roles;
 pub mod settlement;
@@ -37,6 +38,7 @@ pub use batch::{BatchEvent, BatchStatus, BatchTransitionError, Stage, StepState}
 pub use card::{CardEvent, CardRuleError, CardState, FinancialStatus, LifecyclePolicy, SsStatus};
 pub use card_action::CardAction;
 pub use holder::{Effect, Holder, HolderError, HolderEvent};
+pub use migration::Half;
 pub use money::{Fixed4, Money};
 pub use roles::{Permission, Role};
 pub use terminal::{CheckResult, TerminalState};

@@ -21,6 +21,10 @@ pub enum Role {
     Bank,
     /// 审计员: reads everything, changes nothing.
     Auditor,
+    /// 持卡人本人: a cardholder on the self-service page; no staff permission at all — the
+    /// self-service operations check the holder's own scope in the store. Not a staff role (not
+    /// in [`Role::ALL`]).
+    Holder,
 }
 
 /// Something a role may be allowed to do.
@@ -98,6 +102,7 @@ impl Role {
             Role::Terminal => "terminal",
             Role::Bank => "bank",
             Role::Auditor => "auditor",
+            Role::Holder => "holder",
         }
     }
 
@@ -118,6 +123,7 @@ impl Role {
             Role::Terminal => "医药机构终端",
             Role::Bank => "合作银行",
             Role::Auditor => "审计员",
+            Role::Holder => "持卡人本人",
         }
     }
 
@@ -127,6 +133,7 @@ impl Role {
         use Permission as P;
         match self {
             Role::Admin => true,
+            Role::Holder => false,
             Role::Clerk => matches!(
                 p,
                 P::ReadPersons

@@ -77,6 +77,9 @@ pub enum CheckResult {
     CardSuperseded,
     /// Past its expiry date.
     CardExpired,
+    /// A legacy card after the city's cut-over: its social-security function has ended (its
+    /// bank function is the bank's).
+    CardLegacyRetired,
     /// No such terminal.
     TerminalUnknown,
     /// The request's MAC is not the terminal's.
@@ -95,7 +98,7 @@ pub enum CheckResult {
 
 impl CheckResult {
     /// Every result.
-    pub const ALL: [CheckResult; 18] = [
+    pub const ALL: [CheckResult; 19] = [
         Self::Ok,
         Self::OkOffline,
         Self::CardUnknown,
@@ -107,6 +110,7 @@ impl CheckResult {
         Self::CardCancelled,
         Self::CardSuperseded,
         Self::CardExpired,
+        Self::CardLegacyRetired,
         Self::TerminalUnknown,
         Self::TerminalBadMac,
         Self::TerminalReplay,
@@ -130,6 +134,7 @@ impl CheckResult {
             Self::CardCancelled => "card.cancelled",
             Self::CardSuperseded => "card.superseded",
             Self::CardExpired => "card.expired",
+            Self::CardLegacyRetired => "card.legacy_retired",
             Self::TerminalUnknown => "terminal.unknown",
             Self::TerminalBadMac => "terminal.bad_mac",
             Self::TerminalReplay => "terminal.replay",
@@ -200,6 +205,9 @@ impl CheckResult {
                 "持卡人已启用新卡，这张旧卡的社保功能已停用（金融功能不受影响）：请使用新卡"
             }
             Self::CardExpired => "这张卡已过有效期：请持卡人到网点换卡",
+            Self::CardLegacyRetired => {
+                "旧社保卡已停止社保功能（换卡截止日已过），金融功能不受影响：请持卡人到换卡网点换领新卡"
+            }
             Self::TerminalUnknown => "平台没有这台终端：请检查终端配置文件，或联系中心登记终端",
             Self::TerminalBadMac => {
                 "请求校验码（MAC）不正确：请求被改动，或终端密钥不对；请联系中心"
@@ -238,6 +246,9 @@ impl CheckResult {
                 "the holder's new card has taken over; this old card's social-security function has ended (its bank function is unaffected)"
             }
             Self::CardExpired => "the card has expired: the holder should exchange it",
+            Self::CardLegacyRetired => {
+                "legacy cards' social-security function ended at the cut-over (the bank function is unaffected): the holder should exchange the card at an exchange point"
+            }
             Self::TerminalUnknown => {
                 "the platform has no such terminal: check the configuration file or have the centre enrol it"
             }

@@ -18,6 +18,7 @@
 #![allow(clippy::duplicate_mod)]
 
 mod audit;
+pub mod appointments;
 pub mod bank;
 mod error;
 pub mod fsi;
@@ -1293,6 +1294,119 @@ impl Store {
         id: &ResidentId,
     ) -> Result<bank::Eligibility, StoreError> {
         dispatch!(self, read, rollout_eligible(ctx, id))
+    }
+
+    // ---- the migration: exchange points, appointments, notices, cut-over ----
+
+    /// Adds an exchange point or changes its name and capacity (the centre only).
+    pub async fn add_exchange_point(
+        &self,
+        ctx: &Ctx,
+        point: &appointments::ExchangePointInput,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, write, add_exchange_point(ctx, point))
+    }
+
+    /// Every exchange point.
+    pub async fn exchange_points(&self) -> Result<Vec<appointments::ExchangePoint>, StoreError> {
+        dispatch!(self, read, exchange_points())
+    }
+
+    /// Books an exchange appointment (a counter, the centre, or the holder themself).
+    pub async fn book_appointment(
+        &self,
+        ctx: &Ctx,
+        req: &appointments::BookRequest,
+    ) -> Result<appointments::Appointment, StoreError> {
+        dispatch!(self, write, book_appointment(ctx, req))
+    }
+
+    /// One appointment by its confirmation code (a holder: their own only).
+    pub async fn appointment(
+        &self,
+        ctx: &Ctx,
+        code: &str,
+    ) -> Result<appointments::Appointment, StoreError> {
+        dispatch!(self, read, appointment(ctx, code))
+    }
+
+    /// Cancels a booking; its place is free again.
+    pub async fn cancel_appointment(
+        &self,
+        ctx: &Ctx,
+        code: &str,
+    ) -> Result<appointments::Appointment, StoreError> {
+        dispatch!(self, write, cancel_appointment(ctx, code))
+    }
+
+    /// Checks a booking in at its point, on its day.
+    pub async fn check_in_appointment(
+        &self,
+        ctx: &Ctx,
+        code: &str,
+    ) -> Result<appointments::Appointment, StoreError> {
+        dispatch!(self, write, check_in_appointment(ctx, code))
+    }
+
+    /// Frees the places of bookings not checked in 30 minutes into their half-day.
+    pub async fn release_no_shows(&self, ctx: &Ctx, point: Option<&str>) -> Result<u64, StoreError> {
+        dispatch!(self, write, release_no_shows(ctx, point))
+    }
+
+    /// Appointments of a point and/or day and/or status, newest day first.
+    pub async fn appointments(
+        &self,
+        ctx: &Ctx,
+        point: Option<&str>,
+        day: Option<chrono::NaiveDate>,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<appointments::Appointment>, StoreError> {
+        dispatch!(self, read, appointments(ctx, point, day, status, limit))
+    }
+
+    /// The half-days of `days` working days from `from` with the places left (of a district).
+    pub async fn free_slots(
+        &self,
+        from: chrono::NaiveDate,
+        days: u32,
+        district: Option<&str>,
+    ) -> Result<Vec<appointments::SlotView>, StoreError> {
+        dispatch!(self, read, free_slots(from, days, district))
+    }
+
+    /// The notices outbox, newest first.
+    pub async fn notices(
+        &self,
+        ctx: &Ctx,
+        kind: Option<&str>,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<appointments::Notice>, StoreError> {
+        dispatch!(self, read, notices(ctx, kind, status, limit))
+    }
+
+    /// Takes the notices due by now for the SMS gateway (each once).
+    pub async fn export_notices(&self, ctx: &Ctx) -> Result<appointments::NoticeExport, StoreError> {
+        dispatch!(self, write, export_notices(ctx))
+    }
+
+    /// Sets the cut-over date: after it legacy cards are refused at terminals.
+    pub async fn set_cutover(&self, ctx: &Ctx, date: chrono::NaiveDate) -> Result<(), StoreError> {
+        dispatch!(self, write, set_cutover(ctx, date))
+    }
+
+    /// The migration dashboard's figures.
+    pub async fn migration_figures(
+        &self,
+        ctx: &Ctx,
+    ) -> Result<appointments::MigrationFigures, StoreError> {
+        dispatch!(self, read, migration_figures(ctx))
+    }
+
+    /// What the forecast starts from.
+    pub async fn forecast_data(&self, ctx: &Ctx) -> Result<appointments::ForecastData, StoreError> {
+        dispatch!(self, read, forecast_data(ctx))
     }
 
     /// Takes over cards of the old city system with their bank accounts, in one transaction.

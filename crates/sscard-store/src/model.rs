@@ -327,6 +327,8 @@ impl StaffAccount {
                 .map_or(Scope::Nothing, Scope::Employer),
             Role::Bank => self.bank_code.clone().map_or(Scope::Nothing, Scope::Bank),
             Role::Admin | Role::ProductionOperator | Role::Terminal | Role::Auditor => Scope::All,
+            // Not a staff role: a stored account with it acts on nothing.
+            Role::Holder => Scope::Nothing,
         };
         Actor::new(
             format!("{}:{}", self.role.as_str(), self.username),

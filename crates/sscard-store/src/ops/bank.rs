@@ -776,10 +776,12 @@ pub(crate) async fn add_rollout_phase(
                 format!("a phase named \"{}\" exists already", phase.name),
             ));
         }
+        let notices = phase_notices(&mut tx, ctx, phase).await?;
         audit.push(
             "rollout.phase_add",
             phase.name.clone(),
-            json!({ "from": phase.from, "districts": phase.districts, "groups": phase.groups }),
+            json!({ "from": phase.from, "districts": phase.districts, "groups": phase.groups,
+                    "notices": notices }),
         );
     })
 }
@@ -795,7 +797,7 @@ pub(crate) async fn rollout_phases(
     Ok(phases)
 }
 
-async fn phases_in(tx: &mut Tx<'_>) -> Result<Vec<crate::bank::RolloutPhase>, StoreError> {
+pub(super) async fn phases_in(tx: &mut Tx<'_>) -> Result<Vec<crate::bank::RolloutPhase>, StoreError> {
     sqlx::query(
         "SELECT name, from_date, districts, for_groups FROM rollout_phases ORDER BY from_date, id",
     )
@@ -822,8 +824,16 @@ pub(crate) async fn eligibility_in(
     ctx: &Ctx,
     person_id: Uuid,
 ) -> Result<crate::bank::Eligibility, StoreError> {
+    eligibility_on(tx, person_id, china_date(ctx.at)).await
+}
+
+/// [`eligibility_in`] on a given day (a booking: the day booked).
+pub(super) async fn eligibility_on(
+    tx: &mut Tx<'_>,
+    person_id: Uuid,
+    today: NaiveDate,
+) -> Result<crate::bank::Eligibility, StoreError> {
     use crate::bank::Eligibility;
-    let today = china_date(ctx.at);
     let open = |phase: Option<String>, from: Option<NaiveDate>, zh: &str, en: &str| Eligibility {
         eligible: true,
         phase,

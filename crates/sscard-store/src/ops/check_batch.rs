@@ -60,6 +60,7 @@ async fn decide_batch(
     let mut tx = pool.begin().await?;
     let mut terminals = load_terminals(&mut tx, checks).await?;
     let cards = load_cards(&mut tx, checks).await?;
+    let cutover = cutover_in(&mut *tx).await?;
     // Holders whose cards changed in this batch: later checks of theirs read them again.
     let mut changed: HashSet<Uuid> = HashSet::new();
     let mut counters: HashMap<Uuid, i64> = HashMap::new();
@@ -92,8 +93,11 @@ async fn decide_batch(
             match cards.get(&req.card_number) {
                 None => out.result = CheckResult::CardUnknown,
                 Some((card, generation, holder)) if !changed.contains(&card.person_id) => {
-                    let today = ctx.at.date_naive();
-                    if decide_card(card, generation, holder, req, &c.crypto, today, &mut out) {
+                    let day = CheckDay {
+                        today: ctx.at.date_naive(),
+                        cutover,
+                    };
+                    if decide_card(card, generation, holder, req, &c.crypto, day, &mut out) {
                         // Its first use, recorded on the row read above (its version guards
                         // the write); later checks of this holder in the batch read again.
                         changed.insert(card.person_id);

@@ -600,6 +600,8 @@ pub(crate) async fn receive_batch(
             )
             .await?;
         }
+        let apps: Vec<Uuid> = ready.iter().map(|r| r.application_id).collect();
+        card_ready_notices(&mut tx, ctx, &apps).await?;
         audit.push(
             "batch.receive",
             number.to_string(),

@@ -274,9 +274,17 @@ pub(super) fn authentic(refusal: Option<CheckResult>) -> bool {
 }
 
 /// What the card's state says, before any use is recorded.
-fn card_refusal(card: &CardRow, today: NaiveDate) -> Option<CheckResult> {
+fn card_refusal(
+    card: &CardRow,
+    generation: &str,
+    cutover: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Option<CheckResult> {
     if let Some(blocked) = CheckResult::blocking(&card.state) {
         return Some(blocked);
+    }
+    if generation == "legacy" && cutover.is_some_and(|c| today > c) {
+        return Some(CheckResult::CardLegacyRetired);
     }
     if !card.state.handed_over {
         return Some(CheckResult::CardNotIssued);
@@ -521,13 +529,20 @@ pub(super) fn card_for_check(filter: &str) -> String {
 
 /// What the card says, from its row: genuine (its identification code and its cryptogram),
 /// then its status. `true` when it is fit for use and its first use is still to be recorded.
+/// The day of a check and the city's cut-over (legacy cards are refused after it).
+#[derive(Clone, Copy)]
+pub(super) struct CheckDay {
+    pub(super) today: NaiveDate,
+    pub(super) cutover: Option<NaiveDate>,
+}
+
 pub(super) fn decide_card(
     card: &CardRow,
     generation: &str,
     holder: &str,
     req: &CheckRequest,
     crypto: &dyn CheckCrypto,
-    today: NaiveDate,
+    day: CheckDay,
     out: &mut CheckOutcome,
 ) -> bool {
     out.card_number = Some(card.number.as_str().to_owned());
@@ -547,7 +562,7 @@ pub(super) fn decide_card(
         .map(|p| format!("{p}00"));
     out.holder_masked = Some(mask_name(holder));
     out.ss_status = Some(card.state.ss);
-    if let Some(refused) = card_refusal(card, today) {
+    if let Some(refused) = card_refusal(card, generation, day.cutover, day.today) {
         out.result = refused;
         return false;
     }
@@ -596,7 +611,10 @@ pub(super) async fn check_card(
         &holder,
         req,
         crypto,
-        ctx.at.date_naive(),
+        CheckDay {
+            today: ctx.at.date_naive(),
+            cutover: cutover_in(&mut **tx).await?,
+        },
         out,
     ) {
         return Ok(());
