@@ -8,7 +8,7 @@
 CREATE TABLE exchange_points (
     code       TEXT PRIMARY KEY REFERENCES outlets (code),
     district   TEXT NOT NULL,
-    capacity   INTEGER NOT NULL CHECK (capacity > 0),
+    capacity   BIGINT NOT NULL CHECK (capacity > 0),
     created_at TIMESTAMPTZ NOT NULL
 );
 
@@ -16,8 +16,8 @@ CREATE TABLE appointment_slots (
     point    TEXT NOT NULL REFERENCES exchange_points (code),
     day      DATE NOT NULL,
     half     TEXT NOT NULL CHECK (half IN ('am', 'pm')),
-    capacity INTEGER NOT NULL,
-    booked   INTEGER NOT NULL DEFAULT 0 CHECK (booked >= 0 AND booked <= capacity),
+    capacity BIGINT NOT NULL,
+    booked   BIGINT NOT NULL DEFAULT 0 CHECK (booked >= 0 AND booked <= capacity),
     PRIMARY KEY (point, day, half)
 );
 
