@@ -136,25 +136,16 @@ async fn import(g: &Global, file: &Path, city: &str) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-/// Taizhou's districts with their approximate share (per mille) of the household register.
-const DISTRICTS: [(u32, u32); 6] = [
-    (321_281, 290), // 兴化市
-    (321_283, 230), // 泰兴市
-    (321_204, 170), // 姜堰区
-    (321_282, 130), // 靖江市
-    (321_202, 110), // 海陵区
-    (321_203, 70),  // 高港区（医药高新区）
-];
-
 fn district(rng: &mut StdRng) -> u32 {
+    // Taizhou's districts in the proportions of the household register.
     let mut x = rng.random_range(0..1000);
-    for (code, share) in DISTRICTS {
+    for (code, _, _, share) in sscard_core::migration::TAIZHOU_DISTRICTS {
         if x < share {
             return code;
         }
         x -= share;
     }
-    DISTRICTS[0].0
+    sscard_core::migration::TAIZHOU_DISTRICTS[0].0
 }
 
 /// A person not generated before: the ID number (sometimes in its old 15-digit form), the
@@ -268,6 +259,13 @@ pub(crate) enum RolloutCommand {
         /// The person's ID number.
         id: String,
     },
+    /// 旧卡停用 / after this day legacy cards are refused for social-security use at
+    /// terminals (`card.legacy_retired`); their bank function stays the bank's.
+    Cutover {
+        /// The last day legacy cards work (YYYY-MM-DD).
+        #[arg(long)]
+        date: chrono::NaiveDate,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -331,6 +329,16 @@ pub(crate) async fn rollout(g: &Global, c: RolloutCommand) -> anyhow::Result<Exi
                     };
                     println!("{}  {} · {districts}", p.from, p.name);
                 }
+            }
+        }
+        RolloutCommand::Cutover { date } => {
+            try_store!(g, store.set_cutover(&g.ctx(), date).await);
+            if g.json {
+                json_line(&serde_json::json!({ "cutover": date }));
+            } else {
+                println!(
+                    "✓ 旧卡停用日（cut-over）: {date} · 此后旧卡在终端的社保功能停用（card.legacy_retired），金融功能不变"
+                );
             }
         }
         RolloutCommand::Eligible { id } => {

@@ -31,6 +31,7 @@ mod distribution_cmds;
 mod institution_cmds;
 mod insurance_cmds;
 mod legacy_cmds;
+mod migration_cmds;
 mod output;
 mod payment_cmds;
 mod pg_cluster;
@@ -123,6 +124,18 @@ enum Command {
     /// 换卡批次 / the migration's rollout: phases by district, who may exchange now.
     #[command(subcommand)]
     Rollout(legacy_cmds::RolloutCommand),
+    /// 换卡网点 / exchange points with their daily capacity.
+    #[command(subcommand)]
+    ExchangePoint(migration_cmds::ExchangePointCommand),
+    /// 换卡预约 / exchange appointments in half-day slots: book, cancel, check in, no-shows.
+    #[command(subcommand)]
+    Appointment(migration_cmds::AppointmentCommand),
+    /// 短信通知 / the notices outbox (confirmations, reminders, phase openings, cards ready).
+    #[command(subcommand)]
+    Notices(migration_cmds::NoticesCommand),
+    /// 换卡模拟与预测 / the migration: simulate a plan, forecast from the data, progress.
+    #[command(subcommand)]
+    Migration(migration_cmds::MigrationCommand),
     /// 代发 / benefit payments to the card's bank account: batches, sends, bank results.
     #[command(subcommand)]
     Payment(payment_cmds::PaymentCommand),
@@ -158,7 +171,26 @@ enum Command {
     Bench(bench::BenchCommand),
 }
 
+/// A reader that stopped reading (`sscard audit tail | head`) ends the command quietly with
+/// the status a shell reports for SIGPIPE (128 + 13), as Unix tools do, instead of a panic.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let global = store_cmds::Global {
         json: cli.json,
@@ -202,6 +234,10 @@ fn main() -> ExitCode {
                     Command::Payment(c) => payment_cmds::payment(&global, c).await,
                     Command::Legacy(c) => legacy_cmds::legacy(&global, c).await,
                     Command::Rollout(c) => legacy_cmds::rollout(&global, c).await,
+                    Command::ExchangePoint(c) => migration_cmds::exchange_point(&global, c).await,
+                    Command::Appointment(c) => migration_cmds::appointment(&global, c).await,
+                    Command::Notices(c) => migration_cmds::notices(&global, c).await,
+                    Command::Migration(c) => migration_cmds::migration(&global, c).await,
                     Command::Filing(c) => insurance_cmds::filing(&global, c).await,
                     Command::Catalogue(c) => insurance_cmds::catalogue(&global, c).await,
                     Command::Readiness => terminal_cmds::readiness(&global).await,
