@@ -78,6 +78,11 @@ pub enum Permission {
     ReadPayments,
     /// Create benefit payment batches, send them, apply the banks' results.
     RunPayments,
+    /// Book, cancel and check in exchange appointments at a counter (a clerk: check-in at its
+    /// own point only).
+    Appointments,
+    /// See the migration's progress, its forecast and the notices outbox.
+    ReadMigration,
 }
 
 impl Role {
@@ -146,6 +151,7 @@ impl Role {
                     | P::ReadBanks
                     | P::Distribute
                     | P::ReadDistribution
+                    | P::Appointments
             ),
             Role::EmployerAgent => {
                 matches!(
@@ -184,6 +190,7 @@ impl Role {
                         | P::ReadTerminals
                         | P::ReadSettlements
                         | P::ReadPayments
+                        | P::ReadMigration
                 )
             }
         }

@@ -23,6 +23,10 @@ pub struct ServerConfig {
     pub login_max_failures: usize,
     /// The window of the login limiter.
     pub login_window_secs: u64,
+    /// Requests the self-service page (`/self`) takes per address within its window.
+    pub self_max_requests: usize,
+    /// The window of the self-service limiter.
+    pub self_window_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +40,8 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             login_max_failures: 5,
             login_window_secs: 300,
+            self_max_requests: 30,
+            self_window_secs: 600,
         }
     }
 }
@@ -51,6 +57,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("login_max_failures", &self.login_max_failures)
             .field("login_window_secs", &self.login_window_secs)
+            .field("self_max_requests", &self.self_max_requests)
+            .field("self_window_secs", &self.self_window_secs)
             .finish()
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fsi;
 pub mod i18n;
 pub mod logging;
+mod selfservice;
 mod metrics;
 
 use std::collections::HashMap;
@@ -82,6 +83,8 @@ pub struct AppState {
     /// Settings.
     pub config: Arc<ServerConfig>,
     limiter: Arc<auth::LoginLimiter>,
+    /// Counts the self-service page's requests per address.
+    self_limiter: Arc<auth::LoginLimiter>,
     metrics: Arc<metrics::Metrics>,
     /// The exchange secret for production files, resolved once at start (none: the console's
     /// production steps refuse, saying how to set it).
@@ -109,10 +112,15 @@ impl AppState {
             config.login_max_failures,
             Duration::from_secs(config.login_window_secs),
         );
+        let self_limiter = auth::LoginLimiter::new(
+            config.self_max_requests,
+            Duration::from_secs(config.self_window_secs),
+        );
         Self {
             store,
             config: Arc::new(config),
             limiter: Arc::new(limiter),
+            self_limiter: Arc::new(self_limiter),
             metrics: Arc::new(metrics::Metrics::default()),
             exchange: None,
             keys: None,
@@ -171,6 +179,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api_router)
         .merge(console::router())
+        .merge(selfservice::router(state.clone()))
         .merge(fsi::router())
         .merge(docs)
         .route(
@@ -422,8 +431,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+    // With the peer's address, for the self-service page's per-address limit.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
         .await
 }
 

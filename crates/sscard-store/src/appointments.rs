@@ -6,6 +6,9 @@ use serde::Serialize;
 use sscard_core::Half;
 use sscard_ids::{PersonName, ResidentId};
 
+/// How far ahead a booking may be made, in days.
+pub const BOOKING_HORIZON_DAYS: i64 = 60;
+
 /// An exchange point to add or change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangePointInput {
@@ -203,4 +206,15 @@ pub struct ForecastData {
     pub daily_capacity: u64,
     /// Open bookings per day.
     pub booked: Vec<(NaiveDate, u64)>,
+}
+
+/// What the self-service page shows a holder about themself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HolderStatus {
+    /// Whether they may exchange now, and from when.
+    pub eligibility: crate::bank::Eligibility,
+    /// Their legacy card's district, if they have one.
+    pub district: Option<String>,
+    /// Their open booking (booked or checked in).
+    pub booking: Option<Appointment>,
 }

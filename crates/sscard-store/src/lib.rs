@@ -1330,6 +1330,16 @@ impl Store {
         dispatch!(self, read, appointment(ctx, code))
     }
 
+    /// What the self-service page shows a holder who typed their ID number and name.
+    pub async fn holder_status(
+        &self,
+        ctx: &Ctx,
+        id: &ResidentId,
+        name: &sscard_ids::PersonName,
+    ) -> Result<appointments::HolderStatus, StoreError> {
+        dispatch!(self, read, holder_status(ctx, id, name))
+    }
+
     /// Cancels a booking; its place is free again.
     pub async fn cancel_appointment(
         &self,

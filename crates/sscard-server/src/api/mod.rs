@@ -2,6 +2,7 @@
 //! middleware authenticates the caller, applies the rule for the matched route, and handles
 //! `Idempotency-Key`. Handlers are thin: parse, call one store operation, render.
 
+pub mod appointments;
 pub mod bank;
 pub mod body;
 pub mod dto;
@@ -211,6 +212,37 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ),
     (
         "POST",
+        "/api/v1/appointments",
+        Access::Needs(Permission::Appointments),
+    ),
+    (
+        "GET",
+        "/api/v1/appointments",
+        Access::Needs(Permission::Appointments),
+    ),
+    (
+        "GET",
+        "/api/v1/appointments/slots",
+        Access::Needs(Permission::Appointments),
+    ),
+    (
+        "GET",
+        "/api/v1/appointments/{code}",
+        Access::Needs(Permission::Appointments),
+    ),
+    (
+        "POST",
+        "/api/v1/appointments/{code}/cancel",
+        Access::Needs(Permission::Appointments),
+    ),
+    (
+        "POST",
+        "/api/v1/appointments/{code}/check-in",
+        Access::Needs(Permission::Appointments),
+    ),
+    ("GET", "/api/v1/migration", Access::Needs(Permission::ReadMigration)),
+    (
+        "POST",
         "/api/v1/insurance/lookup",
         Access::Needs(Permission::ReadPersons),
     ),
@@ -268,6 +300,7 @@ pub fn allows(access: Access, role: Role) -> bool {
         (name = "insurance", description = "医保 / medical insurance: enrolments, accounts, accumulators, filings"),
         (name = "terminals", description = "终端 / terminals at designated institutions: online card checks, self-test, readiness"),
         (name = "banks", description = "银行 / the bank side: status exchange, benefit payments (代发) and their results"),
+        (name = "migration", description = "换卡 / the city's migration: exchange appointments, progress"),
     )
 )]
 struct ApiDoc;
@@ -349,6 +382,12 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(bank::payment_batches))
         .routes(routes!(bank::payment_report))
         .routes(routes!(bank::payment_result))
+        .routes(routes!(appointments::book, appointments::list))
+        .routes(routes!(appointments::slots))
+        .routes(routes!(appointments::show))
+        .routes(routes!(appointments::cancel))
+        .routes(routes!(appointments::check_in))
+        .routes(routes!(appointments::figures))
         .split_for_parts()
 }
 

@@ -73,6 +73,10 @@ pub(crate) mod need {
         ReadSettlements => Some(Permission::ReadSettlements), "医保结算与异地清算", "settlements and clearing";
         /// Benefit payments and the bank side.
         ReadPayments => Some(Permission::ReadPayments), "代发与银行端", "benefit payments and the bank side";
+        /// Exchange appointments at a counter.
+        Appointments => Some(Permission::Appointments), "换卡预约", "exchange appointments";
+        /// The migration's progress and forecast.
+        ReadMigration => Some(Permission::ReadMigration), "换卡进度", "the migration's progress";
     }
 }
 

@@ -21,6 +21,7 @@ use crate::i18n::Lang;
 mod batches;
 mod clearing;
 mod extract;
+mod migration;
 mod payments;
 mod pickup;
 mod readiness;
@@ -36,6 +37,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(readiness::router())
         .merge(clearing::router())
         .merge(payments::router())
+        .merge(migration::router())
         .route("/console", get(home))
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
@@ -146,6 +148,12 @@ fn layout(p: &Page, title: &str, body: &Markup) -> Markup {
                             @if c.staff.role.can(Permission::ReadPayments) {
                                 a #nav-payments href="/console/payments" { (p.t("代发", "Payments")) }
                                 a #nav-bank href="/console/bank" { (p.t("银行端", "Bank side")) }
+                            }
+                            @if c.staff.role.can(Permission::ReadMigration) {
+                                a #nav-migration href="/console/migration" { (p.t("换卡进度", "Migration")) }
+                            }
+                            @if c.staff.role.can(Permission::Appointments) {
+                                a #nav-appointments href="/console/appointments" { (p.t("换卡预约", "Appointments")) }
                             }
                             @if c.staff.role.can(Permission::ReadAudit) {
                                 a #nav-audit href="/console/audit" { (p.t("审计", "Audit")) }

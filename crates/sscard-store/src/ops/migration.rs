@@ -10,8 +10,7 @@ use crate::appointments::{
 use sscard_core::Half;
 use sscard_core::migration::{SimGroup, district_name, is_working_day};
 
-/// How far ahead a booking may be made.
-pub(crate) const BOOKING_HORIZON_DAYS: i64 = 60;
+use crate::appointments::BOOKING_HORIZON_DAYS;
 
 /// When a half-day begins, China time (hour, minute); a booking not checked in 30 minutes
 /// after is a no-show.
@@ -1059,5 +1058,44 @@ pub(crate) async fn forecast_data(
                 ))
             })
             .collect::<Result<_, StoreError>>()?,
+    })
+}
+
+/// What the self-service page shows a holder who typed their ID number and name: whether they
+/// may exchange (and from when), their district, their open booking. A wrong name is refused
+/// exactly like an unknown number.
+pub(crate) async fn holder_status(
+    pool: &Pool,
+    _cfg: &Config,
+    ctx: &Ctx,
+    id: &ResidentId,
+    name: &PersonName,
+) -> Result<crate::appointments::HolderStatus, StoreError> {
+    let mut tx = snapshot(pool).await?;
+    let person = booking_person(&mut tx, ctx, id, Some(name)).await?;
+    let eligibility = eligibility_in(&mut tx, ctx, person.id).await?;
+    let district: Option<String> = sqlx::query_scalar(
+        "SELECT district FROM cards WHERE person_id = $1 AND generation = 'legacy' \
+         AND ss_status <> 9 AND superseded_by IS NULL ORDER BY issue_date DESC LIMIT 1",
+    )
+    .bind(person.id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    let open = sqlx::query(
+        "SELECT a.code, a.point, a.day, a.half, a.status, a.phone, a.channel, a.created_at, \
+         p.ssn, p.name, o.name_zh AS point_name FROM appointments a \
+         JOIN persons p ON p.id = a.person_id JOIN outlets o ON o.code = a.point \
+         WHERE a.person_id = $1 AND a.status IN ('booked', 'checked_in') \
+         ORDER BY a.created_at DESC LIMIT 1",
+    )
+    .bind(person.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(crate::appointments::HolderStatus {
+        eligibility,
+        district,
+        booking: open.as_ref().map(appointment_of).transpose()?,
     })
 }
