@@ -18,7 +18,12 @@ pub const TAIZHOU_DISTRICTS: [(u32, &str, &str, u32); 6] = [
     (321_204, "姜堰区", "Jiangyan", 170),
     (321_282, "靖江市", "Jingjiang", 130),
     (321_202, "海陵区", "Hailing", 110),
-    (321_203, "医药高新区（高港区）", "Medical High-tech Zone (Gaogang)", 70),
+    (
+        321_203,
+        "医药高新区（高港区）",
+        "Medical High-tech Zone (Gaogang)",
+        70,
+    ),
 ];
 
 /// A district's Chinese name, for Taizhou's districts (the code itself otherwise).

@@ -23,8 +23,8 @@ mod sheet;
 mod xlsx;
 
 pub use chart::{CHART_HEIGHT, CHART_WIDTH, hourly_chart_png};
-pub use migration_chart::{daily_chart_png, district_progress_png, forecast_chart_png};
 pub use clearing::{city_label, clearing_statement_pdf, clearing_statement_xlsx};
+pub use migration_chart::{daily_chart_png, district_progress_png, forecast_chart_png};
 pub use pdf::plan_pdf;
 pub use sheet::{SheetHeader, contact_sheet_pdf};
 pub use xlsx::plan_xlsx;

@@ -101,7 +101,13 @@ pub fn district_progress_png(f: &MigrationFigures, font: &PrintFont) -> Vec<u8> 
         draw_text(&mut img, face, 11.0, lx + 14.0, 61.0, label, INK);
         lx += 150.0;
     }
-    let max = f.districts.iter().map(|d| d.legacy).max().unwrap_or(1).max(1);
+    let max = f
+        .districts
+        .iter()
+        .map(|d| d.legacy)
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let plot_w = WIDTH - left - right;
     for (i, d) in f.districts.iter().enumerate() {
         let y = top + u32::try_from(i).unwrap_or(0) * row_h + 6;
@@ -162,7 +168,15 @@ pub fn daily_chart_png(
             let y = panel_top + panel_h - panel_h * tick / 2;
             fill(&mut img, left, y, left + plot_w, y + 1, GRID);
             let value = max * u64::from(tick) / 2;
-            draw_text(&mut img, face, 10.0, 6.0, y as f32 + 4.0, &short(value), MUTED);
+            draw_text(
+                &mut img,
+                face,
+                10.0,
+                6.0,
+                y as f32 + 4.0,
+                &short(value),
+                MUTED,
+            );
         }
         draw_text(
             &mut img,
@@ -177,9 +191,23 @@ pub fn daily_chart_png(
     for (i, (_, exchanged, backlog)) in days.iter().enumerate() {
         let (x0, x1) = (x_of(i), x_of(i + 1).max(x_of(i) + 1));
         let h = u32::try_from(u64::from(upper_h) * backlog / max_backlog).unwrap_or(0);
-        fill(&mut img, x0, top + upper_h - h, x1, top + upper_h, [232, 163, 23]);
+        fill(
+            &mut img,
+            x0,
+            top + upper_h - h,
+            x1,
+            top + upper_h,
+            [232, 163, 23],
+        );
         let h = u32::try_from(u64::from(lower_h) * exchanged / max_daily).unwrap_or(0);
-        fill(&mut img, x0, lower_top + lower_h - h, x1, lower_top + lower_h, [38, 99, 178]);
+        fill(
+            &mut img,
+            x0,
+            lower_top + lower_h - h,
+            x1,
+            lower_top + lower_h,
+            [38, 99, 178],
+        );
     }
     // The first of each month along the bottom (every other one when there are many).
     let months: Vec<(usize, NaiveDate)> = days
@@ -194,7 +222,14 @@ pub fn daily_chart_png(
             continue;
         }
         let x = x_of(*i);
-        fill(&mut img, x, lower_top + lower_h, x + 1, lower_top + lower_h + 5, INK);
+        fill(
+            &mut img,
+            x,
+            lower_top + lower_h,
+            x + 1,
+            lower_top + lower_h + 5,
+            INK,
+        );
         draw_text(
             &mut img,
             face,

@@ -13,8 +13,8 @@ pub mod error;
 pub mod fsi;
 pub mod i18n;
 pub mod logging;
-mod selfservice;
 mod metrics;
+mod selfservice;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -437,7 +437,7 @@ pub async fn serve(
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-        .await
+    .await
 }
 
 #[cfg(test)]

@@ -114,7 +114,11 @@ fn too_many(lang: Lang) -> Response {
 }
 
 fn shell(lang: Lang, body: &Markup) -> Markup {
-    let other = if lang == Lang::Zh { ("en", "English") } else { ("zh", "中文") };
+    let other = if lang == Lang::Zh {
+        ("en", "English")
+    } else {
+        ("zh", "中文")
+    };
     html! {
         (DOCTYPE)
         html lang=(lang.tag()) {
@@ -179,7 +183,11 @@ fn start_form(lang: Lang, f: &SelfForm, error: Option<&str>) -> Markup {
 async fn start(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let lang = lang_of(q.lang.as_deref(), &headers);
     let f = SelfForm {
-        lang: if lang == Lang::En { "en".into() } else { "zh".into() },
+        lang: if lang == Lang::En {
+            "en".into()
+        } else {
+            "zh".into()
+        },
         ..SelfForm::default()
     };
     shell(lang, &start_form(lang, &f, None)).into_response()
@@ -200,20 +208,32 @@ async fn act(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<SelfF
         (Err(e), _) => {
             let e = ApiError::invalid("id_number", &e);
             let msg = lang.t(&e.zh, &e.en).to_owned();
-            return (StatusCode::UNPROCESSABLE_ENTITY, shell(lang, &start_form(lang, &f, Some(&msg))))
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                shell(lang, &start_form(lang, &f, Some(&msg))),
+            )
                 .into_response();
         }
         (_, Err(e)) => {
             let e = ApiError::invalid("name", &e);
             let msg = lang.t(&e.zh, &e.en).to_owned();
-            return (StatusCode::UNPROCESSABLE_ENTITY, shell(lang, &start_form(lang, &f, Some(&msg))))
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                shell(lang, &start_form(lang, &f, Some(&msg))),
+            )
                 .into_response();
         }
     };
     let phone = f.phone.trim();
     if !(phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit())) {
-        let msg = lang.t("手机号码应为 11 位数字，以 1 开头", "The mobile number must be 11 digits starting with 1");
-        return (StatusCode::UNPROCESSABLE_ENTITY, shell(lang, &start_form(lang, &f, Some(msg))))
+        let msg = lang.t(
+            "手机号码应为 11 位数字，以 1 开头",
+            "The mobile number must be 11 digits starting with 1",
+        );
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            shell(lang, &start_form(lang, &f, Some(msg))),
+        )
             .into_response();
     }
     let ctx = Ctx::now(Actor::holder(id.expose()));
@@ -224,7 +244,11 @@ async fn act(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<SelfF
                 Half::parse(&f.half),
                 chrono::NaiveDate::parse_from_str(&f.day, "%Y-%m-%d"),
             ) else {
-                return shell(lang, &start_form(lang, &f, Some(lang.t("请选择时段", "Choose a half-day")))).into_response();
+                return shell(
+                    lang,
+                    &start_form(lang, &f, Some(lang.t("请选择时段", "Choose a half-day"))),
+                )
+                .into_response();
             };
             let req = BookRequest {
                 id,
@@ -250,7 +274,9 @@ async fn act(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<SelfF
         }
         "cancel" => match st.store.cancel_appointment(&ctx, &f.code).await {
             Ok(a) => {
-                flash = Some(html! { p.ok #cancelled { (lang.t("已取消预约 ", "Cancelled booking ")) (a.code) } });
+                flash = Some(
+                    html! { p.ok #cancelled { (lang.t("已取消预约 ", "Cancelled booking ")) (a.code) } },
+                );
             }
             Err(e) => flash = Some(html! { p.error #self-error { (refused_text(lang, e)) } }),
         },
@@ -268,7 +294,11 @@ async fn act(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<SelfF
     } else {
         Vec::new()
     };
-    shell(lang, &status_page(lang, &f, &status, &slots, flash.as_ref())).into_response()
+    shell(
+        lang,
+        &status_page(lang, &f, &status, &slots, flash.as_ref()),
+    )
+    .into_response()
 }
 
 /// The half-days offered: from the first day the holder may come (tomorrow, or the day their
@@ -288,7 +318,9 @@ async fn offered_slots(st: &AppState, status: &HolderStatus) -> Vec<SlotView> {
         .free_slots(from, DAYS_SHOWN, None)
         .await
         .unwrap_or_default();
-    slots.retain(|s| (s.day - china_today()).num_days() <= sscard_store::appointments::BOOKING_HORIZON_DAYS);
+    slots.retain(|s| {
+        (s.day - china_today()).num_days() <= sscard_store::appointments::BOOKING_HORIZON_DAYS
+    });
     let own = status.district.clone().unwrap_or_default();
     slots.sort_by_key(|s| (s.district != own, s.point.clone(), s.day, s.half));
     slots

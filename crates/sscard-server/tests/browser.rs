@@ -499,3 +499,234 @@ async fn pickup_desk_hands_over_twenty_cards_by_scanning() {
     assert_eq!(db.entries.iter().filter(|e| e.handed_over).count(), 20);
     c.close().await.unwrap();
 }
+
+/// The next working day after `d`.
+fn next_working_day(d: chrono::NaiveDate) -> chrono::NaiveDate {
+    let mut d = d + chrono::Duration::days(1);
+    while !sscard_core::migration::is_working_day(d) {
+        d += chrono::Duration::days(1);
+    }
+    d
+}
+
+/// Types the holder's details on `/self` and looks up.
+async fn self_lookup(c: &Client, app: &TestApp, id: &str, name: &str) {
+    c.goto(&app.url("/self?lang=zh")).await.unwrap();
+    for (field, value) in [("id_number", id), ("name", name), ("phone", "13905261234")] {
+        c.find(Locator::Id(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Id("self-check"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one holder's visit, step by step
+async fn a_holder_books_and_cancels_on_the_self_service_page() {
+    use sscard_store::appointments::{BookRequest, Channel, ExchangePointInput};
+    use sscard_store::bank::{LegacyCardInput, LegacyStatus, RolloutPhase};
+    let Some(d) = driver() else { return };
+    let app = TestApp::sqlite().await;
+    let store = &app.store;
+    let ctx = sscard_store::Ctx::system("operator:test");
+    let today = sscard_ids::china_today();
+    // Legacy card holders: three in Hailing (open since last month), one in Xinghua (opens in
+    // three months).
+    let holder = |region: &str, seq: u16| {
+        sscard_ids::ResidentId::from_parts(
+            sscard_ids::RegionCode::parse(region).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(1970, 5, 1).unwrap(),
+            seq,
+        )
+        .unwrap()
+    };
+    let cards: Vec<LegacyCardInput> = [
+        ("321202", 11, "L0000101"),
+        ("321202", 13, "L0000102"),
+        ("321202", 15, "L0000103"),
+        ("321281", 17, "L0000104"),
+    ]
+    .into_iter()
+    .map(|(region, seq, card)| LegacyCardInput {
+        id: holder(region, seq),
+        name: sscard_ids::PersonName::parse("陈海东").unwrap(),
+        card: sscard_ids::CardNumber::from_body(card).unwrap(),
+        bank: "403".into(),
+        account: format!("62170000000{seq:08}"),
+        issue_date: chrono::NaiveDate::from_ymd_opt(2012, 3, 1).unwrap(),
+        status: LegacyStatus::Normal,
+        district: Some(region.into()),
+    })
+    .collect();
+    store.import_legacy_cards(&ctx, &cards).await.unwrap();
+    for (name, from, district) in [
+        ("一期 海陵区", today - chrono::Duration::days(30), "321202"),
+        ("二期 兴化市", today + chrono::Duration::days(90), "321281"),
+    ] {
+        store
+            .add_rollout_phase(
+                &ctx,
+                &RolloutPhase {
+                    name: name.into(),
+                    from,
+                    districts: vec![district.into()],
+                    groups: vec![],
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // One place in the morning, one in the afternoon.
+    store
+        .add_exchange_point(
+            &ctx,
+            &ExchangePointInput {
+                code: "TZ-HL-09".into(),
+                name_zh: "海陵区换卡点".into(),
+                name_en: "Hailing exchange point".into(),
+                district: "321202".into(),
+                capacity: 2,
+            },
+        )
+        .await
+        .unwrap();
+    // The first day offered is full: two neighbours booked it at the counter.
+    let full_day = next_working_day(today);
+    for (seq, half) in [(13, sscard_core::Half::Am), (15, sscard_core::Half::Pm)] {
+        store
+            .book_appointment(
+                &ctx,
+                &BookRequest {
+                    id: holder("321202", seq),
+                    name: None,
+                    point: "TZ-HL-09".into(),
+                    day: full_day,
+                    half,
+                    phone: None,
+                    channel: Channel::Counter,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let c = browser(&d).await;
+
+    // A wrong name reads exactly like an unknown ID number.
+    let me = holder("321202", 11);
+    self_lookup(&c, &app, me.expose(), "陈海").await;
+    c.wait()
+        .for_element(Locator::Id("self-error"))
+        .await
+        .unwrap();
+    let wrong_name = text(&c, "self-error").await;
+    self_lookup(&c, &app, "320102199003071116", "陈海东").await;
+    c.wait()
+        .for_element(Locator::Id("self-error"))
+        .await
+        .unwrap();
+    assert_eq!(text(&c, "self-error").await, wrong_name);
+
+    // The holder: eligible, told there is no need to rush; the full day shows no place left.
+    self_lookup(&c, &app, me.expose(), "陈海东").await;
+    c.wait()
+        .for_element(Locator::Id("eligibility"))
+        .await
+        .unwrap();
+    let e = c.find(Locator::Id("eligibility")).await.unwrap();
+    assert_eq!(
+        e.attr("data-eligible").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert!(text(&c, "no-rush").await.contains("无需着急"));
+    let full = c
+        .find_all(Locator::Css(&format!(
+            "#slots .slot[data-day='{full_day}'][data-left='0']"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(full.len(), 2, "both half-days of {full_day} are full");
+    let full_buttons = c
+        .find_all(Locator::Css(&format!(
+            "#slots .slot[data-day='{full_day}'] button"
+        )))
+        .await
+        .unwrap();
+    assert!(full_buttons.is_empty(), "a full half-day cannot be booked");
+    // Book the first free half-day.
+    let free = c
+        .find(Locator::Css("#slots .slot:not([data-left='0'])"))
+        .await
+        .unwrap();
+    let day = free.attr("data-day").await.unwrap().unwrap();
+    let half = free.attr("data-half").await.unwrap().unwrap();
+    free.find(Locator::Css("button.book"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("confirmation-code"))
+        .await
+        .unwrap();
+    let code = text(&c, "confirmation-code").await;
+    assert_eq!(code.len(), 8);
+    let booked = store.appointment(&ctx, &code).await.unwrap();
+    assert_eq!(
+        (
+            booked.day.to_string(),
+            booked.half.as_str().to_owned(),
+            booked.channel.as_str()
+        ),
+        (day, half, "self")
+    );
+    assert_eq!(text(&c, "booking-code").await, code);
+    // Cancel it: the place is free again.
+    c.find(Locator::Id("cancel"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("cancelled"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.appointment(&ctx, &code).await.unwrap().status,
+        "cancelled"
+    );
+    c.wait().for_element(Locator::Id("slots")).await.unwrap();
+
+    // Not yet eligible: told the date it opens and that the old card keeps working.
+    self_lookup(&c, &app, holder("321281", 17).expose(), "陈海东").await;
+    c.wait()
+        .for_element(Locator::Id("eligibility"))
+        .await
+        .unwrap();
+    let e = c.find(Locator::Id("eligibility")).await.unwrap();
+    assert_eq!(
+        e.attr("data-eligible").await.unwrap().as_deref(),
+        Some("false")
+    );
+    let opens = (today + chrono::Duration::days(90)).to_string();
+    assert!(text(&c, "eligibility").await.contains(&opens));
+    c.find(Locator::Id("no-slots")).await.unwrap();
+
+    // In English.
+    c.goto(&app.url("/self?lang=en")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("self-check"))
+        .await
+        .unwrap();
+    assert_eq!(text(&c, "self-check").await, "Look up");
+    c.close().await.unwrap();
+}

@@ -17,8 +17,8 @@
 // `postgres.rs`): loading the same files as two modules is the point.
 #![allow(clippy::duplicate_mod)]
 
-mod audit;
 pub mod appointments;
+mod audit;
 pub mod bank;
 mod error;
 pub mod fsi;
@@ -1359,7 +1359,11 @@ impl Store {
     }
 
     /// Frees the places of bookings not checked in 30 minutes into their half-day.
-    pub async fn release_no_shows(&self, ctx: &Ctx, point: Option<&str>) -> Result<u64, StoreError> {
+    pub async fn release_no_shows(
+        &self,
+        ctx: &Ctx,
+        point: Option<&str>,
+    ) -> Result<u64, StoreError> {
         dispatch!(self, write, release_no_shows(ctx, point))
     }
 
@@ -1397,7 +1401,10 @@ impl Store {
     }
 
     /// Takes the notices due by now for the SMS gateway (each once).
-    pub async fn export_notices(&self, ctx: &Ctx) -> Result<appointments::NoticeExport, StoreError> {
+    pub async fn export_notices(
+        &self,
+        ctx: &Ctx,
+    ) -> Result<appointments::NoticeExport, StoreError> {
         dispatch!(self, write, export_notices(ctx))
     }
 

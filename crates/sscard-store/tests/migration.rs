@@ -46,7 +46,8 @@ fn code(e: &StoreError) -> String {
 
 /// The `n`-th synthetic holder of a district: ID number, name, legacy card.
 fn holder(district: u32, n: u16) -> (ResidentId, PersonName, CardNumber) {
-    let birth = NaiveDate::from_ymd_opt(1960 + i32::from(n % 40), 1 + u32::from(n % 12), 1).unwrap();
+    let birth =
+        NaiveDate::from_ymd_opt(1960 + i32::from(n % 40), 1 + u32::from(n % 12), 1).unwrap();
     let id = ResidentId::from_parts(RegionCode::from_u32(district).unwrap(), birth, n).unwrap();
     let card = CardNumber::from_body(&format!("M{:03}{n:04}", district % 1000)).unwrap();
     (id, PersonName::parse("周海燕").unwrap(), card)
@@ -135,10 +136,34 @@ async fn eligibility_table(db: TestDb) {
         .unwrap();
     // (who, day, eligible, the phase named, the words that must be in the reason)
     let table: Vec<(ResidentId, &str, bool, Option<&str>, &str)> = vec![
-        (holder(321_202, 0).0, "2026-08-24", false, Some("一期"), "2026-08-25"),
-        (holder(321_202, 0).0, "2026-08-25", true, Some("一期"), "2026-08-25"),
-        (holder(321_281, 0).0, "2026-09-01", false, Some("二期"), "2027-03-01"),
-        (holder(321_281, 0).0, "2027-03-01", true, Some("二期"), "2027-03-01"),
+        (
+            holder(321_202, 0).0,
+            "2026-08-24",
+            false,
+            Some("一期"),
+            "2026-08-25",
+        ),
+        (
+            holder(321_202, 0).0,
+            "2026-08-25",
+            true,
+            Some("一期"),
+            "2026-08-25",
+        ),
+        (
+            holder(321_281, 0).0,
+            "2026-09-01",
+            false,
+            Some("二期"),
+            "2027-03-01",
+        ),
+        (
+            holder(321_281, 0).0,
+            "2027-03-01",
+            true,
+            Some("二期"),
+            "2027-03-01",
+        ),
         (filer, "2026-09-01", true, None, "another city"),
         (holder(321_204, 0).0, "2026-09-01", true, None, "reissue"),
         (newcomer, "2026-09-01", true, None, "new application"),
@@ -149,9 +174,20 @@ async fn eligibility_table(db: TestDb) {
             .rollout_eligible(&centre(at(when, 10, 0)), &id)
             .await
             .unwrap();
-        assert_eq!(e.eligible, eligible, "{} on {when}: {}", id.masked(), e.reason_en);
+        assert_eq!(
+            e.eligible,
+            eligible,
+            "{} on {when}: {}",
+            id.masked(),
+            e.reason_en
+        );
         assert_eq!(e.phase.as_deref(), phase, "{} on {when}", id.masked());
-        assert!(e.reason_en.contains(words), "{}: {}", id.masked(), e.reason_en);
+        assert!(
+            e.reason_en.contains(words),
+            "{}: {}",
+            id.masked(),
+            e.reason_en
+        );
         if !eligible && phase.is_some() {
             assert!(e.reason_en.contains("no need to rush"), "{}", e.reason_en);
         }
@@ -247,7 +283,13 @@ async fn booking_race(db: TestDb) {
     assert_eq!(slot_left(&free, Half::Am), Some(0));
     assert_eq!(slot_left(&free, Half::Pm), Some(10));
     let listed = store
-        .appointments(&setup, Some("TZ-HL-02"), Some(day(slot_day)), Some("booked"), 100)
+        .appointments(
+            &setup,
+            Some("TZ-HL-02"),
+            Some(day(slot_day)),
+            Some("booked"),
+            100,
+        )
         .await
         .unwrap();
     assert_eq!(listed.len(), 10);
@@ -260,7 +302,10 @@ async fn booking_race(db: TestDb) {
         .find(|h| h.0.masked() == first.id_masked || mask(&h.0) == first.id_masked)
         .expect("the booker");
     let again = store
-        .book_appointment(&centre(when), &booking(who.0, "TZ-HL-02", slot_day, Half::Pm))
+        .book_appointment(
+            &centre(when),
+            &booking(who.0, "TZ-HL-02", slot_day, Half::Pm),
+        )
         .await
         .unwrap_err();
     assert_eq!(code(&again), "appointment.already_booked");
@@ -299,7 +344,12 @@ async fn booking_race(db: TestDb) {
     // Another holder cannot see or cancel it: the same answer as for a code that is not there.
     let nosy = ctx_at(Actor::holder(unknown_id.expose()), when);
     assert_eq!(
-        code(&store.cancel_appointment(&nosy, &mine.code).await.unwrap_err()),
+        code(
+            &store
+                .cancel_appointment(&nosy, &mine.code)
+                .await
+                .unwrap_err()
+        ),
         "not_found:appointment"
     );
     assert_eq!(
@@ -308,15 +358,25 @@ async fn booking_race(db: TestDb) {
     );
     let holder_ctx = ctx_at(Actor::holder(id.expose()), when);
     assert_eq!(
-        store.appointment(&holder_ctx, &mine.code).await.unwrap().status,
+        store
+            .appointment(&holder_ctx, &mine.code)
+            .await
+            .unwrap()
+            .status,
         "booked"
     );
 
     // A cancellation frees the place, which the next person takes; its reminder is withdrawn.
-    store.cancel_appointment(&centre(when), &first.code).await.unwrap();
+    store
+        .cancel_appointment(&centre(when), &first.code)
+        .await
+        .unwrap();
     let late = holder(321_202, 1_001).0;
     store
-        .book_appointment(&centre(when), &booking(late, "TZ-HL-02", slot_day, Half::Am))
+        .book_appointment(
+            &centre(when),
+            &booking(late, "TZ-HL-02", slot_day, Half::Am),
+        )
         .await
         .unwrap();
     let full_again = store

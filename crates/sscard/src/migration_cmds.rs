@@ -219,7 +219,10 @@ fn bad_slot(s: &str) -> Problem {
     }
 }
 
-pub(crate) async fn exchange_point(g: &Global, c: ExchangePointCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn exchange_point(
+    g: &Global,
+    c: ExchangePointCommand,
+) -> anyhow::Result<ExitCode> {
     let store = try_open!(g);
     match c {
         ExchangePointCommand::Add {
@@ -331,7 +334,9 @@ pub(crate) async fn appointment(g: &Global, c: AppointmentCommand) -> anyhow::Re
             let a = try_store!(g, store.check_in_appointment(&ctx, &code).await);
             print_appointment(&a, g.json, "已签到（checked in）");
             if !g.json {
-                println!("  下一步：受理换卡申请（业务类型 06）并采集照片 · next: take the exchange application (06) with the photo");
+                println!(
+                    "  下一步：受理换卡申请（业务类型 06）并采集照片 · next: take the exchange application (06) with the photo"
+                );
             }
         }
         AppointmentCommand::Show { code } => {
@@ -502,13 +507,12 @@ fn plan_groups(text: &str, people: u64) -> Result<Vec<SimGroup>, Problem> {
     }
     let mut groups = Vec::new();
     for p in &file.phase {
-        let from = NaiveDate::parse_from_str(&p.from.to_string(), "%Y-%m-%d").map_err(|_| {
-            Problem {
+        let from =
+            NaiveDate::parse_from_str(&p.from.to_string(), "%Y-%m-%d").map_err(|_| Problem {
                 code: "migration.phases_file",
                 zh: format!("批次“{}”的 from 应为日期（YYYY-MM-DD）", p.name),
                 en: format!("phase \"{}\": from must be a date (YYYY-MM-DD)", p.name),
-            }
-        })?;
+            })?;
         groups.push(SimGroup {
             name: p.name.clone(),
             from,
@@ -616,7 +620,11 @@ pub(crate) async fn migration(g: &Global, c: MigrationCommand) -> anyhow::Result
                 Ok(a) => a,
                 Err(e) => return Ok(invalid_argument("--arrival", &e, g.json)),
             };
-            let first = groups.iter().map(|g| g.from).min().unwrap_or_else(china_today);
+            let first = groups
+                .iter()
+                .map(|g| g.from)
+                .min()
+                .unwrap_or_else(china_today);
             let input = SimInput {
                 start: start.unwrap_or(first - chrono::Duration::days(1)),
                 groups,

@@ -240,7 +240,11 @@ pub const RULES: &[(&str, &str, Access)] = &[
         "/api/v1/appointments/{code}/check-in",
         Access::Needs(Permission::Appointments),
     ),
-    ("GET", "/api/v1/migration", Access::Needs(Permission::ReadMigration)),
+    (
+        "GET",
+        "/api/v1/migration",
+        Access::Needs(Permission::ReadMigration),
+    ),
     (
         "POST",
         "/api/v1/insurance/lookup",

@@ -117,7 +117,12 @@ async fn districts_png(
     ConsoleUser { p, .. }: ConsoleUser<need::ReadMigration>,
 ) -> Response {
     match st.store.migration_figures(&p.ctx()).await {
-        Ok(f) => draw(&p, move |font| sscard_print::district_progress_png(&f, font)).await,
+        Ok(f) => {
+            draw(&p, move |font| {
+                sscard_print::district_progress_png(&f, font)
+            })
+            .await
+        }
         Err(e) => error_page(&p, &e.into()),
     }
 }
@@ -141,13 +146,19 @@ async fn daily_png(
             .iter()
             .find(|x| x.0 == d)
             .map_or(0, |x| x.1);
-        let ahead = f.bookings_ahead.iter().find(|x| x.0 == d).map_or(0, |x| x.1);
+        let ahead = f
+            .bookings_ahead
+            .iter()
+            .find(|x| x.0 == d)
+            .map_or(0, |x| x.1);
         days.push((d, done, ahead));
         d += chrono::Duration::days(1);
     }
     let total: u64 = f.daily_exchanges.iter().map(|x| x.1).sum();
     let booked: u64 = f.bookings_ahead.iter().map(|x| x.1).sum();
-    let subtitle = format!("近 60 天换卡申请 {total} 件 · 已预约 {booked} 人 (exchanges in the last 60 days; bookings ahead)");
+    let subtitle = format!(
+        "近 60 天换卡申请 {total} 件 · 已预约 {booked} 人 (exchanges in the last 60 days; bookings ahead)"
+    );
     draw(&p, move |font| {
         sscard_print::daily_chart_png("每日换卡与预约人数", &subtitle, &days, font)
     })
@@ -288,12 +299,11 @@ async fn check_in(
 ) -> Response {
     match st.store.check_in_appointment(&p.ctx(), &form.code).await {
         Ok(a) => back(&format!(
-                "{} {} · {}",
-                a.code,
-                a.name_masked,
-                p.t("已签到", "checked in")
-            ),
-        ),
+            "{} {} · {}",
+            a.code,
+            a.name_masked,
+            p.t("已签到", "checked in")
+        )),
         Err(e) => error_page(&p, &e.into()),
     }
 }
@@ -308,4 +318,3 @@ async fn no_shows(
         Err(e) => error_page(&p, &e.into()),
     }
 }
-

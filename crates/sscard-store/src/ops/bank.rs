@@ -797,7 +797,9 @@ pub(crate) async fn rollout_phases(
     Ok(phases)
 }
 
-pub(super) async fn phases_in(tx: &mut Tx<'_>) -> Result<Vec<crate::bank::RolloutPhase>, StoreError> {
+pub(super) async fn phases_in(
+    tx: &mut Tx<'_>,
+) -> Result<Vec<crate::bank::RolloutPhase>, StoreError> {
     sqlx::query(
         "SELECT name, from_date, districts, for_groups FROM rollout_phases ORDER BY from_date, id",
     )

@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::appointments::{
-    Appointment, BookRequest, DistrictProgress, ExchangePoint, ExchangePointInput,
-    ForecastData, MigrationFigures, Notice, NoticeExport, SlotView,
+    Appointment, BookRequest, DistrictProgress, ExchangePoint, ExchangePointInput, ForecastData,
+    MigrationFigures, Notice, NoticeExport, SlotView,
 };
 use sscard_core::Half;
 use sscard_core::migration::{SimGroup, district_name, is_working_day};
@@ -217,7 +217,11 @@ pub(crate) async fn book_appointment(
         {
             return Err(refused(
                 "appointment.closed",
-                format!("{} {} 不受理预约（周末休息，或该时段已开始）", req.day, req.half.zh()),
+                format!(
+                    "{} {} 不受理预约（周末休息，或该时段已开始）",
+                    req.day,
+                    req.half.zh()
+                ),
                 format!(
                     "{} {} takes no bookings (closed at weekends, or the half-day has begun)",
                     req.day,
@@ -271,7 +275,9 @@ pub(crate) async fn book_appointment(
         .bind(&req.point)
         .bind(req.day)
         .bind(req.half.as_str())
-        .bind(i64::from(req.half.places(u32::try_from(capacity).unwrap_or(0))))
+        .bind(i64::from(
+            req.half.places(u32::try_from(capacity).unwrap_or(0)),
+        ))
         .execute(&mut *tx)
         .await?;
         let took = sqlx::query(
@@ -286,7 +292,11 @@ pub(crate) async fn book_appointment(
         if took.rows_affected() == 0 {
             return Err(refused(
                 "appointment.slot_full",
-                format!("{point_name} {} {} 已约满，请选择其他时段", req.day, req.half.zh()),
+                format!(
+                    "{point_name} {} {} 已约满，请选择其他时段",
+                    req.day,
+                    req.half.zh()
+                ),
                 format!(
                     "{} on {} {} is fully booked: choose another half-day",
                     req.point,
@@ -312,8 +322,17 @@ pub(crate) async fn book_appointment(
         .execute(&mut *tx)
         .await?;
         if let Some(phone) = &req.phone {
-            booking_notices(&mut tx, ctx, &code, person.id, phone, &point_name, req.day, req.half)
-                .await?;
+            booking_notices(
+                &mut tx,
+                ctx,
+                &code,
+                person.id,
+                phone,
+                &point_name,
+                req.day,
+                req.half,
+            )
+            .await?;
         }
         audit.push(
             "appointment.book",
@@ -364,7 +383,9 @@ async fn booking_notices(
     let reminder_at = half_start(eve, Half::Am) + chrono::Duration::hours(9);
     let remind = (
         "booking_reminder",
-        format!("【泰州社保卡】提醒：明天 {when} 到{point_name}换卡，预约码 {code}。如不能前往请取消预约。"),
+        format!(
+            "【泰州社保卡】提醒：明天 {when} 到{point_name}换卡，预约码 {code}。如不能前往请取消预约。"
+        ),
         format!(
             "[Taizhou SSC] Reminder: tomorrow {} at {point_name}, code {code}. Cancel if you cannot come.",
             half.as_str()
@@ -529,12 +550,22 @@ pub(crate) async fn check_in_appointment(
         if day != china_date(ctx.at) {
             return Err(refused(
                 "appointment.not_today",
-                format!("预约 {} 是 {day} 的，不是今天", row.try_get::<String, _>("code")?),
-                format!("booking {} is for {day}, not today", row.try_get::<String, _>("code")?),
+                format!(
+                    "预约 {} 是 {day} 的，不是今天",
+                    row.try_get::<String, _>("code")?
+                ),
+                format!(
+                    "booking {} is for {day}, not today",
+                    row.try_get::<String, _>("code")?
+                ),
             ));
         }
         settle_appointment(&mut tx, ctx, &row, "checked_in").await?;
-        audit.push("appointment.check_in", code.to_owned(), json!({ "point": point }));
+        audit.push(
+            "appointment.check_in",
+            code.to_owned(),
+            json!({ "point": point }),
+        );
         let mut a = appointment_of(&row)?;
         a.status = "checked_in".into();
         a
@@ -552,7 +583,9 @@ pub(crate) async fn release_no_shows(
     unit_of_work!(pool, ctx, |tx, audit| {
         match point {
             Some(p) => ctx.actor.check_point(p)?,
-            None => ctx.actor.check_centre("全部换卡网点 / every exchange point")?,
+            None => ctx
+                .actor
+                .check_centre("全部换卡网点 / every exchange point")?,
         }
         let today = china_date(ctx.at);
         let rows = sqlx::query(
@@ -571,11 +604,13 @@ pub(crate) async fn release_no_shows(
                 continue;
             }
             let code: String = r.try_get("code")?;
-            sqlx::query("UPDATE appointments SET status = 'no_show', updated_at = $1 WHERE code = $2")
-                .bind(ctx.at)
-                .bind(&code)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE appointments SET status = 'no_show', updated_at = $1 WHERE code = $2",
+            )
+            .bind(ctx.at)
+            .bind(&code)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "UPDATE appointment_slots SET booked = booked - 1 WHERE point = $1 AND day = $2 \
                  AND half = $3",
@@ -659,23 +694,22 @@ pub(crate) async fn free_slots(
     let Some(last) = day_list.last().copied() else {
         return Ok(Vec::new());
     };
-    let taken: std::collections::HashMap<(String, NaiveDate, String), (i64, i64)> =
-        sqlx::query(
-            "SELECT point, day, half, capacity, booked FROM appointment_slots \
+    let taken: std::collections::HashMap<(String, NaiveDate, String), (i64, i64)> = sqlx::query(
+        "SELECT point, day, half, capacity, booked FROM appointment_slots \
              WHERE day >= $1 AND day <= $2",
-        )
-        .bind(from)
-        .bind(last)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                (r.try_get("point")?, r.try_get("day")?, r.try_get("half")?),
-                (r.try_get("capacity")?, r.try_get("booked")?),
-            ))
-        })
-        .collect::<Result<_, StoreError>>()?;
+    )
+    .bind(from)
+    .bind(last)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            (r.try_get("point")?, r.try_get("day")?, r.try_get("half")?),
+            (r.try_get("capacity")?, r.try_get("booked")?),
+        ))
+    })
+    .collect::<Result<_, StoreError>>()?;
     let mut out = Vec::new();
     for day in day_list {
         for p in &points {
@@ -683,7 +717,10 @@ pub(crate) async fn free_slots(
                 let (capacity, booked) = taken
                     .get(&(p.code.clone(), day, half.as_str().to_owned()))
                     .map_or((half.places(p.capacity), 0), |(c, b)| {
-                        (u32::try_from(*c).unwrap_or(0), u32::try_from(*b).unwrap_or(0))
+                        (
+                            u32::try_from(*c).unwrap_or(0),
+                            u32::try_from(*b).unwrap_or(0),
+                        )
                     });
                 out.push(SlotView {
                     point: p.code.clone(),
@@ -769,7 +806,11 @@ pub(crate) async fn export_notices(
         .bind(ctx.at)
         .execute(&mut *tx)
         .await?;
-        audit.push("notices.export", format!("{} notices", notices.len()), json!({}));
+        audit.push(
+            "notices.export",
+            format!("{} notices", notices.len()),
+            json!({}),
+        );
         NoticeExport { notices }
     })
 }
@@ -920,15 +961,17 @@ pub(crate) async fn migration_figures(
         let district: Option<String> = r.try_get("district")?;
         let district = district.unwrap_or_else(|| "-".into());
         let n = u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0);
-        let e = by.entry(district.clone()).or_insert_with(|| DistrictProgress {
-            name: district_name(&district),
-            district,
-            legacy: 0,
-            superseded: 0,
-            exchanged: 0,
-            booked: 0,
-            pending: 0,
-        });
+        let e = by
+            .entry(district.clone())
+            .or_insert_with(|| DistrictProgress {
+                name: district_name(&district),
+                district,
+                legacy: 0,
+                superseded: 0,
+                exchanged: 0,
+                booked: 0,
+                pending: 0,
+            });
         e.legacy += n;
         match r.try_get::<String, _>("progress")?.as_str() {
             "superseded" => e.superseded += n,
