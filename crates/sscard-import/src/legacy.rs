@@ -38,6 +38,10 @@ const EN: [&str; 8] = [
     "district",
 ];
 
+/// The optional ninth column: the card identification code (卡识别码) the old system issued
+/// the card with, which terminals check the card against.
+const CODE_COLUMN: [&str; 2] = ["卡识别码", "card_id_code"];
+
 /// A bank the file may name: by code, short name or Chinese name.
 #[derive(Debug, Clone)]
 pub struct KnownBank {
@@ -97,6 +101,7 @@ fn check_row(
     row: usize,
     cells: &[String],
     header: &[&str; 8],
+    code_column: Option<&str>,
     banks: &[KnownBank],
     city: &str,
     out: &mut Vec<RowProblem>,
@@ -188,6 +193,22 @@ fn check_row(
             ),
         ));
     }
+    let card_id_code = match code_column.map(|_| cell(8)).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => match sscard_ids::CardIdCode::parse(c) {
+            Ok(code) => Some(code.as_str().to_owned()),
+            Err(e) => {
+                out.push(problem(
+                    row,
+                    code_column.unwrap_or(""),
+                    e.code(),
+                    e.zh(),
+                    e.en(),
+                ));
+                None
+            }
+        },
+    };
     if out.len() > before {
         return None;
     }
@@ -203,6 +224,7 @@ fn check_row(
             issue_date: issued?,
             status: st?,
             district: district.map(|d| d.to_string()),
+            card_id_code,
         },
         district: district?,
         upgraded: id.upgraded_from_15(),
@@ -240,6 +262,10 @@ pub fn parse_legacy_file(
             format!("the header must be {} (or the Chinese one)", EN.join(",")),
         ));
     };
+    let code_column = header
+        .get(8)
+        .and_then(|h| CODE_COLUMN.iter().find(|c| **c == h.as_str()))
+        .copied();
     let mut out = LegacyFile::default();
     let mut seen: HashMap<CardNumber, usize> = HashMap::new();
     for (row, cells) in rows {
@@ -248,7 +274,15 @@ pub fn parse_legacy_file(
             continue;
         }
         out.rows += 1;
-        let Some(line) = check_row(row, cells, names, banks, city, &mut out.rejected) else {
+        let Some(line) = check_row(
+            row,
+            cells,
+            names,
+            code_column,
+            banks,
+            city,
+            &mut out.rejected,
+        ) else {
             continue;
         };
         if let Some(first) = seen.insert(line.card.card, row) {
@@ -317,6 +351,38 @@ mod tests {
             f.rejected
         );
         assert_eq!(f.rejected[7].code, "row.duplicate");
+    }
+
+    #[test]
+    fn the_optional_identification_code_column_is_read_and_checked() {
+        let a = BankCardNumber::from_payload("621799000000000001").unwrap();
+        let a = a.expose();
+        let code = sscard_ids::CardIdCode::new(
+            RegionCode::parse("321200").unwrap(),
+            [0, 1, 2, 3, 4, 5, 6, 7],
+        );
+        let card = |n: u32| CardNumber::from_body(&format!("L{n:07}")).unwrap();
+        let text = format!(
+            "card_number,ssn,name,issue_date,status,bank,account,district,card_id_code\n\
+             {},321202198808081014,张三,2012-03-01,normal,403,{a},321202,{}\n\
+             {},320102199003071116,赵六,2012-03-01,normal,403,{a},321281,\n\
+             {},321204197506152022,王芳,2012-03-01,normal,403,{a},321204,XYZ\n",
+            card(1),
+            code.as_str(),
+            card(2),
+            card(3),
+        );
+        let f = parse_legacy_file(text.as_bytes(), &banks(), "3212").unwrap();
+        assert_eq!(f.lines.len(), 2);
+        assert_eq!(f.lines[0].card.card_id_code.as_deref(), Some(code.as_str()));
+        assert_eq!(
+            f.lines[1].card.card_id_code, None,
+            "an empty cell: not given"
+        );
+        assert_eq!(
+            (f.rejected[0].row, f.rejected[0].column.as_str()),
+            (4, "card_id_code")
+        );
     }
 
     #[test]

@@ -72,6 +72,7 @@ async fn seed(store: &Store) {
                 issue_date: NaiveDate::from_ymd_opt(2012, 3, 1).unwrap(),
                 status: LegacyStatus::Normal,
                 district: None,
+                card_id_code: None,
             }
         })
         .collect();

@@ -564,6 +564,7 @@ async fn a_holder_books_and_cancels_on_the_self_service_page() {
         issue_date: chrono::NaiveDate::from_ymd_opt(2012, 3, 1).unwrap(),
         status: LegacyStatus::Normal,
         district: Some(region.into()),
+        card_id_code: None,
     })
     .collect();
     store.import_legacy_cards(&ctx, &cards).await.unwrap();

@@ -40,6 +40,7 @@ async fn seed(app: &TestApp) -> sscard_ids::ResidentId {
                 issue_date: chrono::NaiveDate::from_ymd_opt(2012, 3, 1).unwrap(),
                 status: LegacyStatus::Normal,
                 district: Some("321202".into()),
+                card_id_code: None,
             }],
         )
         .await

@@ -121,6 +121,9 @@ pub struct LegacyCardInput {
     pub status: LegacyStatus,
     /// The district it belongs to in the old system (所属区县).
     pub district: Option<String>,
+    /// The card identification code it was issued with (卡识别码), when the old system gives
+    /// it: terminals check the card against it.
+    pub card_id_code: Option<String>,
 }
 
 /// A legacy card's status in the old system (正常/挂失/注销).

@@ -66,6 +66,7 @@ async fn import(store: &Store, ctx: &Ctx, district: u32, count: u16, status: Leg
                 issue_date: day("2012-03-01"),
                 status,
                 district: Some(district.to_string()),
+                card_id_code: None,
             }
         })
         .collect();

@@ -80,6 +80,13 @@ async fn ready_terminal(store: &Store, keys: &KeyService) -> Term {
 }
 
 async fn ready_terminal_at(store: &Store, keys: &KeyService, code: &str) -> Term {
+    ready_terminal_with(store, keys, code, Algorithm::Sm4).await
+}
+
+/// A terminal enrolled and self-tested (with its SM4 PSAM and the platform's test card) that
+/// then reads cards with the PSAM of `alg`: SM4 for third-generation cards, 3DES in the second
+/// PSAM slot for second-generation (legacy) cards.
+async fn ready_terminal_with(store: &Store, keys: &KeyService, code: &str, alg: Algorithm) -> Term {
     let enrolled = store.enrol_terminal(&ctx(), code, "sm4", "").await.unwrap();
     assert_eq!(enrolled.state, TerminalState::Enrolled);
     let mut term = Term {
@@ -94,6 +101,7 @@ async fn ready_terminal_at(store: &Store, keys: &KeyService, code: &str) -> Term
         .await
         .unwrap();
     assert_eq!(out.result, CheckResult::Ok);
+    term.psam = keys.psam(alg, &term.number, &enrolled.device);
     term
 }
 
@@ -811,4 +819,205 @@ contract!(a_pensioner_certifies_anywhere_in_the_province, |db| {
         ),
         "{r:?}"
     );
+});
+
+/// A legacy card of the old city system, with the identification code it was issued with, and
+/// its image on the province's second-generation (3DES) keys.
+async fn legacy_card(
+    store: &Store,
+    keys: &KeyService,
+    seq: u16,
+) -> (sscard_ids::ResidentId, CardNumber, CardImage) {
+    use sscard_store::bank::{LegacyCardInput, LegacyStatus};
+    let id = sscard_ids::ResidentId::from_parts(
+        sscard_ids::RegionCode::parse("321202").unwrap(),
+        chrono::NaiveDate::from_ymd_opt(1961, 4, 9).unwrap(),
+        seq,
+    )
+    .unwrap();
+    let number = CardNumber::from_body(&format!("L{:07}", 5000 + u32::from(seq))).unwrap();
+    let code = CardIdCode::new(
+        sscard_ids::RegionCode::parse("321200").unwrap(),
+        [
+            0x00,
+            0x4C,
+            0x45,
+            0x47,
+            0x41,
+            0x43,
+            0x59,
+            u8::try_from(seq % 256).unwrap(),
+        ],
+    );
+    store
+        .import_legacy_cards(
+            &ctx(),
+            &[LegacyCardInput {
+                id,
+                name: sscard_ids::PersonName::parse("吴国华").unwrap(),
+                card: number,
+                bank: "403".into(),
+                account: sscard_ids::BankCardNumber::from_payload(&format!("621799{seq:012}"))
+                    .unwrap()
+                    .expose()
+                    .to_owned(),
+                issue_date: chrono::NaiveDate::from_ymd_opt(2018, 6, 1).unwrap(),
+                status: LegacyStatus::Normal,
+                district: Some("321202".into()),
+                card_id_code: Some(code.as_str().to_owned()),
+            }],
+        )
+        .await
+        .unwrap();
+    let mut data = IssueData::demo();
+    data.card_number = number;
+    data.card_id_code = code;
+    (
+        id,
+        number,
+        CardImage::issue(&data, keys.province_keys(Algorithm::Tdes)),
+    )
+}
+
+// The migration end to end: a legacy card in use → a booking → check-in at the point → the
+// exchange application, the new card made at the point → its first use at a hospital terminal
+// → the legacy card is `card.superseded` at its next check while the bank still has its account
+// open (and is told); after the cut-over an unexchanged legacy card is `card.legacy_retired`.
+contract!(a_legacy_card_is_exchanged_and_superseded, |db| {
+    use sscard_core::{FinancialStatus, Half};
+    use sscard_store::appointments::{BookRequest, Channel, ExchangePointInput};
+    let store = &db.store;
+    let keys = KeyService::test();
+    store
+        .register_institutions(&ctx(), &[institution("H32120200001", "泰州市人民医院")])
+        .await
+        .unwrap();
+    let mut term = ready_terminal(store, &keys).await;
+    // The hospital's second reader, for second-generation cards (3DES).
+    let mut old_reader = ready_terminal_with(store, &keys, "H32120200001", Algorithm::Tdes).await;
+    let (id, legacy, image) = legacy_card(store, &keys, 7).await;
+    let body = old_reader.body(&keys, image.clone());
+    assert_eq!(
+        check(store, &keys, &old_reader, &body).await,
+        CheckResult::Ok
+    );
+
+    store
+        .add_rollout_phase(
+            &ctx(),
+            &sscard_store::bank::RolloutPhase {
+                name: "一期 海陵区".into(),
+                from: chrono::NaiveDate::from_ymd_opt(2026, 8, 25).unwrap(),
+                districts: vec!["321202".into()],
+                groups: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .add_exchange_point(
+            &ctx(),
+            &ExchangePointInput {
+                code: "TZ-HL-01".into(),
+                name_zh: "海陵区社会保障卡服务中心".into(),
+                name_en: "Hailing service centre".into(),
+                district: "321202".into(),
+                capacity: 200,
+            },
+        )
+        .await
+        .unwrap();
+    // Booked on the Friday before for Monday morning (t0 is Monday 09:30 in Taizhou).
+    let friday = Ctx::at(
+        Actor::system("clerk:test"),
+        t0() - chrono::Duration::days(3),
+    );
+    let booking = store
+        .book_appointment(
+            &friday,
+            &BookRequest {
+                id,
+                name: None,
+                point: "TZ-HL-01".into(),
+                day: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+                half: Half::Am,
+                phone: Some("13812345678".into()),
+                channel: Channel::Counter,
+            },
+        )
+        .await
+        .unwrap();
+    let clerk = Ctx::at(
+        Actor::new(
+            "clerk:hl",
+            sscard_core::Role::Clerk,
+            sscard_core::Scope::Outlet("TZ-HL-01".into()),
+        ),
+        t0(),
+    );
+    store
+        .check_in_appointment(&clerk, &booking.code)
+        .await
+        .unwrap();
+    // The exchange application (06), the card made at the point and handed over.
+    let new = store
+        .exchange(&clerk, &legacy)
+        .await
+        .unwrap()
+        .card_number
+        .unwrap();
+    store.hand_over(&clerk, &new).await.unwrap();
+    // The old card still works until the new one is used.
+    let body = old_reader.body(&keys, image.clone());
+    assert_eq!(
+        check(store, &keys, &old_reader, &body).await,
+        CheckResult::Ok
+    );
+    // The new card's first use takes over the social-security function.
+    let body = term.body(&keys, image_of(store, &new, &keys).await);
+    let out = store
+        .terminal_check(&as_terminal(&term), &body, &keys, CheckKind::Online)
+        .await
+        .unwrap();
+    assert_eq!(out.result, CheckResult::Ok);
+    assert_eq!(out.superseded, vec![legacy.as_str().to_owned()]);
+    let body = old_reader.body(&keys, image.clone());
+    assert_eq!(
+        check(store, &keys, &old_reader, &body).await,
+        CheckResult::CardSuperseded
+    );
+    // The bank: the old card's account stays open, and the bank is told of the new card.
+    let old = store.card(&ctx(), &legacy).await.unwrap();
+    assert_eq!(old.financial_status, FinancialStatus::Active);
+    assert_eq!(old.superseded_by, Some(new));
+    let export = store.bank_export(&ctx(), "403", None).await.unwrap();
+    let told = serde_json::to_value(&export).unwrap();
+    assert!(
+        told.to_string().contains("superseded"),
+        "the bank is told: {told}"
+    );
+    let f = store.migration_figures(&ctx()).await.unwrap();
+    let hailing = f.districts.iter().find(|d| d.district == "321202").unwrap();
+    assert_eq!((hailing.superseded, hailing.pending), (1, 0));
+
+    // After the cut-over a legacy card never exchanged is refused; its bank function stays.
+    let (_, late, late_image) = legacy_card(store, &keys, 8).await;
+    store
+        .set_cutover(
+            &ctx(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = old_reader.body(&keys, late_image);
+    assert_eq!(
+        check(store, &keys, &old_reader, &body).await,
+        CheckResult::CardLegacyRetired
+    );
+    assert_eq!(
+        store.card(&ctx(), &late).await.unwrap().financial_status,
+        FinancialStatus::Active
+    );
+    let f = store.migration_figures(&ctx()).await.unwrap();
+    assert_eq!((f.unexchanged, f.retired_unexchanged), (1, 1));
 });

@@ -101,6 +101,7 @@ async fn seed(store: &Store, rows: usize) -> anyhow::Result<()> {
                     issue_date: chrono::NaiveDate::from_ymd_opt(2012, 6, 1).expect("date"),
                     status: LegacyStatus::Normal,
                     district: None,
+                    card_id_code: None,
                 }
             })
             .collect();

@@ -106,6 +106,7 @@ pub(crate) async fn seed(
             .expect("date"),
             status: LegacyStatus::Normal,
             district: Some(id.region().to_string()),
+            card_id_code: None,
         });
     }
     store.import_legacy_cards(ctx, &cards).await?;

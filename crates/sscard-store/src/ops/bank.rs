@@ -430,15 +430,28 @@ async fn insert_legacy(
     let mut sql = String::from(
         "INSERT INTO cards (id, card_number, person_id, bank_code, generation, issue_date, \
          expiry_date, ss_status, financial_status, handed_over, first_used, superseded_by, \
-         account_number, district, created_at, updated_at) VALUES ",
+         account_number, district, card_id_code, created_at, updated_at) VALUES ",
     );
     let mut ph = Ph::new();
     let tuples: Vec<String> = (0..values.len())
         .map(|_| {
-            let p: Vec<String> = (0..13).map(|_| ph.next()).collect();
+            let p: Vec<String> = (0..14).map(|_| ph.next()).collect();
             format!(
-                "({}, {}, {}, {}, 'legacy', {}, {}, {}, {}, TRUE, TRUE, {}, {}, {}, {}, {})",
-                p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]
+                "({}, {}, {}, {}, 'legacy', {}, {}, {}, {}, TRUE, TRUE, {}, {}, {}, {}, {}, {})",
+                p[0],
+                p[1],
+                p[2],
+                p[3],
+                p[4],
+                p[5],
+                p[6],
+                p[7],
+                p[8],
+                p[9],
+                p[10],
+                p[11],
+                p[12],
+                p[13]
             )
         })
         .collect();
@@ -466,6 +479,7 @@ async fn insert_legacy(
             .bind(superseded.clone())
             .bind(&c.account)
             .bind(&c.district)
+            .bind(&c.card_id_code)
             .bind(ctx.at)
             .bind(ctx.at);
     }
