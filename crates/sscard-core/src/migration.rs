@@ -212,8 +212,10 @@ fn working_day_after(from: NaiveDate, offset: u32) -> NaiveDate {
 )]
 fn decide(arrival: Arrival, window: u32, rng: &mut Mix) -> u32 {
     let w = f64::from(window.max(1));
-    // The front profile: exponential with a quarter of the window as its mean, cut at the end.
-    let front = |u: f64| ((-(1.0 - u).ln()) * w / 4.0).min(w - 1.0);
+    // The front profile: exponential with a quarter of the window as its scale, truncated to
+    // the window (drawn from the truncated distribution, so nobody piles up on its last day).
+    let tail = 1.0 - (-4.0f64).exp();
+    let front = |u: f64| -(1.0 - u * tail).ln() * w / 4.0;
     let u = rng.unit();
     let x = match arrival {
         Arrival::Front => front(u),

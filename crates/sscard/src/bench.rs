@@ -33,6 +33,9 @@ pub(crate) enum BenchCommand {
     /// A 1,000,000-row pension batch created, sent as signed files, answered and reconciled,
     /// on SQLite and PostgreSQL, beside a sqlite3 shell script doing the bare job.
     Payments(crate::bench_payments::PaymentsBench),
+    /// 1,350,000 legacy card rows read, checked and imported, on SQLite and PostgreSQL, beside
+    /// the raw load of the same file (`sqlite3 .import`, `psql \copy`).
+    Legacy(crate::bench_legacy::LegacyBench),
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +83,7 @@ pub(crate) async fn run(g: &Global, c: BenchCommand) -> anyhow::Result<ExitCode>
         BenchCommand::Check(b) => return crate::bench_check::run(g, &b).await,
         BenchCommand::Settle(b) => return crate::bench_settle::run(g, &b).await,
         BenchCommand::Payments(b) => return crate::bench_payments::run(g, &b).await,
+        BenchCommand::Legacy(b) => return crate::bench_legacy::run(g, &b).await,
     };
     let mut results = Vec::new();
     let dir = tempfile::tempdir()?;

@@ -262,6 +262,8 @@ pub(crate) struct Seeded {
     pub(crate) settlement: crate::demo_settlement::SettlementSeeded,
     /// Retirees on old cards, a pension batch, the status exchange.
     pub(crate) payments: Option<crate::demo_payments::PaymentsSeeded>,
+    /// The city's migration: legacy cards, exchange points, exchanges, bookings.
+    pub(crate) migration: Option<crate::demo_migration::MigrationSeeded>,
 }
 
 impl Seeded {
@@ -271,9 +273,14 @@ impl Seeded {
             .payments
             .as_ref()
             .map(crate::demo_payments::PaymentsSeeded::summary);
+        let migration = self
+            .migration
+            .as_ref()
+            .map(crate::demo_migration::MigrationSeeded::summary);
         self.terminals.summary()
             + &self.settlement.summary()
             + payments.as_deref().unwrap_or_default()
+            + migration.as_deref().unwrap_or_default()
     }
 }
 
@@ -344,9 +351,14 @@ pub(crate) async fn seed(
         Some(dir) => Some(crate::demo_payments::seed(store, &ctx, seed, dir).await?),
         None => None,
     };
+    let migration = match files_dir {
+        Some(_) => Some(crate::demo_migration::seed(store, &ctx, seed).await?),
+        None => None,
+    };
     Ok(Seeded {
         settlement,
         payments,
+        migration,
         people: employees.len(),
         cards: made + batch.as_ref().map_or(0, |b| b.received),
         sample_ids: vec![employees[2].id, employees[6].id, employees[cards + 1].id],

@@ -85,13 +85,12 @@ async fn import(g: &Global, file: &Path, city: &str) -> anyhow::Result<ExitCode>
     };
     let cards: Vec<_> = parsed.lines.iter().map(|l| l.card.clone()).collect();
     let out = try_store!(g, store.import_legacy_cards(&g.ctx(), &cards).await);
-    let row_of = |card: &str| {
-        parsed
-            .lines
-            .iter()
-            .find(|l| l.card.card.as_str() == card)
-            .map_or(0, |l| l.row)
-    };
+    let rows: std::collections::HashMap<&str, usize> = parsed
+        .lines
+        .iter()
+        .map(|l| (l.card.card.as_str(), l.row))
+        .collect();
+    let row_of = |card: &str| rows.get(card).copied().unwrap_or(0);
     let notes: Vec<serde_json::Value> = out
         .notes
         .iter()

@@ -441,7 +441,7 @@ pub(crate) async fn notices(g: &Global, c: NoticesCommand) -> anyhow::Result<Exi
                         n.kind,
                         n.status,
                         n.phone_masked,
-                        n.due_at.format("%Y-%m-%d %H:%M"),
+                        (n.due_at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M"),
                         n.text
                     );
                 }

@@ -1,0 +1,249 @@
+//! `sscard bench legacy`: the city's legacy card file taken over — `--rows` generated rows
+//! (`sscard legacy generate`: Taizhou's districts, 15-digit numbers, people with two cards,
+//! bad rows) read, checked and imported into a fresh database, as `sscard legacy import` does.
+//!
+//! The peer is the raw load of the same file into a plain table of eight text columns in the
+//! same run: `sqlite3`'s `.import` on SQLite and `psql`'s `\copy` on PostgreSQL — no checks,
+//! no people, no accounts, no supersession, no audit. The target is half the raw load's rows/s.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::json;
+use sscard_import::legacy::{KnownBank, parse_legacy_file};
+use sscard_store::{Ctx, Store, StoreOptions};
+
+use crate::store_cmds::Global;
+
+#[derive(Debug, Args)]
+pub(crate) struct LegacyBench {
+    /// Rows of the generated file.
+    #[arg(long, default_value_t = 1_350_000)]
+    rows: usize,
+    /// A PostgreSQL server (a fresh database is created on it and dropped); without it a
+    /// throw-away cluster is started from the local PostgreSQL binaries.
+    #[arg(long, env = "SSCARD_BENCH_PG_URL")]
+    pg: Option<String>,
+    /// SQLite only.
+    #[arg(long)]
+    no_pg: bool,
+    /// Keep the databases and the file in this directory (default: a temporary one, removed).
+    #[arg(long)]
+    keep: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Run {
+    backend: String,
+    rows: usize,
+    accepted: usize,
+    rejected: usize,
+    read_s: f64,
+    store_s: f64,
+    total_s: f64,
+    rows_per_second: f64,
+    peer: Option<Peer>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Peer {
+    name: &'static str,
+    seconds: f64,
+    rows_per_second: f64,
+}
+
+async fn ours(label: &str, url: &str, bytes: &[u8], rows: usize) -> anyhow::Result<Run> {
+    let store = Store::open(url, &StoreOptions::default()).await?;
+    let banks: Vec<KnownBank> = store
+        .banks()
+        .await?
+        .into_iter()
+        .map(|b| KnownBank {
+            code: b.code,
+            short_name: b.short_name,
+            name_zh: b.name_zh,
+        })
+        .collect();
+    let ctx = Ctx::system("system:bench");
+    let t = Instant::now();
+    let parsed = parse_legacy_file(bytes, &banks, "3212")
+        .map_err(|p| anyhow::anyhow!("{}: {}", p.code, p.message_en))?;
+    let read_s = t.elapsed().as_secs_f64();
+    eprintln!("… {label}: file read and checked in {read_s:.2} s");
+    let cards: Vec<_> = parsed.lines.iter().map(|l| l.card.clone()).collect();
+    let t = Instant::now();
+    let out = store.import_legacy_cards(&ctx, &cards).await?;
+    let store_s = t.elapsed().as_secs_f64();
+    eprintln!("… {label}: imported in {store_s:.2} s");
+    store.close().await;
+    let total_s = read_s + store_s;
+    Ok(Run {
+        backend: label.to_owned(),
+        rows,
+        accepted: out.accepted,
+        rejected: parsed.rejected.len(),
+        read_s,
+        store_s,
+        total_s,
+        #[allow(clippy::cast_precision_loss)]
+        rows_per_second: rows as f64 / total_s,
+        peer: None,
+    })
+}
+
+const PLAIN_TABLE: &str = "CREATE TABLE legacy_in (card_number TEXT, ssn TEXT, name TEXT, \
+     issue_date TEXT, status TEXT, bank TEXT, account TEXT, district TEXT)";
+
+fn on_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn peer(name: &'static str, seconds: f64, rows: usize) -> Peer {
+    Peer {
+        name,
+        seconds,
+        rows_per_second: rows as f64 / seconds,
+    }
+}
+
+/// `sqlite3 .import` of the file into a plain table of a fresh database.
+fn sqlite3_import(db: &Path, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
+    let sqlite3 = on_path("sqlite3")
+        .ok_or_else(|| anyhow::anyhow!("sqlite3 is not installed (apt install sqlite3)"))?;
+    let script = format!(
+        "PRAGMA journal_mode = WAL;\n{PLAIN_TABLE};\n.mode csv\n.import --skip 1 '{}' legacy_in\n",
+        csv.display()
+    );
+    let t = Instant::now();
+    let mut child = std::process::Command::new(sqlite3)
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(script.as_bytes())?;
+    }
+    let status = child.wait()?;
+    let took = t.elapsed().as_secs_f64();
+    anyhow::ensure!(status.success(), "sqlite3 failed: {status}");
+    Ok(peer("sqlite3 .import", took, rows))
+}
+
+/// `psql \copy` of the file into a plain table of a fresh database.
+async fn psql_copy(base: &str, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
+    let psql = crate::pg_cluster::binary("psql")
+        .or_else(|| on_path("psql"))
+        .ok_or_else(|| anyhow::anyhow!("psql is not installed"))?;
+    let (url, name) = crate::bench::fresh_pg_database(base).await?;
+    let script = format!(
+        "{PLAIN_TABLE};\n\\copy legacy_in FROM '{}' WITH (FORMAT csv, HEADER true)\n",
+        csv.display()
+    );
+    let t = Instant::now();
+    let out = std::process::Command::new(psql)
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", &url, "-c", &script])
+        .stdout(std::process::Stdio::null())
+        .output();
+    let took = t.elapsed().as_secs_f64();
+    crate::bench::drop_pg_database(base, &name).await;
+    let out = out?;
+    anyhow::ensure!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(peer("psql \\copy", took, rows))
+}
+
+pub(crate) async fn run(g: &Global, b: &LegacyBench) -> anyhow::Result<ExitCode> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let temp = tempfile::tempdir()?;
+    let dir = match &b.keep {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.as_path()
+        }
+        None => temp.path(),
+    };
+    let csv_path = dir.join("legacy.csv");
+    let bytes = crate::legacy_cmds::generate(b.rows, 2015).into_bytes();
+    std::fs::write(&csv_path, &bytes)?;
+    let mut runs = Vec::new();
+    let db = dir.join("bench.db");
+    let mut sqlite = ours(
+        "sqlite",
+        &format!("sqlite://{}", db.display()),
+        &bytes,
+        b.rows,
+    )
+    .await?;
+    sqlite.peer = match sqlite3_import(&dir.join("peer.db"), &csv_path, b.rows) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("⚠ no sqlite3 figure: {e}");
+            None
+        }
+    };
+    runs.push(sqlite);
+    let (_cluster, base) = crate::pg_cluster::Cluster::for_peer(b.pg.as_deref(), b.no_pg);
+    if let Some(base) = &base {
+        let (db_url, name) = crate::bench::fresh_pg_database(base).await?;
+        let r = ours("postgres", &db_url, &bytes, b.rows).await;
+        crate::bench::drop_pg_database(base, &name).await;
+        let mut r = r?;
+        r.peer = match psql_copy(base, &csv_path, b.rows).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("⚠ no psql figure: {e}");
+                None
+            }
+        };
+        runs.push(r);
+    }
+    if g.json {
+        crate::output::json_line(&json!({ "cores": cores, "runs": runs, "target_ratio": 0.5 }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "sscard bench legacy — {} 行存量卡文件（legacy card rows）, {cores} 核（cores）",
+        b.rows
+    );
+    println!(
+        "{:<10} {:>9} {:>9} {:>9} {:>11} {:>11}  {:<16} {:>11} {:>7}",
+        "backend", "read", "import", "total", "rows/s", "accepted", "peer", "peer rows/s", "ratio"
+    );
+    for r in &runs {
+        let (name, rate) = r
+            .peer
+            .as_ref()
+            .map_or(("-", 0.0), |p| (p.name, p.rows_per_second));
+        let ratio = if rate > 0.0 {
+            format!("{:.2}×", r.rows_per_second / rate)
+        } else {
+            "-".into()
+        };
+        println!(
+            "{:<10} {:>8.2}s {:>8.2}s {:>8.2}s {:>11.0} {:>11}  {:<16} {:>11.0} {:>7}",
+            r.backend,
+            r.read_s,
+            r.store_s,
+            r.total_s,
+            r.rows_per_second,
+            r.accepted,
+            name,
+            rate,
+            ratio
+        );
+    }
+    println!("目标（target）: ≥ 0.5× the raw load's rows/s");
+    Ok(ExitCode::SUCCESS)
+}
