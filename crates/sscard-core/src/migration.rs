@@ -225,13 +225,11 @@ fn decide(arrival: Arrival, window: u32, rng: &mut Mix) -> u32 {
     (x.max(0.0) as u32).min(window.max(1) - 1)
 }
 
-/// Runs the simulation. Every person is followed: decisions are drawn per person, then each
-/// day's deciders take the first free places from the next working day on.
-pub fn simulate(input: &SimInput) -> SimOutcome {
-    let start = input.start;
-    let day_index = |d: NaiveDate| usize::try_from((d - start).num_days().max(0)).unwrap_or(0);
-    // Decisions per calendar day from the start (a phase opened before the start: its people
-    // who would have decided earlier decide on the start day).
+/// Decisions per calendar day from the start (a phase opened before the start: its people
+/// who would have decided earlier decide on the start day), and how many people in all.
+fn decisions(input: &SimInput) -> (Vec<u64>, u64) {
+    let day_index =
+        |d: NaiveDate| usize::try_from((d - input.start).num_days().max(0)).unwrap_or(0);
     let mut arrivals: Vec<u64> = Vec::new();
     let mut rng = Mix(input.seed ^ 0x5353_4341_5244);
     let mut people = 0u64;
@@ -246,6 +244,29 @@ pub fn simulate(input: &SimInput) -> SimOutcome {
             arrivals[i] += 1;
         }
     }
+    (arrivals, people)
+}
+
+/// Places already booked, per calendar day from the start.
+fn booked_places(input: &SimInput) -> Vec<u64> {
+    let mut taken: Vec<u64> = Vec::new();
+    for (d, n) in &input.booked {
+        if *d >= input.start {
+            let i = usize::try_from((*d - input.start).num_days()).unwrap_or(0);
+            if taken.len() <= i {
+                taken.resize(i + 1, 0);
+            }
+            taken[i] += n;
+        }
+    }
+    taken
+}
+
+/// Runs the simulation. Every person is followed: decisions are drawn per person, then each
+/// day's deciders take the first free places from the next working day on.
+pub fn simulate(input: &SimInput) -> SimOutcome {
+    let start = input.start;
+    let (arrivals, people) = decisions(input);
     // Places per calendar day, less the places already booked.
     let capacity_on = |i: usize, taken: &[u64]| -> u64 {
         let d = start + Duration::days(i64::try_from(i).unwrap_or(i64::MAX));
@@ -257,16 +278,7 @@ pub fn simulate(input: &SimInput) -> SimOutcome {
             0
         }
     };
-    let mut taken: Vec<u64> = Vec::new();
-    for (d, n) in &input.booked {
-        if *d >= start {
-            let i = day_index(*d);
-            if taken.len() <= i {
-                taken.resize(i + 1, 0);
-            }
-            taken[i] += n;
-        }
-    }
+    let taken = booked_places(input);
     let pre_booked: u64 = taken.iter().sum();
     let mut exchanged: Vec<u64> = taken.clone();
     let mut days = Vec::new();

@@ -198,25 +198,33 @@ fn refused_text(lang: Lang, e: StoreError) -> String {
     lang.t(&api.zh, &api.en).to_owned()
 }
 
+/// The ID number, name and mobile number typed, or what is wrong with them.
+fn typed(lang: Lang, f: &SelfForm) -> Result<(ResidentId, PersonName, String), String> {
+    let id = ResidentId::parse(f.id_number.trim()).map_err(|e| {
+        let e = ApiError::invalid("id_number", &e);
+        lang.t(&e.zh, &e.en).to_owned()
+    })?;
+    let name = PersonName::parse(f.name.trim()).map_err(|e| {
+        let e = ApiError::invalid("name", &e);
+        lang.t(&e.zh, &e.en).to_owned()
+    })?;
+    let phone = f.phone.trim();
+    if !(phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(lang
+            .t(
+                "手机号码应为 11 位数字，以 1 开头",
+                "The mobile number must be 11 digits starting with 1",
+            )
+            .to_owned());
+    }
+    Ok((id, name, phone.to_owned()))
+}
+
 async fn act(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<SelfForm>) -> Response {
     let lang = lang_of(Some(f.lang.as_str()), &headers);
-    let (id, name) = match (
-        ResidentId::parse(f.id_number.trim()),
-        PersonName::parse(f.name.trim()),
-    ) {
-        (Ok(id), Ok(name)) => (id, name),
-        (Err(e), _) => {
-            let e = ApiError::invalid("id_number", &e);
-            let msg = lang.t(&e.zh, &e.en).to_owned();
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                shell(lang, &start_form(lang, &f, Some(&msg))),
-            )
-                .into_response();
-        }
-        (_, Err(e)) => {
-            let e = ApiError::invalid("name", &e);
-            let msg = lang.t(&e.zh, &e.en).to_owned();
+    let (id, name, phone) = match typed(lang, &f) {
+        Ok(who) => who,
+        Err(msg) => {
             return (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 shell(lang, &start_form(lang, &f, Some(&msg))),
@@ -224,18 +232,7 @@ async fn act(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<SelfF
                 .into_response();
         }
     };
-    let phone = f.phone.trim();
-    if !(phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit())) {
-        let msg = lang.t(
-            "手机号码应为 11 位数字，以 1 开头",
-            "The mobile number must be 11 digits starting with 1",
-        );
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            shell(lang, &start_form(lang, &f, Some(msg))),
-        )
-            .into_response();
-    }
+    let phone = phone.as_str();
     let ctx = Ctx::now(Actor::holder(id.expose()));
     let mut flash: Option<Markup> = None;
     match f.action.as_str() {

@@ -83,6 +83,7 @@ fn phase(name: &str, from: &str, districts: &[&str]) -> RolloutPhase {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one table of cases, set up and read in order
 async fn eligibility_table(db: TestDb) {
     let store = &db.store;
     let setup = centre(at("2026-07-01", 10, 0));
@@ -234,6 +235,7 @@ fn booking(id: ResidentId, point: &str, d: &str, half: Half) -> BookRequest {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one exchange point's bookings, told in order
 async fn booking_race(db: TestDb) {
     let store = &db.store;
     let setup = centre(at("2026-08-20", 10, 0));

@@ -148,7 +148,7 @@ pub(crate) enum NoticesCommand {
     },
     /// 导出短信 / take the notices due now as a CSV for the SMS gateway (each once).
     Export {
-        /// Where (UTF-8 CSV: id,kind,phone,due_at,text).
+        /// Where (UTF-8 CSV: `id,kind,phone,due_at,text`).
         #[arg(long)]
         out: PathBuf,
     },
@@ -306,26 +306,7 @@ pub(crate) async fn appointment(g: &Global, c: AppointmentCommand) -> anyhow::Re
             date,
             slot,
             phone,
-        } => {
-            let id = match ResidentId::parse(&id) {
-                Ok(id) => id,
-                Err(e) => return Ok(invalid_argument("--id", &e, g.json)),
-            };
-            let Some(half) = Half::parse(&slot) else {
-                return Ok(invalid_argument("--slot", &bad_slot(&slot), g.json));
-            };
-            let req = BookRequest {
-                id,
-                name: None,
-                point,
-                day: date,
-                half,
-                phone,
-                channel: Channel::Counter,
-            };
-            let a = try_store!(g, store.book_appointment(&ctx, &req).await);
-            print_appointment(&a, g.json, "已预约（booked）");
-        }
+        } => return book(g, &store, &id, point, date, &slot, phone).await,
         AppointmentCommand::Cancel { code } => {
             let a = try_store!(g, store.cancel_appointment(&ctx, &code).await);
             print_appointment(&a, g.json, "已取消（cancelled）");
@@ -675,32 +656,65 @@ pub(crate) async fn migration(g: &Global, c: MigrationCommand) -> anyhow::Result
                 write_chart(&path, &out, "换卡预测：等待人数与每日换卡")?;
             }
         }
-        MigrationCommand::Status { chart } => {
-            let store = try_open!(g);
-            let f = try_store!(g, store.migration_figures(&g.ctx()).await);
-            if g.json {
-                json_line(&f);
-            } else {
-                println!("区县            旧卡     已启用新卡  已申领   已预约   未换");
-                for d in &f.districts {
-                    println!(
-                        "{:<14} {:>8} {:>10} {:>8} {:>8} {:>8}",
-                        d.name, d.legacy, d.superseded, d.exchanged, d.booked, d.pending
-                    );
-                }
-                println!("未换卡（unexchanged）: {}", f.unexchanged);
-                if let Some(c) = f.cutover {
-                    println!(
-                        "旧卡停用日（cut-over）: {c} · 已过停用日仍未换卡 {} 张",
-                        f.retired_unexchanged
-                    );
-                }
-            }
-            if let Some(path) = chart {
-                let font = sscard_print::PrintFont::find()?;
-                std::fs::write(&path, sscard_print::district_progress_png(&f, &font))?;
-            }
+        MigrationCommand::Status { chart } => return status(g, chart.as_deref()).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(g: &Global, chart: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let store = try_open!(g);
+    let f = try_store!(g, store.migration_figures(&g.ctx()).await);
+    if g.json {
+        json_line(&f);
+    } else {
+        println!("区县            旧卡     已启用新卡  已申领   已预约   未换");
+        for d in &f.districts {
+            println!(
+                "{:<14} {:>8} {:>10} {:>8} {:>8} {:>8}",
+                d.name, d.legacy, d.superseded, d.exchanged, d.booked, d.pending
+            );
+        }
+        println!("未换卡（unexchanged）: {}", f.unexchanged);
+        if let Some(c) = f.cutover {
+            println!(
+                "旧卡停用日（cut-over）: {c} · 已过停用日仍未换卡 {} 张",
+                f.retired_unexchanged
+            );
         }
     }
+    if let Some(path) = chart {
+        let font = sscard_print::PrintFont::find()?;
+        std::fs::write(path, sscard_print::district_progress_png(&f, &font))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn book(
+    g: &Global,
+    store: &sscard_store::Store,
+    id: &str,
+    point: String,
+    day: NaiveDate,
+    slot: &str,
+    phone: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let id = match ResidentId::parse(id) {
+        Ok(id) => id,
+        Err(e) => return Ok(invalid_argument("--id", &e, g.json)),
+    };
+    let Some(half) = Half::parse(slot) else {
+        return Ok(invalid_argument("--slot", &bad_slot(slot), g.json));
+    };
+    let req = BookRequest {
+        id,
+        name: None,
+        point,
+        day,
+        half,
+        phone,
+        channel: Channel::Counter,
+    };
+    let a = try_store!(g, store.book_appointment(&g.ctx(), &req).await);
+    print_appointment(&a, g.json, "已预约（booked）");
     Ok(ExitCode::SUCCESS)
 }

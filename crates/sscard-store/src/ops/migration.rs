@@ -184,6 +184,106 @@ async fn booking_person(
     Ok(person)
 }
 
+/// A booking is for a working day from today to [`BOOKING_HORIZON_DAYS`] ahead, and not for a
+/// half-day that has begun.
+fn check_booking_day(ctx: &Ctx, req: &BookRequest) -> Result<(), StoreError> {
+    let today = china_date(ctx.at);
+    if req.day < today || (req.day - today).num_days() > BOOKING_HORIZON_DAYS {
+        return Err(refused(
+            "appointment.day",
+            format!("只能预约今天起 {BOOKING_HORIZON_DAYS} 天内的日期"),
+            format!("a booking is for a day from today to {BOOKING_HORIZON_DAYS} days ahead"),
+        ));
+    }
+    if !is_working_day(req.day) || (req.day == today && ctx.at >= half_start(req.day, req.half)) {
+        return Err(refused(
+            "appointment.closed",
+            format!(
+                "{} {} 不受理预约（周末休息，或该时段已开始）",
+                req.day,
+                req.half.zh()
+            ),
+            format!(
+                "{} {} takes no bookings (closed at weekends, or the half-day has begun)",
+                req.day,
+                req.half.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Takes a place of the slot (made on its first booking): one conditional UPDATE, so
+/// concurrent bookings for the last places give exactly as many bookings as places.
+async fn take_place(
+    tx: &mut Tx<'_>,
+    req: &BookRequest,
+    capacity: i64,
+    point_name: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO appointment_slots (point, day, half, capacity, booked) \
+         VALUES ($1, $2, $3, $4, 0) ON CONFLICT (point, day, half) DO NOTHING",
+    )
+    .bind(&req.point)
+    .bind(req.day)
+    .bind(req.half.as_str())
+    .bind(i64::from(
+        req.half.places(u32::try_from(capacity).unwrap_or(0)),
+    ))
+    .execute(&mut **tx)
+    .await?;
+    let took = sqlx::query(
+        "UPDATE appointment_slots SET booked = booked + 1 \
+         WHERE point = $1 AND day = $2 AND half = $3 AND booked < capacity",
+    )
+    .bind(&req.point)
+    .bind(req.day)
+    .bind(req.half.as_str())
+    .execute(&mut **tx)
+    .await?;
+    if took.rows_affected() == 0 {
+        return Err(refused(
+            "appointment.slot_full",
+            format!(
+                "{point_name} {} {} 已约满，请选择其他时段",
+                req.day,
+                req.half.zh()
+            ),
+            format!(
+                "{} on {} {} is fully booked: choose another half-day",
+                req.point,
+                req.day,
+                req.half.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One open booking per person: another is refused naming the one there is.
+async fn no_open_booking(tx: &mut Tx<'_>, person_id: Uuid) -> Result<(), StoreError> {
+    let open = sqlx::query(
+        "SELECT code, day, half FROM appointments WHERE person_id = $1 AND status = 'booked'",
+    )
+    .bind(person_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(open) = open {
+        let day: NaiveDate = open.try_get("day")?;
+        let half = half_of(&open.try_get::<String, _>("half")?)?;
+        return Err(refused(
+            "appointment.already_booked",
+            format!("已有 {day} {} 的预约，请先取消再改约", half.zh()),
+            format!(
+                "there is a booking for {day} {} already: cancel it to book another",
+                half.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Books an exchange appointment: one open booking per person, on a working day from today to
 /// [`BOOKING_HORIZON_DAYS`] ahead, when the person's phase is open on that day. Taking the
 /// place is one conditional UPDATE of the slot row, so concurrent bookings for the last places
@@ -205,30 +305,7 @@ pub(crate) async fn book_appointment(
         if let Some(phone) = &req.phone {
             check_phone(phone)?;
         }
-        let today = china_date(ctx.at);
-        if req.day < today || (req.day - today).num_days() > BOOKING_HORIZON_DAYS {
-            return Err(refused(
-                "appointment.day",
-                format!("只能预约今天起 {BOOKING_HORIZON_DAYS} 天内的日期"),
-                format!("a booking is for a day from today to {BOOKING_HORIZON_DAYS} days ahead"),
-            ));
-        }
-        if !is_working_day(req.day) || (req.day == today && ctx.at >= half_start(req.day, req.half))
-        {
-            return Err(refused(
-                "appointment.closed",
-                format!(
-                    "{} {} 不受理预约（周末休息，或该时段已开始）",
-                    req.day,
-                    req.half.zh()
-                ),
-                format!(
-                    "{} {} takes no bookings (closed at weekends, or the half-day has begun)",
-                    req.day,
-                    req.half.as_str()
-                ),
-            ));
-        }
+        check_booking_day(ctx, req)?;
         let point = sqlx::query(
             "SELECT x.capacity, o.name_zh FROM exchange_points x JOIN outlets o ON o.code = x.code \
              WHERE x.code = $1",
@@ -250,61 +327,8 @@ pub(crate) async fn book_appointment(
                 en: e.reason_en,
             });
         }
-        let open = sqlx::query(
-            "SELECT code, day, half FROM appointments WHERE person_id = $1 AND status = 'booked'",
-        )
-        .bind(person.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(open) = open {
-            let day: NaiveDate = open.try_get("day")?;
-            let half = half_of(&open.try_get::<String, _>("half")?)?;
-            return Err(refused(
-                "appointment.already_booked",
-                format!("已有 {day} {} 的预约，请先取消再改约", half.zh()),
-                format!(
-                    "there is a booking for {day} {} already: cancel it to book another",
-                    half.as_str()
-                ),
-            ));
-        }
-        sqlx::query(
-            "INSERT INTO appointment_slots (point, day, half, capacity, booked) \
-             VALUES ($1, $2, $3, $4, 0) ON CONFLICT (point, day, half) DO NOTHING",
-        )
-        .bind(&req.point)
-        .bind(req.day)
-        .bind(req.half.as_str())
-        .bind(i64::from(
-            req.half.places(u32::try_from(capacity).unwrap_or(0)),
-        ))
-        .execute(&mut *tx)
-        .await?;
-        let took = sqlx::query(
-            "UPDATE appointment_slots SET booked = booked + 1 \
-             WHERE point = $1 AND day = $2 AND half = $3 AND booked < capacity",
-        )
-        .bind(&req.point)
-        .bind(req.day)
-        .bind(req.half.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if took.rows_affected() == 0 {
-            return Err(refused(
-                "appointment.slot_full",
-                format!(
-                    "{point_name} {} {} 已约满，请选择其他时段",
-                    req.day,
-                    req.half.zh()
-                ),
-                format!(
-                    "{} on {} {} is fully booked: choose another half-day",
-                    req.point,
-                    req.day,
-                    req.half.as_str()
-                ),
-            ));
-        }
+        no_open_booking(&mut tx, person.id).await?;
+        take_place(&mut tx, req, capacity, &point_name).await?;
         let code = confirmation_code();
         sqlx::query(
             "INSERT INTO appointments (code, person_id, point, day, half, phone, status, channel, \
@@ -433,10 +457,10 @@ async fn appointment_row(
     };
     let row = row.ok_or_else(not_found)?;
     let ssn: String = row.try_get("ssn")?;
-    if let sscard_core::Scope::Holder(own) = ctx.actor.scope() {
-        if *own != ssn {
-            return Err(not_found());
-        }
+    if let sscard_core::Scope::Holder(own) = ctx.actor.scope()
+        && *own != ssn
+    {
+        return Err(not_found());
     }
     ctx.actor.check_holder(&ssn)?;
     Ok((row, ssn))
@@ -956,7 +980,8 @@ pub(crate) async fn migration_figures(
     ))
     .fetch_all(&mut *tx)
     .await?;
-    let mut by: std::collections::BTreeMap<String, DistrictProgress> = Default::default();
+    let mut by: std::collections::BTreeMap<String, DistrictProgress> =
+        std::collections::BTreeMap::new();
     for r in rows {
         let district: Option<String> = r.try_get("district")?;
         let district = district.unwrap_or_else(|| "-".into());
@@ -998,7 +1023,7 @@ pub(crate) async fn migration_figures(
     .bind(half_start(since, Half::Am))
     .fetch_all(&mut *tx)
     .await?;
-    let mut daily: std::collections::BTreeMap<NaiveDate, u64> = Default::default();
+    let mut daily: std::collections::BTreeMap<NaiveDate, u64> = std::collections::BTreeMap::new();
     for (at,) in applied {
         *daily.entry(china_date(at)).or_default() += 1;
     }
