@@ -144,13 +144,14 @@ async fn psql_copy(base: &str, csv: &Path, rows: usize) -> anyhow::Result<Peer> 
         .or_else(|| on_path("psql"))
         .ok_or_else(|| anyhow::anyhow!("psql is not installed"))?;
     let (url, name) = crate::bench::fresh_pg_database(base).await?;
-    let script = format!(
-        "{PLAIN_TABLE};\n\\copy legacy_in FROM '{}' WITH (FORMAT csv, HEADER true)\n",
+    let copy = format!(
+        "\\copy legacy_in FROM '{}' WITH (FORMAT csv, HEADER true)",
         csv.display()
     );
+    let create = format!("{PLAIN_TABLE};");
     let t = Instant::now();
     let out = std::process::Command::new(psql)
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", &url, "-c", &script])
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", &url, "-c", &create, "-c", &copy])
         .stdout(std::process::Stdio::null())
         .output();
     let took = t.elapsed().as_secs_f64();
