@@ -23,6 +23,18 @@ pub(crate) const MULTI_STATEMENT: bool = false;
 /// PostgreSQL's placeholders are always numbered (`$n`).
 pub(crate) const NUMBERED_PARAMS: bool = true;
 
+/// Many rows handed to one statement as a single JSON array of arrays (`value->>0`, …).
+pub(crate) const JSON_ROWS: &str = "jsonb_array_elements(CAST($1 AS JSONB))";
+
+/// A UUID carried in JSON as 32 hex digits.
+pub(crate) const UUID_OF_HEX: [&str; 2] = ["CAST(", " AS UUID)"];
+
+/// A date carried in JSON as `YYYY-MM-DD`.
+pub(crate) const DATE_OF_TEXT: [&str; 2] = ["CAST(", " AS DATE)"];
+
+/// A small integer carried in JSON (`->>` gives text on PostgreSQL).
+pub(crate) const INT_OF_JSON: [&str; 2] = ["CAST(", " AS SMALLINT)"];
+
 #[path = "ops/mod.rs"]
 mod ops;
 pub(crate) use ops::*;

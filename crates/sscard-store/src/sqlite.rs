@@ -24,6 +24,19 @@ pub(crate) const MULTI_STATEMENT: bool = true;
 /// costs `n²`.
 pub(crate) const NUMBERED_PARAMS: bool = false;
 
+/// Many rows handed to one statement as a single JSON array of arrays (`value->>0`, …), read
+/// by SQLite's `json_each` in C: one bound value instead of thousands.
+pub(crate) const JSON_ROWS: &str = "json_each($1)";
+
+/// A UUID carried in JSON as 32 hex digits, as stored: a 16-byte blob on SQLite.
+pub(crate) const UUID_OF_HEX: [&str; 2] = ["unhex(", ")"];
+
+/// A date carried in JSON as `YYYY-MM-DD`, as stored: text on SQLite.
+pub(crate) const DATE_OF_TEXT: [&str; 2] = ["", ""];
+
+/// A small integer carried in JSON: SQLite's `->>` gives it as an integer already.
+pub(crate) const INT_OF_JSON: [&str; 2] = ["", ""];
+
 #[path = "ops/mod.rs"]
 mod ops;
 pub(crate) use ops::*;

@@ -348,7 +348,7 @@ pub(crate) async fn import_legacy_cards(
                 *e = (c.card.as_str().to_owned(), c.issue_date);
             }
         }
-        for chunk in cards.chunks(BULK_ROWS) {
+        for chunk in cards.chunks(JSON_CHUNK) {
             insert_people(&mut tx, ctx, chunk).await?;
             let ids = person_ids(&mut tx, chunk.iter().map(|c| c.id.expose())).await?;
             let numbers: Vec<&str> = chunk.iter().map(|c| c.card.as_str()).collect();
@@ -427,37 +427,7 @@ async fn insert_legacy(
     ctx: &Ctx,
     values: &[(&LegacyCardInput, Uuid, Option<String>)],
 ) -> Result<(), StoreError> {
-    let mut sql = String::from(
-        "INSERT INTO cards (id, card_number, person_id, bank_code, generation, issue_date, \
-         expiry_date, ss_status, financial_status, handed_over, first_used, superseded_by, \
-         account_number, district, card_id_code, created_at, updated_at) VALUES ",
-    );
-    let mut ph = Ph::new();
-    let tuples: Vec<String> = (0..values.len())
-        .map(|_| {
-            let p: Vec<String> = (0..14).map(|_| ph.next()).collect();
-            format!(
-                "({}, {}, {}, {}, 'legacy', {}, {}, {}, {}, TRUE, TRUE, {}, {}, {}, {}, {}, {})",
-                p[0],
-                p[1],
-                p[2],
-                p[3],
-                p[4],
-                p[5],
-                p[6],
-                p[7],
-                p[8],
-                p[9],
-                p[10],
-                p[11],
-                p[12],
-                p[13]
-            )
-        })
-        .collect();
-    sql.push_str(&tuples.join(", "));
-    let mut q = sqlx::query(&sql);
-    for (c, person_id, superseded) in values {
+    let rows = json_rows(values.iter().map(|(c, person_id, superseded)| {
         let (ss, financial) = match c.status {
             LegacyStatus::Normal => (SsStatus::Normal, FinancialStatus::Active),
             LegacyStatus::Lost => (SsStatus::FormalLoss, FinancialStatus::Frozen),
@@ -467,23 +437,38 @@ async fn insert_legacy(
             .issue_date
             .with_year(c.issue_date.year() + 10)
             .unwrap_or(c.issue_date);
-        q = q
-            .bind(Uuid::now_v7())
-            .bind(c.card.as_str())
-            .bind(*person_id)
-            .bind(&c.bank)
-            .bind(c.issue_date)
-            .bind(expiry)
-            .bind(i16::from(ss.code()))
-            .bind(financial.as_str())
-            .bind(superseded.clone())
-            .bind(&c.account)
-            .bind(&c.district)
-            .bind(&c.card_id_code)
-            .bind(ctx.at)
-            .bind(ctx.at);
-    }
-    q.execute(&mut **tx).await?;
+        json!([
+            Uuid::now_v7().simple().to_string(),
+            c.card.as_str(),
+            person_id.simple().to_string(),
+            c.bank,
+            c.issue_date.to_string(),
+            expiry.to_string(),
+            ss.code(),
+            financial.as_str(),
+            superseded,
+            c.account,
+            c.district,
+            c.card_id_code
+        ])
+    }));
+    let sql = format!(
+        "INSERT INTO cards (id, card_number, person_id, bank_code, generation, issue_date, \
+         expiry_date, ss_status, financial_status, handed_over, first_used, superseded_by, \
+         account_number, district, card_id_code, created_at, updated_at) \
+         SELECT {}, value->>1, {}, value->>3, 'legacy', {}, {}, {}, value->>7, TRUE, TRUE, \
+         value->>8, value->>9, value->>10, value->>11, $2, $2 FROM {JSON_ROWS}",
+        uuid_of("value->>0"),
+        uuid_of("value->>2"),
+        date_of("value->>4"),
+        date_of("value->>5"),
+        int_of("value->>6"),
+    );
+    sqlx::query(&sql)
+        .bind(rows)
+        .bind(ctx.at)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -493,33 +478,36 @@ async fn insert_people(
     chunk: &[LegacyCardInput],
 ) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::new();
-    let people: Vec<&LegacyCardInput> = chunk
-        .iter()
-        .filter(|c| seen.insert(c.id.expose().to_owned()))
-        .collect();
-    let mut sql = String::from(
-        "INSERT INTO persons (id, ssn, name, sex, birth_date, household_region, created_at, \
-         updated_at) VALUES ",
+    let rows = json_rows(
+        chunk
+            .iter()
+            .filter(|c| seen.insert(c.id.expose()))
+            .map(|c| {
+                let sex = if c.id.sex() == sscard_ids::Sex::Male { 1 } else { 2 };
+                json!([
+                    Uuid::now_v7().simple().to_string(),
+                    c.id.expose(),
+                    c.name.expose(),
+                    sex,
+                    c.id.birth_date().to_string(),
+                    c.id.region().to_string()
+                ])
+            }),
     );
-    sql.push_str(&Ph::new().tuples(people.len(), 8));
-    sql.push_str(" ON CONFLICT (ssn) DO NOTHING");
-    let mut q = sqlx::query(&sql);
-    for c in people {
-        q = q
-            .bind(Uuid::now_v7())
-            .bind(c.id.expose())
-            .bind(c.name.expose())
-            .bind(if c.id.sex() == sscard_ids::Sex::Male {
-                1i16
-            } else {
-                2i16
-            })
-            .bind(c.id.birth_date())
-            .bind(c.id.region().to_string())
-            .bind(ctx.at)
-            .bind(ctx.at);
-    }
-    q.execute(&mut **tx).await?;
+    // `WHERE TRUE`: SQLite would read `ON CONFLICT` after a bare `SELECT … FROM` as a join's.
+    let sql = format!(
+        "INSERT INTO persons (id, ssn, name, sex, birth_date, household_region, created_at, \
+         updated_at) SELECT {}, value->>1, value->>2, {}, {}, value->>5, $2, $2 \
+         FROM {JSON_ROWS} WHERE TRUE ON CONFLICT (ssn) DO NOTHING",
+        uuid_of("value->>0"),
+        int_of("value->>3"),
+        date_of("value->>4"),
+    );
+    sqlx::query(&sql)
+        .bind(rows)
+        .bind(ctx.at)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -564,20 +552,39 @@ pub(super) async fn person_ids<'a>(
 ) -> Result<std::collections::HashMap<String, Uuid>, StoreError> {
     let ssns: Vec<&str> = ssns.collect();
     let mut out = std::collections::HashMap::with_capacity(ssns.len());
-    for chunk in ssns.chunks(BULK_ROWS * 2) {
-        let sql = format!(
-            "SELECT id, ssn FROM persons WHERE ssn IN ({})",
-            Ph::new().list(chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for s in chunk {
-            q = q.bind(*s);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
+    let sql = format!(
+        "SELECT p.id, p.ssn FROM persons p WHERE p.ssn IN (SELECT value->>0 FROM {JSON_ROWS})"
+    );
+    for chunk in ssns.chunks(JSON_CHUNK) {
+        let rows = json_rows(chunk.iter().map(|s| json!([s])));
+        for r in sqlx::query(&sql).bind(rows).fetch_all(&mut **tx).await? {
             out.insert(r.try_get("ssn")?, r.try_get("id")?);
         }
     }
     Ok(out)
+}
+
+/// Rows per statement when they travel as one JSON value ([`JSON_ROWS`]).
+pub(super) const JSON_CHUNK: usize = 20_000;
+
+/// One JSON array of the rows given.
+pub(super) fn json_rows(rows: impl Iterator<Item = serde_json::Value>) -> String {
+    serde_json::Value::Array(rows.collect()).to_string()
+}
+
+/// `expr` as a UUID (the backend's cast of a [`JSON_ROWS`] value).
+pub(super) fn uuid_of(expr: &str) -> String {
+    format!("{}{expr}{}", UUID_OF_HEX[0], UUID_OF_HEX[1])
+}
+
+/// `expr` as a date.
+pub(super) fn date_of(expr: &str) -> String {
+    format!("{}{expr}{}", DATE_OF_TEXT[0], DATE_OF_TEXT[1])
+}
+
+/// `expr` as a small integer.
+pub(super) fn int_of(expr: &str) -> String {
+    format!("{}{expr}{}", INT_OF_JSON[0], INT_OF_JSON[1])
 }
 
 async fn existing_cards(
@@ -585,14 +592,19 @@ async fn existing_cards(
     numbers: &[&str],
 ) -> Result<std::collections::HashSet<String>, StoreError> {
     let sql = format!(
-        "SELECT card_number FROM cards WHERE card_number IN ({})",
-        Ph::new().list(numbers.len())
+        "SELECT card_number FROM cards WHERE card_number IN (SELECT value->>0 FROM {JSON_ROWS})"
     );
-    let mut q = sqlx::query_scalar::<_, String>(&sql);
-    for n in numbers {
-        q = q.bind(*n);
+    let mut out = std::collections::HashSet::new();
+    for chunk in numbers.chunks(JSON_CHUNK) {
+        let rows = json_rows(chunk.iter().map(|n| json!([n])));
+        out.extend(
+            sqlx::query_scalar::<_, String>(&sql)
+                .bind(rows)
+                .fetch_all(&mut **tx)
+                .await?,
+        );
     }
-    Ok(q.fetch_all(&mut **tx).await?.into_iter().collect())
+    Ok(out)
 }
 
 /// Each person's live card (its social-security function in use), if any.
@@ -602,17 +614,14 @@ async fn current_cards(
 ) -> Result<std::collections::HashMap<Uuid, String>, StoreError> {
     let people: Vec<Uuid> = people.collect();
     let mut out = std::collections::HashMap::new();
-    for chunk in people.chunks(BULK_ROWS * 2) {
-        let sql = format!(
-            "SELECT person_id, card_number FROM cards WHERE ss_status IN (1, 3, 4) \
-             AND superseded_by IS NULL AND person_id IN ({})",
-            Ph::new().list(chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for p in chunk {
-            q = q.bind(*p);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
+    let sql = format!(
+        "SELECT person_id, card_number FROM cards WHERE ss_status IN (1, 3, 4) \
+         AND superseded_by IS NULL AND person_id IN (SELECT {} FROM {JSON_ROWS})",
+        uuid_of("value->>0")
+    );
+    for chunk in people.chunks(JSON_CHUNK) {
+        let rows = json_rows(chunk.iter().map(|p| json!([p.simple().to_string()])));
+        for r in sqlx::query(&sql).bind(rows).fetch_all(&mut **tx).await? {
             out.insert(r.try_get("person_id")?, r.try_get("card_number")?);
         }
     }

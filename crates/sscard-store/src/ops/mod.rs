@@ -64,7 +64,8 @@ use sscard_ids::{
 use uuid::Uuid;
 
 use super::{
-    AUDIT_INLINE, DB, FOR_UPDATE, MULTI_STATEMENT, NEXT_CARD_NUMBER, NUMBERED_PARAMS, SNAPSHOT,
+    AUDIT_INLINE, DATE_OF_TEXT, DB, FOR_UPDATE, INT_OF_JSON, JSON_ROWS, MULTI_STATEMENT,
+    NEXT_CARD_NUMBER, NUMBERED_PARAMS, SNAPSHOT, UUID_OF_HEX,
 };
 use crate::audit::{AuditEvent, AuditReport, chain_hash};
 use crate::pickup::{
