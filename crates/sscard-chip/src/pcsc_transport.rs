@@ -35,7 +35,7 @@ impl Pcsc {
     pub fn connect(reader: Option<&str>) -> Result<Pcsc, TerminalError> {
         let ctx = pcsc::Context::establish(pcsc::Scope::User).map_err(err)?;
         let names = ctx.list_readers_owned().map_err(err)?;
-        let mut last = TerminalError::Transport("没有读卡器（no PC/SC reader）".into());
+        let mut failed = Vec::new();
         for name in names {
             let text = name.to_string_lossy().into_owned();
             if reader.is_some_and(|r| !text.contains(r)) {
@@ -43,10 +43,14 @@ impl Pcsc {
             }
             match ctx.connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY) {
                 Ok(card) => return Ok(Pcsc { card, reader: text }),
-                Err(e) => last = TerminalError::Transport(format!("{text}: {e}")),
+                Err(e) => failed.push(format!("{text}: {e}")),
             }
         }
-        Err(last)
+        Err(TerminalError::Transport(if failed.is_empty() {
+            "没有读卡器（no PC/SC reader）".into()
+        } else {
+            failed.join("; ")
+        }))
     }
 
     /// The reader's name.

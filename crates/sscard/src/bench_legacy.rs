@@ -151,7 +151,17 @@ async fn psql_copy(base: &str, csv: &Path, rows: usize) -> anyhow::Result<Peer> 
     let create = format!("{PLAIN_TABLE};");
     let t = Instant::now();
     let out = std::process::Command::new(psql)
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", &url, "-c", &create, "-c", &copy])
+        .args([
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &url,
+            "-c",
+            &create,
+            "-c",
+            &copy,
+        ])
         .stdout(std::process::Stdio::null())
         .output();
     let took = t.elapsed().as_secs_f64();

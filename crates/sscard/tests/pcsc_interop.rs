@@ -25,33 +25,57 @@ impl Drop for Inserted {
 }
 
 /// Serves `image` into vpcd's reader and waits until the card answers there.
+///
+/// Right after a card was pulled (its bridge killed), vpcd sometimes keeps the next bridge's
+/// connection waiting and reports an empty reader; as a person would, the card is then taken
+/// out and put in again (at most three times, 8 s each).
 fn insert(image: &std::path::Path) -> Inserted {
-    let vpcd = Inserted(
-        Command::new(env!("CARGO_BIN_EXE_sscard"))
-            .args(["chip", "vpcd", image.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let started = Instant::now();
-    loop {
-        let probe = sscard(&[
-            "chip",
-            "apdu",
-            "--reader",
-            "Virtual PCD",
-            "00A404000F7378312E73682EC9E7BBE1B1A3D5CF",
-        ]);
-        if probe.status.success() && String::from_utf8_lossy(&probe.stdout).contains("< 611B") {
-            return vpcd;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the card never appeared in the reader"
+    let log = image.with_extension("vpcd.log");
+    let mut last = String::new();
+    for _attempt in 0..3 {
+        let vpcd = Inserted(
+            Command::new(env!("CARGO_BIN_EXE_sscard"))
+                .args(["chip", "vpcd", image.to_str().unwrap()])
+                .args(["--port", &vpcd_port().to_string()])
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap(),
         );
-        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(8) {
+            let probe = sscard(&[
+                "chip",
+                "apdu",
+                "--reader",
+                "Virtual PCD",
+                "00A404000F7378312E73682EC9E7BBE1B1A3D5CF",
+            ]);
+            if probe.status.success() && String::from_utf8_lossy(&probe.stdout).contains("< 611B") {
+                return vpcd;
+            }
+            last = format!(
+                "{} {}",
+                String::from_utf8_lossy(&probe.stdout),
+                String::from_utf8_lossy(&probe.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        eprintln!("the card did not appear in 8 s; inserting it again ({last})");
     }
+    panic!(
+        "the card never appeared in the reader: {last}; the bridge said: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
+/// vpcd's port: `SSCARD_VPCD_PORT` (CI runs a private pcscd on a free port), else vpcd's
+/// default 35963.
+fn vpcd_port() -> u16 {
+    std::env::var("SSCARD_VPCD_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(35963)
 }
 
 fn skip_if_missing() -> bool {
@@ -219,8 +243,9 @@ fn missing_parts() -> Vec<&'static str> {
     {
         missing.push("pcsc-tools (scriptor)");
     }
-    if std::net::TcpStream::connect("127.0.0.1:35963").is_err() {
-        missing.push("a running pcscd with vpcd on 127.0.0.1:35963");
+    if std::net::TcpStream::connect(("127.0.0.1", vpcd_port())).is_err() {
+        missing
+            .push("a running pcscd with vpcd on 127.0.0.1 (port SSCARD_VPCD_PORT, default 35963)");
     }
     missing
 }

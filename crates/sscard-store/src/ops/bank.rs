@@ -483,7 +483,11 @@ async fn insert_people(
             .iter()
             .filter(|c| seen.insert(c.id.expose()))
             .map(|c| {
-                let sex = if c.id.sex() == sscard_ids::Sex::Male { 1 } else { 2 };
+                let sex = if c.id.sex() == sscard_ids::Sex::Male {
+                    1
+                } else {
+                    2
+                };
                 json!([
                     Uuid::now_v7().simple().to_string(),
                     c.id.expose(),
