@@ -1,7 +1,8 @@
 //! The back of the card as a PNG (85.6 × 54 mm at 300 dpi): issuer header, holder photo, name,
 //! social security number, card number, issue date and bank — the data the card face carries
-//! (ssc-facts §2.4). Chinese text is drawn with a real CJK font found on the machine
-//! ([`find_cjk_font`]), never with boxes: without one, rendering is refused with a clear error.
+//! (ssc-facts §2.4). Chinese text is drawn with a real CJK font ([`find_cjk_font`]: the one named
+//! by `SSCARD_FONT`, else a system font, else the subset sscard ships, [`BUNDLED_FONT`]), never
+//! with boxes.
 
 use std::path::{Path, PathBuf};
 
@@ -95,30 +96,82 @@ pub const FONT_CANDIDATES: &[&str] = &[
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
 ];
 
-/// The first CJK font: `SSCARD_FONT`, else the Debian locations in [`FONT_CANDIDATES`].
-pub fn find_cjk_font() -> Option<PathBuf> {
+/// The CJK font sscard ships, used when the machine has none: a subset of WenQuanYi Micro Hei
+/// (Apache-2.0, `crates/sscard-photo/fonts/LICENSE`) holding GB 2312 and every character of
+/// sscard's own texts and data, made by `tools/gen-font-subset.py`.
+pub static BUNDLED_FONT: &[u8] = include_bytes!("../fonts/sscard-cjk.ttf");
+
+/// Where a CJK font comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FontSource {
+    /// A font file (TrueType/OpenType, or the first font of a collection).
+    File(PathBuf),
+    /// [`BUNDLED_FONT`].
+    Bundled,
+}
+
+impl FontSource {
+    /// The font's bytes.
+    pub fn read(&self) -> Result<Vec<u8>, FaceError> {
+        match self {
+            FontSource::File(path) => {
+                std::fs::read(path).map_err(|_| FaceError::BadFont { path: path.clone() })
+            }
+            FontSource::Bundled => Ok(BUNDLED_FONT.to_vec()),
+        }
+    }
+
+    /// The font's bytes, checked to be a font with Chinese glyphs, and its metrics.
+    pub fn load(&self) -> Result<(Vec<u8>, FontVec), FaceError> {
+        let data = self.read()?;
+        let font = parse_cjk_font(data.clone(), self)?;
+        Ok((data, font))
+    }
+}
+
+impl std::fmt::Display for FontSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FontSource::File(path) => write!(f, "{}", path.display()),
+            FontSource::Bundled => f.write_str("sscard-cjk.ttf（内置 bundled）"),
+        }
+    }
+}
+
+/// The CJK font to draw with: `SSCARD_FONT`, else the first system font of [`FONT_CANDIDATES`]
+/// (unless `SSCARD_NO_SYSTEM_FONTS=1`), else the bundled one.
+pub fn find_cjk_font() -> FontSource {
     if let Ok(p) = std::env::var("SSCARD_FONT") {
-        return Some(PathBuf::from(p));
+        return FontSource::File(PathBuf::from(p));
+    }
+    if std::env::var("SSCARD_NO_SYSTEM_FONTS").as_deref() == Ok("1") {
+        return FontSource::Bundled;
     }
     FONT_CANDIDATES
         .iter()
         .map(PathBuf::from)
         .find(|p| p.exists())
+        .map_or(FontSource::Bundled, FontSource::File)
 }
 
-/// Loads a font file and checks that it has Chinese glyphs.
-pub fn load_cjk_font(path: &Path) -> Result<FontVec, FaceError> {
-    let data = std::fs::read(path).map_err(|_| FaceError::BadFont {
-        path: path.to_owned(),
-    })?;
-    let font = FontVec::try_from_vec_and_index(data, 0).map_err(|_| FaceError::BadFont {
-        path: path.to_owned(),
-    })?;
+fn parse_cjk_font(data: Vec<u8>, source: &FontSource) -> Result<FontVec, FaceError> {
+    let bad = || FaceError::BadFont {
+        path: match source {
+            FontSource::File(p) => p.clone(),
+            FontSource::Bundled => PathBuf::from("sscard-cjk.ttf"),
+        },
+    };
+    let font = FontVec::try_from_vec_and_index(data, 0).map_err(|_| bad())?;
     // A font without 社 is not a CJK font.
     if font.glyph_id('社').0 == 0 {
         return Err(FaceError::NoCjkFont);
     }
     Ok(font)
+}
+
+/// Loads a font file and checks that it has Chinese glyphs.
+pub fn load_cjk_font(path: &Path) -> Result<FontVec, FaceError> {
+    Ok(FontSource::File(path.to_owned()).load()?.1)
 }
 
 /// Draws one line of text with its baseline at `baseline`, blending `colour` by coverage.
@@ -159,7 +212,11 @@ pub fn draw_text(
 
 /// Draws the card's back and returns it as PNG bytes, using the font at `font_path`.
 pub fn render_with(face: &CardFace, font_path: &Path) -> Result<Vec<u8>, FaceError> {
-    let font = load_cjk_font(font_path)?;
+    render_with_font(face, &load_cjk_font(font_path)?)
+}
+
+/// Draws the card's back with `font` (checked to have Chinese glyphs).
+pub fn render_with_font(face: &CardFace, font: &FontVec) -> Result<Vec<u8>, FaceError> {
     let mut img = RgbImage::from_fn(WIDTH, HEIGHT, |_, y| {
         // A pale blue-to-white wash, as the printed cards have.
         let t = y as f32 / HEIGHT as f32;
@@ -175,7 +232,7 @@ pub fn render_with(face: &CardFace, font_path: &Path) -> Result<Vec<u8>, FaceErr
     }
     draw_text(
         &mut img,
-        &font,
+        font,
         46.0,
         40.0,
         64.0,
@@ -184,7 +241,7 @@ pub fn render_with(face: &CardFace, font_path: &Path) -> Result<Vec<u8>, FaceErr
     );
     draw_text(
         &mut img,
-        &font,
+        font,
         30.0,
         700.0,
         62.0,
@@ -213,7 +270,7 @@ pub fn render_with(face: &CardFace, font_path: &Path) -> Result<Vec<u8>, FaceErr
         }
         draw_text(
             &mut img,
-            &font,
+            font,
             30.0,
             px as f32 + 70.0,
             py as f32 + 170.0,
@@ -229,12 +286,12 @@ pub fn render_with(face: &CardFace, font_path: &Path) -> Result<Vec<u8>, FaceErr
     ];
     for (i, (label, value)) in lines.iter().enumerate() {
         let y = 190.0 + i as f32 * 82.0;
-        draw_text(&mut img, &font, 30.0, 350.0, y, label, navy);
-        draw_text(&mut img, &font, 40.0, 350.0, y + 44.0, value, ink);
+        draw_text(&mut img, font, 30.0, 350.0, y, label, navy);
+        draw_text(&mut img, font, 40.0, 350.0, y + 44.0, value, ink);
     }
     draw_text(
         &mut img,
-        &font,
+        font,
         24.0,
         48.0,
         600.0,
@@ -250,8 +307,7 @@ pub fn render_with(face: &CardFace, font_path: &Path) -> Result<Vec<u8>, FaceErr
 
 use image::ImageEncoder as _;
 
-/// Draws the card's back with the machine's CJK font.
+/// Draws the card's back with [`find_cjk_font`]'s font.
 pub fn render(face: &CardFace) -> Result<Vec<u8>, FaceError> {
-    let path = find_cjk_font().ok_or(FaceError::NoCjkFont)?;
-    render_with(face, &path)
+    render_with_font(face, &find_cjk_font().load()?.1)
 }

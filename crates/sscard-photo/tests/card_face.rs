@@ -4,16 +4,16 @@ use sscard_photo::card_face::{self, CardFace, FaceError, Issuer};
 use sscard_photo::synth::{Source, Variation};
 use sscard_photo::{Options, Profile, normalize};
 
-fn font_or_skip() -> Option<std::path::PathBuf> {
-    let found = card_face::find_cjk_font();
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but no CJK font: .ci/run installs fonts-wqy-microhei"
-        );
-        eprintln!("skipping card-face test: no CJK font (apt-get install fonts-wqy-microhei)");
+/// The machine's CJK font, else the bundled one, as a file `render_with` can read.
+fn font_file() -> std::path::PathBuf {
+    match card_face::find_cjk_font() {
+        card_face::FontSource::File(path) => path,
+        card_face::FontSource::Bundled => {
+            let path = std::env::temp_dir().join(format!("sscard-cjk-{}.ttf", std::process::id()));
+            std::fs::write(&path, card_face::BUNDLED_FONT).unwrap();
+            path
+        }
     }
-    found
 }
 
 fn face(issuer: Issuer, photo: Option<Vec<u8>>) -> CardFace {
@@ -53,7 +53,7 @@ fn inked(
 
 #[test]
 fn provincial_and_city_faces() {
-    let Some(font) = font_or_skip() else { return };
+    let font = font_file();
     let photo = normalize(
         &Variation::badge(Source::GraceHopper).jpeg(),
         &Profile::jiangsu(),
@@ -107,4 +107,25 @@ fn a_font_without_chinese_is_refused() {
         ),
         Err(FaceError::BadFont { .. })
     ));
+}
+
+/// The font sscard ships draws every character of a card face, rare name characters included.
+#[test]
+fn the_bundled_font_draws_a_face() {
+    let (_, font) = card_face::FontSource::Bundled.load().unwrap();
+    for c in "欧阳娜娜王小明张三李四喆堃昇中华人民共和国社会保障卡江苏省泰州市中国建设银行".chars()
+    {
+        use ab_glyph::Font as _;
+        assert_ne!(font.glyph_id(c).0, 0, "{c} is in the bundled font");
+    }
+    let png = card_face::render_with_font(&face(Issuer::JiangsuProvince, None), &font).unwrap();
+    let img = image::load_from_memory(&png).unwrap().into_rgb8();
+    assert!(
+        inked(&img, (40, 10, 680, 90), [26, 82, 160]) > 2000,
+        "issuer header drawn"
+    );
+    assert!(
+        inked(&img, (340, 100, 1000, 600), [235, 244, 250]) > 5000,
+        "name and numbers drawn"
+    );
 }

@@ -51,7 +51,7 @@ pub fn clearing_statement_pdf(
     font: &PrintFont,
 ) -> Result<Vec<u8>, PrintError> {
     let pdf_font = Font::new(krilla::Data::from(font.data.clone()), 0)
-        .ok_or_else(|| PrintError::Pdf(format!("font {} not usable", font.path.display())))?;
+        .ok_or_else(|| PrintError::Pdf(format!("font {} not usable", font.source)))?;
     let mut doc = Document::new();
     let title = format!("{} {} 异地就医清算对账单", city_label(city), c.month);
     doc.set_metadata(

@@ -12,8 +12,8 @@
 //! - [`hourly_chart_png`]: a pickup point's hand-overs per hour, drawn here (server side) with
 //!   Chinese labels.
 //!
-//! Fonts come from [`sscard_photo::card_face::find_cjk_font`] (`SSCARD_FONT`, or Debian's
-//! `fonts-wqy-microhei` and the like); without one, printing is refused with a clear error.
+//! Fonts come from [`sscard_photo::card_face::find_cjk_font`]: `SSCARD_FONT`, else Debian's
+//! `fonts-wqy-microhei` and the like, else the subset sscard ships.
 
 mod chart;
 mod clearing;
@@ -29,9 +29,9 @@ pub use pdf::plan_pdf;
 pub use sheet::{SheetHeader, contact_sheet_pdf};
 pub use xlsx::plan_xlsx;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use sscard_photo::card_face::{FaceError, find_cjk_font};
+use sscard_photo::card_face::{FaceError, FontSource, find_cjk_font};
 
 /// Why a document could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,10 +58,10 @@ impl std::fmt::Display for PrintError {
 
 impl std::error::Error for PrintError {}
 
-/// The CJK font to print with: its path and bytes, checked to have Chinese glyphs.
+/// The CJK font to print with: where it came from and its bytes, checked to have Chinese glyphs.
 #[derive(Clone)]
 pub struct PrintFont {
-    path: PathBuf,
+    source: FontSource,
     data: std::sync::Arc<Vec<u8>>,
     metrics: std::sync::Arc<ab_glyph::FontVec>,
 }
@@ -69,36 +69,39 @@ pub struct PrintFont {
 impl std::fmt::Debug for PrintFont {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrintFont")
-            .field("path", &self.path)
+            .field("source", &self.source)
             .finish_non_exhaustive()
     }
 }
 
 impl PrintFont {
-    /// The machine's CJK font (`SSCARD_FONT`, then the usual Debian fonts).
+    /// The CJK font: `SSCARD_FONT`, then the usual Debian fonts, then the bundled subset.
     pub fn find() -> Result<Self, PrintError> {
-        let path = find_cjk_font().ok_or(PrintError::Font(FaceError::NoCjkFont))?;
-        Self::load(&path)
+        Self::from_source(find_cjk_font())
+    }
+
+    /// The subset sscard ships.
+    pub fn bundled() -> Result<Self, PrintError> {
+        Self::from_source(FontSource::Bundled)
     }
 
     /// A font file (TrueType/OpenType, or the first font of a collection).
     pub fn load(path: &Path) -> Result<Self, PrintError> {
-        let metrics = sscard_photo::card_face::load_cjk_font(path).map_err(PrintError::Font)?;
-        let data = std::fs::read(path).map_err(|_| {
-            PrintError::Font(FaceError::BadFont {
-                path: path.to_owned(),
-            })
-        })?;
+        Self::from_source(FontSource::File(path.to_owned()))
+    }
+
+    fn from_source(source: FontSource) -> Result<Self, PrintError> {
+        let (data, metrics) = source.load().map_err(PrintError::Font)?;
         Ok(Self {
-            path: path.to_owned(),
+            source,
             data: std::sync::Arc::new(data),
             metrics: std::sync::Arc::new(metrics),
         })
     }
 
-    /// The font file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the font came from.
+    pub fn source(&self) -> &FontSource {
+        &self.source
     }
 
     /// Width of `text` at `size` (in the size's units).

@@ -90,7 +90,7 @@ pub(crate) fn frame(s: &mut Surface<'_>, rect: Rect, width: f32) {
 /// the box labels, two to a page.
 pub fn plan_pdf(plan: &DistributionPlan, font: &PrintFont) -> Result<Vec<u8>, PrintError> {
     let pdf_font = Font::new(krilla::Data::from(font.data.clone()), 0)
-        .ok_or_else(|| PrintError::Pdf(format!("font {} not usable", font.path.display())))?;
+        .ok_or_else(|| PrintError::Pdf(format!("font {} not usable", font.source)))?;
     let pen = Pen {
         font: pdf_font,
         print: font,

@@ -55,7 +55,7 @@ pub fn contact_sheet_pdf(
     font: &PrintFont,
 ) -> Result<Vec<u8>, PrintError> {
     let pdf_font = Font::new(krilla::Data::from(font.data.clone()), 0)
-        .ok_or_else(|| PrintError::Pdf(format!("font {} not usable", font.path.display())))?;
+        .ok_or_else(|| PrintError::Pdf(format!("font {} not usable", font.source)))?;
     let mut doc = Document::new();
     doc.set_metadata(
         Metadata::new()

@@ -601,14 +601,22 @@ pub(crate) async fn card_face(g: &Global, number: &str, out: &Path) -> anyhow::R
         bank,
         photo,
     };
-    match sscard_photo::card_face::render(&face) {
+    let font = sscard_photo::card_face::find_cjk_font();
+    let drawn = font
+        .load()
+        .and_then(|(_, f)| sscard_photo::card_face::render_with_font(&face, &f));
+    match drawn {
         Ok(png) => {
             std::fs::write(out, png).with_context(|| format!("cannot write {}", out.display()))?;
             if g.json {
-                json_line(&serde_json::json!({ "out": out, "card_number": number.as_str() }));
+                json_line(&serde_json::json!({
+                    "out": out,
+                    "card_number": number.as_str(),
+                    "font": font.to_string(),
+                }));
             } else {
                 println!(
-                    "✓ 卡面已写入（card face written）: {} · {}",
+                    "✓ 卡面已写入（card face written）: {} · {} · 字体（font）: {font}",
                     out.display(),
                     number
                 );

@@ -174,7 +174,7 @@ pub(crate) async fn demo(g: &Global, a: &DemoArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = &seeded.batch {
         let written = |p: &Option<std::path::PathBuf>| {
             p.as_ref().map_or_else(
-                || "未生成：没有中文字体（not written: no CJK font）".to_owned(),
+                || "未生成：见上方说明（not written: see the note above）".to_owned(),
                 |p| p.display().to_string(),
             )
         };

@@ -21,14 +21,18 @@ impl Cli {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_sscard"))
-            .args(args)
+        self.command(args).output().unwrap()
+    }
+
+    /// The command `run` runs, for a test to add to its environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sscard"));
+        c.args(args)
             .env("SSCARD_DB", &self.db)
             .env("SSCARD_ACTOR", "clerk:cli-test")
             .env("SSCARD_DEMO_KEYS", "true")
-            .env_remove("SSCARD_EXCHANGE_SECRET")
-            .output()
-            .unwrap()
+            .env_remove("SSCARD_EXCHANGE_SECRET");
+        c
     }
 
     pub fn json(&self, args: &[&str]) -> (i32, Value) {
