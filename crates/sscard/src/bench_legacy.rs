@@ -45,6 +45,8 @@ struct Run {
     total_s: f64,
     rows_per_second: f64,
     peer: Option<Peer>,
+    /// The same rows put into sscard's own tables by the database's shell alone.
+    floor: Option<Peer>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -90,6 +92,7 @@ async fn ours(label: &str, url: &str, bytes: &[u8], rows: usize) -> anyhow::Resu
         #[allow(clippy::cast_precision_loss)]
         rows_per_second: rows as f64 / total_s,
         peer: None,
+        floor: None,
     })
 }
 
@@ -136,6 +139,117 @@ fn sqlite3_import(db: &Path, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
     let took = t.elapsed().as_secs_f64();
     anyhow::ensure!(status.success(), "sqlite3 failed: {status}");
     Ok(peer("sqlite3 .import", took, rows))
+}
+
+/// The floor under any import into sscard's schema: the file loaded by the shell, then people
+/// and cards put into sscard's own tables (their keys, unique and partial indexes, foreign keys
+/// and checks) by two `INSERT … SELECT` — no validation of numbers, no 15-digit upgrade, no
+/// supersession, no audit; 18-digit rows only.
+const INTO_SCHEMA_SQLITE: &str = "\
+PRAGMA foreign_keys = ON;
+PRAGMA cache_size = -262144;
+CREATE TEMP TABLE legacy_in (card_number TEXT, ssn TEXT, name TEXT, issue_date TEXT, status TEXT, bank TEXT, account TEXT, district TEXT);
+.mode csv
+.import --skip 1 '{CSV}' legacy_in
+BEGIN;
+INSERT INTO persons (id, ssn, name, sex, birth_date, household_region, created_at, updated_at)
+ SELECT CAST(printf('%016x', rowid) AS BLOB), ssn, name, 2 - (CAST(substr(ssn, 17, 1) AS INTEGER) % 2),
+   substr(ssn, 7, 4) || '-' || substr(ssn, 11, 2) || '-' || substr(ssn, 13, 2), substr(ssn, 1, 6),
+   '2026-12-03T00:00:00Z', '2026-12-03T00:00:00Z'
+ FROM temp.legacy_in WHERE length(ssn) = 18 ORDER BY rowid ON CONFLICT (ssn) DO NOTHING;
+INSERT INTO cards (id, card_number, person_id, bank_code, generation, issue_date, expiry_date, ss_status, financial_status, handed_over, first_used, account_number, district, created_at, updated_at)
+ SELECT CAST(printf('%016x', l.rowid) AS BLOB), l.card_number, p.id,
+   b.code, 'legacy', l.issue_date, l.issue_date, 1, 'active', 1, 1, l.account, l.district, '2026-12-03T00:00:00Z', '2026-12-03T00:00:00Z'
+ FROM temp.legacy_in l JOIN persons p ON p.ssn = l.ssn
+ JOIN banks b ON b.code = l.bank OR b.name_zh = l.bank OR b.short_name = l.bank
+ WHERE l.card_number <> '' AND date(l.issue_date) IS NOT NULL ON CONFLICT DO NOTHING;
+COMMIT;
+";
+
+const INTO_SCHEMA_PG: &str = "\
+CREATE TEMP TABLE legacy_in (card_number TEXT, ssn TEXT, name TEXT, issue_date TEXT, status TEXT, bank TEXT, account TEXT, district TEXT);
+\\copy legacy_in FROM '{CSV}' WITH (FORMAT csv, HEADER true)
+BEGIN;
+INSERT INTO persons (id, ssn, name, sex, birth_date, household_region, created_at, updated_at)
+ SELECT gen_random_uuid(), ssn, name, 2 - (substr(ssn, 17, 1)::int % 2), to_date(substr(ssn, 7, 8), 'YYYYMMDD'),
+   substr(ssn, 1, 6), now(), now()
+ FROM legacy_in WHERE length(ssn) = 18 AND name IS NOT NULL ON CONFLICT (ssn) DO NOTHING;
+INSERT INTO cards (id, card_number, person_id, bank_code, generation, issue_date, expiry_date, ss_status, financial_status, handed_over, first_used, account_number, district, created_at, updated_at)
+ SELECT gen_random_uuid(), l.card_number, p.id,
+   b.code, 'legacy', l.issue_date::date, l.issue_date::date, 1, 'active', TRUE, TRUE, l.account, l.district, now(), now()
+ FROM legacy_in l JOIN persons p ON p.ssn = l.ssn
+ JOIN banks b ON b.code = l.bank OR b.name_zh = l.bank OR b.short_name = l.bank
+ WHERE l.card_number IS NOT NULL AND l.issue_date ~ '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$' ON CONFLICT DO NOTHING;
+COMMIT;
+";
+
+/// [`INTO_SCHEMA_SQLITE`] in the `sqlite3` shell on a fresh sscard database.
+async fn sqlite3_into_schema(db: &Path, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
+    let sqlite3 = on_path("sqlite3")
+        .ok_or_else(|| anyhow::anyhow!("sqlite3 is not installed (apt install sqlite3)"))?;
+    Store::open(
+        &format!("sqlite://{}", db.display()),
+        &StoreOptions::default(),
+    )
+    .await?
+    .close()
+    .await;
+    let script = INTO_SCHEMA_SQLITE.replace("{CSV}", &csv.display().to_string());
+    let t = Instant::now();
+    let mut child = std::process::Command::new(sqlite3)
+        .arg("-bail")
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(script.as_bytes())?;
+    }
+    let status = child.wait()?;
+    let took = t.elapsed().as_secs_f64();
+    anyhow::ensure!(status.success(), "sqlite3 failed: {status}");
+    Ok(peer("sqlite3 → schema", took, rows))
+}
+
+/// [`INTO_SCHEMA_PG`] in `psql` on a fresh sscard database.
+async fn psql_into_schema(base: &str, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
+    let psql = crate::pg_cluster::binary("psql")
+        .or_else(|| on_path("psql"))
+        .ok_or_else(|| anyhow::anyhow!("psql is not installed"))?;
+    let (url, name) = crate::bench::fresh_pg_database(base).await?;
+    Store::open(&url, &StoreOptions::default())
+        .await?
+        .close()
+        .await;
+    let script = INTO_SCHEMA_PG.replace("{CSV}", &csv.display().to_string());
+    let t = Instant::now();
+    let child = std::process::Command::new(psql)
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", &url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let out = match child {
+        Ok(mut child) => {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().expect("piped");
+            stdin.write_all(script.as_bytes())?;
+            drop(stdin);
+            child.wait_with_output()
+        }
+        Err(e) => Err(e),
+    };
+    let took = t.elapsed().as_secs_f64();
+    crate::bench::drop_pg_database(base, &name).await;
+    let out = out?;
+    anyhow::ensure!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(peer("psql → schema", took, rows))
 }
 
 /// `psql \copy` of the file into a plain table of a fresh database.
@@ -204,6 +318,13 @@ pub(crate) async fn run(g: &Global, b: &LegacyBench) -> anyhow::Result<ExitCode>
             None
         }
     };
+    sqlite.floor = match sqlite3_into_schema(&dir.join("floor.db"), &csv_path, b.rows).await {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("⚠ no sqlite3-into-schema figure: {e}");
+            None
+        }
+    };
     runs.push(sqlite);
     let (_cluster, base) = crate::pg_cluster::Cluster::for_peer(b.pg.as_deref(), b.no_pg);
     if let Some(base) = &base {
@@ -215,6 +336,13 @@ pub(crate) async fn run(g: &Global, b: &LegacyBench) -> anyhow::Result<ExitCode>
             Ok(p) => Some(p),
             Err(e) => {
                 eprintln!("⚠ no psql figure: {e}");
+                None
+            }
+        };
+        r.floor = match psql_into_schema(base, &csv_path, b.rows).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("⚠ no psql-into-schema figure: {e}");
                 None
             }
         };
@@ -254,6 +382,19 @@ pub(crate) async fn run(g: &Global, b: &LegacyBench) -> anyhow::Result<ExitCode>
             rate,
             ratio
         );
+    }
+    for r in &runs {
+        if let Some(f) = &r.floor {
+            println!(
+                "{:<10} 同一文件由数据库自带工具直接写入 sscard 的表（the same file put into sscard's \
+                 own tables by the shell alone, no checks）: {} {:.2}s = {:.0} rows/s; sscard = {:.2}× of it",
+                r.backend,
+                f.name,
+                f.seconds,
+                f.rows_per_second,
+                r.rows_per_second / f.rows_per_second
+            );
+        }
     }
     println!("目标（target）: ≥ 0.5× the raw load's rows/s");
     Ok(ExitCode::SUCCESS)
