@@ -146,6 +146,7 @@ fn sqlite3_import(db: &Path, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
 /// and checks) by two `INSERT … SELECT` — no validation of numbers, no 15-digit upgrade, no
 /// supersession, no audit; 18-digit rows only.
 const INTO_SCHEMA_SQLITE: &str = "\
+.timeout 30000
 PRAGMA foreign_keys = ON;
 PRAGMA cache_size = -262144;
 CREATE TEMP TABLE legacy_in (card_number TEXT, ssn TEXT, name TEXT, issue_date TEXT, status TEXT, bank TEXT, account TEXT, district TEXT);

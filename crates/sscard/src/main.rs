@@ -260,6 +260,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // Output written with `write!` to a reader that went away: quiet, as with `println!`.
+        Err(err)
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(141)
+        }
         Err(err) => {
             eprintln!("错误（error）: {err:#}");
             ExitCode::from(3)
