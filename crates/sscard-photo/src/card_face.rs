@@ -96,7 +96,7 @@ pub const FONT_CANDIDATES: &[&str] = &[
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
 ];
 
-/// The CJK font sscard ships, used when the machine has none: a subset of WenQuanYi Micro Hei
+/// The CJK font sscard ships, used when the machine has none: a subset of Micro Hei (文泉驿微米黑)
 /// (Apache-2.0, `crates/sscard-photo/fonts/LICENSE`) holding GB 2312 and every character of
 /// sscard's own texts and data, made by `tools/gen-font-subset.py`.
 pub static BUNDLED_FONT: &[u8] = include_bytes!("../fonts/sscard-cjk.ttf");

@@ -353,15 +353,18 @@ pub(crate) async fn run(g: &Global, b: &LegacyBench) -> anyhow::Result<ExitCode>
         crate::output::json_line(&json!({ "cores": cores, "runs": runs, "target_ratio": 0.5 }));
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "sscard bench legacy — {} 行存量卡文件（legacy card rows）, {cores} 核（cores）",
-        b.rows
-    );
+    print_table(&runs, b.rows, cores);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The human table: ours beside the raw load and the floor.
+fn print_table(runs: &[Run], rows: usize, cores: usize) {
+    println!("sscard bench legacy — {rows} 行存量卡文件（legacy card rows）, {cores} 核（cores）");
     println!(
         "{:<10} {:>9} {:>9} {:>9} {:>11} {:>11}  {:<16} {:>11} {:>7}",
         "backend", "read", "import", "total", "rows/s", "accepted", "peer", "peer rows/s", "ratio"
     );
-    for r in &runs {
+    for r in runs {
         let (name, rate) = r
             .peer
             .as_ref()
@@ -384,7 +387,7 @@ pub(crate) async fn run(g: &Global, b: &LegacyBench) -> anyhow::Result<ExitCode>
             ratio
         );
     }
-    for r in &runs {
+    for r in runs {
         if let Some(f) = &r.floor {
             println!(
                 "{:<10} 同一文件由数据库自带工具直接写入 sscard 的表（the same file put into sscard's \
@@ -398,5 +401,4 @@ pub(crate) async fn run(g: &Global, b: &LegacyBench) -> anyhow::Result<ExitCode>
         }
     }
     println!("目标（target）: ≥ 0.5× the raw load's rows/s");
-    Ok(ExitCode::SUCCESS)
 }
