@@ -195,6 +195,42 @@ async fn bench_store(
     })
 }
 
+/// `name` on `PATH`.
+pub(crate) fn on_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Runs `script` in the `sqlite3` shell on `db` (with `options` before the database) and
+/// answers how long it took, in seconds: the peers of the SQLite benchmarks.
+pub(crate) fn sqlite3_script(
+    db: &std::path::Path,
+    options: &[&str],
+    script: &str,
+) -> anyhow::Result<f64> {
+    let sqlite3 = on_path("sqlite3")
+        .ok_or_else(|| anyhow::anyhow!("sqlite3 is not installed (apt install sqlite3)"))?;
+    let t = Instant::now();
+    let mut child = std::process::Command::new(sqlite3)
+        .args(options)
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(script.as_bytes())?;
+    }
+    let status = child.wait()?;
+    let took = t.elapsed().as_secs_f64();
+    anyhow::ensure!(status.success(), "sqlite3 failed: {status}");
+    Ok(took)
+}
+
 pub(crate) async fn fresh_pg_database(base: &str) -> anyhow::Result<(String, String)> {
     use sqlx::Connection;
     let name = format!("sscard_bench_{}", uuid::Uuid::now_v7().simple());

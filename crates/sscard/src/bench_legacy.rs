@@ -99,14 +99,6 @@ async fn ours(label: &str, url: &str, bytes: &[u8], rows: usize) -> anyhow::Resu
 const PLAIN_TABLE: &str = "CREATE TABLE legacy_in (card_number TEXT, ssn TEXT, name TEXT, \
      issue_date TEXT, status TEXT, bank TEXT, account TEXT, district TEXT)";
 
-fn on_path(name: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
 #[allow(clippy::cast_precision_loss)]
 fn peer(name: &'static str, seconds: f64, rows: usize) -> Peer {
     Peer {
@@ -118,26 +110,11 @@ fn peer(name: &'static str, seconds: f64, rows: usize) -> Peer {
 
 /// `sqlite3 .import` of the file into a plain table of a fresh database.
 fn sqlite3_import(db: &Path, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
-    let sqlite3 = on_path("sqlite3")
-        .ok_or_else(|| anyhow::anyhow!("sqlite3 is not installed (apt install sqlite3)"))?;
     let script = format!(
         "PRAGMA journal_mode = WAL;\n{PLAIN_TABLE};\n.mode csv\n.import --skip 1 '{}' legacy_in\n",
         csv.display()
     );
-    let t = Instant::now();
-    let mut child = std::process::Command::new(sqlite3)
-        .arg(db)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()?;
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("piped");
-        stdin.write_all(script.as_bytes())?;
-    }
-    let status = child.wait()?;
-    let took = t.elapsed().as_secs_f64();
-    anyhow::ensure!(status.success(), "sqlite3 failed: {status}");
+    let took = crate::bench::sqlite3_script(db, &[], &script)?;
     Ok(peer("sqlite3 .import", took, rows))
 }
 
@@ -186,8 +163,6 @@ COMMIT;
 
 /// [`INTO_SCHEMA_SQLITE`] in the `sqlite3` shell on a fresh sscard database.
 async fn sqlite3_into_schema(db: &Path, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
-    let sqlite3 = on_path("sqlite3")
-        .ok_or_else(|| anyhow::anyhow!("sqlite3 is not installed (apt install sqlite3)"))?;
     Store::open(
         &format!("sqlite://{}", db.display()),
         &StoreOptions::default(),
@@ -196,28 +171,14 @@ async fn sqlite3_into_schema(db: &Path, csv: &Path, rows: usize) -> anyhow::Resu
     .close()
     .await;
     let script = INTO_SCHEMA_SQLITE.replace("{CSV}", &csv.display().to_string());
-    let t = Instant::now();
-    let mut child = std::process::Command::new(sqlite3)
-        .arg("-bail")
-        .arg(db)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()?;
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("piped");
-        stdin.write_all(script.as_bytes())?;
-    }
-    let status = child.wait()?;
-    let took = t.elapsed().as_secs_f64();
-    anyhow::ensure!(status.success(), "sqlite3 failed: {status}");
+    let took = crate::bench::sqlite3_script(db, &["-bail"], &script)?;
     Ok(peer("sqlite3 → schema", took, rows))
 }
 
 /// [`INTO_SCHEMA_PG`] in `psql` on a fresh sscard database.
 async fn psql_into_schema(base: &str, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
     let psql = crate::pg_cluster::binary("psql")
-        .or_else(|| on_path("psql"))
+        .or_else(|| crate::bench::on_path("psql"))
         .ok_or_else(|| anyhow::anyhow!("psql is not installed"))?;
     let (url, name) = crate::bench::fresh_pg_database(base).await?;
     Store::open(&url, &StoreOptions::default())
@@ -256,7 +217,7 @@ async fn psql_into_schema(base: &str, csv: &Path, rows: usize) -> anyhow::Result
 /// `psql \copy` of the file into a plain table of a fresh database.
 async fn psql_copy(base: &str, csv: &Path, rows: usize) -> anyhow::Result<Peer> {
     let psql = crate::pg_cluster::binary("psql")
-        .or_else(|| on_path("psql"))
+        .or_else(|| crate::bench::on_path("psql"))
         .ok_or_else(|| anyhow::anyhow!("psql is not installed"))?;
     let (url, name) = crate::bench::fresh_pg_database(base).await?;
     let copy = format!(

@@ -229,13 +229,6 @@ async fn bench_backend(
 
 /// The peer: the same job as one SQL script in the `sqlite3` shell.
 fn sqlite3_peer(db: &Path, csv: &Path, out: &Path) -> anyhow::Result<f64> {
-    let sqlite3 = std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|d| d.join("sqlite3"))
-                .find(|p| p.is_file())
-        })
-        .ok_or_else(|| anyhow::anyhow!("sqlite3 is not installed (apt install sqlite3)"))?;
     let script = format!(
         ".mode csv\n\
          CREATE TEMP TABLE pay_in (id_number TEXT, amount TEXT);\n\
@@ -253,21 +246,7 @@ fn sqlite3_peer(db: &Path, csv: &Path, out: &Path) -> anyhow::Result<f64> {
         csv = csv.display(),
         out = out.display()
     );
-    let t = Instant::now();
-    let mut child = std::process::Command::new(sqlite3)
-        .arg(db)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()?;
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("piped");
-        stdin.write_all(script.as_bytes())?;
-    }
-    let status = child.wait()?;
-    let took = t.elapsed().as_secs_f64();
-    anyhow::ensure!(status.success(), "sqlite3 failed: {status}");
-    Ok(took)
+    crate::bench::sqlite3_script(db, &[], &script)
 }
 
 pub(crate) async fn run(g: &Global, b: &PaymentsBench) -> anyhow::Result<ExitCode> {
