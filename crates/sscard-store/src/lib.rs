@@ -20,6 +20,7 @@
 pub mod appointments;
 mod audit;
 pub mod bank;
+pub mod browse;
 mod error;
 pub mod fsi;
 pub mod insurance;
@@ -1781,6 +1782,118 @@ impl Store {
     ) -> Result<PickupFigures, StoreError> {
         let r = dispatch!(self, read, pickup_figures(ctx, point, now));
         self.noted(ctx, r).await
+    }
+
+    // ---- browsing: the console's lists and the dashboards' counts ----
+
+    /// Persons (masked), a page at a time (an employer agent: its own employer's).
+    pub async fn list_persons(
+        &self,
+        ctx: &Ctx,
+        q: &browse::ListQuery,
+    ) -> Result<browse::ListPage<browse::PersonRow>, StoreError> {
+        dispatch!(self, read, list_persons(ctx, q))
+    }
+
+    /// Cards, a page at a time (a bank: its own).
+    pub async fn list_cards(
+        &self,
+        ctx: &Ctx,
+        q: &browse::ListQuery,
+    ) -> Result<browse::ListPage<browse::CardRow>, StoreError> {
+        dispatch!(self, read, list_cards(ctx, q))
+    }
+
+    /// Institutions with their terminals, a page at a time.
+    pub async fn list_institutions(
+        &self,
+        ctx: &Ctx,
+        q: &browse::ListQuery,
+    ) -> Result<browse::ListPage<browse::InstitutionRow>, StoreError> {
+        dispatch!(self, read, list_institutions(ctx, q))
+    }
+
+    /// Terminals, a page at a time.
+    pub async fn list_terminals(
+        &self,
+        ctx: &Ctx,
+        q: &browse::ListQuery,
+    ) -> Result<browse::ListPage<browse::TerminalRow>, StoreError> {
+        dispatch!(self, read, list_terminals(ctx, q))
+    }
+
+    /// Settlements, newest first, a page at a time (an institution: its own).
+    pub async fn list_settlements(
+        &self,
+        ctx: &Ctx,
+        q: &browse::ListQuery,
+    ) -> Result<browse::ListPage<browse::SettlementRow>, StoreError> {
+        dispatch!(self, read, list_settlements(ctx, q))
+    }
+
+    /// Exchange bookings, a page at a time (a counter: its own point's).
+    pub async fn list_bookings(
+        &self,
+        ctx: &Ctx,
+        q: &browse::ListQuery,
+    ) -> Result<browse::ListPage<appointments::Appointment>, StoreError> {
+        dispatch!(self, read, list_bookings(ctx, q))
+    }
+
+    /// Batches, newest first, a page at a time; searched by batch number or employer name
+    /// part, filtered by status code and employer (an employer agent: its own).
+    pub async fn list_batches(
+        &self,
+        ctx: &Ctx,
+        q: &browse::ListQuery,
+    ) -> Result<browse::ListPage<BatchSummary>, StoreError> {
+        let text = q.text().map(str::to_owned);
+        let status: Option<u8> = q.status.as_deref().and_then(|s| s.parse().ok());
+        let employer = q.employer.as_deref().filter(|e| !e.is_empty());
+        let all: Vec<BatchSummary> = self
+            .batches(ctx)
+            .await?
+            .into_iter()
+            .filter(|b| status.is_none_or(|s| b.status == s))
+            .filter(|b| employer.is_none_or(|e| b.employer == e))
+            .filter(|b| {
+                text.as_deref().is_none_or(|t| {
+                    b.id.to_string() == t || b.employer_name.contains(t) || b.employer == t
+                })
+            })
+            .collect();
+        Ok(browse::ListPage::of(all, q))
+    }
+
+    /// Cards by generation and social-security status (a bank: its own).
+    pub async fn card_counts(&self, ctx: &Ctx) -> Result<Vec<browse::CardCount>, StoreError> {
+        dispatch!(self, read, card_counts(ctx))
+    }
+
+    /// Settlements per hour of a day, China time (an institution: its own).
+    pub async fn settlements_by_hour(
+        &self,
+        ctx: &Ctx,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<(u32, u64)>, StoreError> {
+        dispatch!(self, read, settlements_by_hour(ctx, day))
+    }
+
+    /// Production rows waiting at each step, by partner bank.
+    pub async fn production_queue(
+        &self,
+        ctx: &Ctx,
+    ) -> Result<Vec<browse::ProductionQueue>, StoreError> {
+        dispatch!(self, read, production_queue(ctx))
+    }
+
+    /// Per point: cards handed over on a day and cards waiting (a counter: its own point).
+    pub async fn pickups_on(
+        &self,
+        ctx: &Ctx,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<browse::PointPickups>, StoreError> {
+        dispatch!(self, read, pickups_on(ctx, day))
     }
 
     /// The most recent audit events, newest first (pending events sealed first).

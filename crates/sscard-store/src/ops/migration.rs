@@ -466,7 +466,7 @@ async fn appointment_row(
     Ok((row, ssn))
 }
 
-fn appointment_of(row: &DbRow) -> Result<Appointment, StoreError> {
+pub(super) fn appointment_of(row: &DbRow) -> Result<Appointment, StoreError> {
     let ssn: String = row.try_get("ssn")?;
     let name: String = row.try_get("name")?;
     let phone: Option<String> = row.try_get("phone")?;

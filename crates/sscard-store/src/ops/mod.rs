@@ -16,6 +16,7 @@
 mod audit;
 mod bank;
 mod batches;
+mod browse;
 mod cards;
 mod check_batch;
 mod distribution;
@@ -35,6 +36,7 @@ mod terminals;
 pub(crate) use self::audit::*;
 pub(crate) use self::bank::*;
 pub(crate) use self::batches::*;
+pub(crate) use self::browse::*;
 pub(crate) use self::cards::*;
 pub(crate) use self::check_batch::*;
 pub(crate) use self::distribution::*;
