@@ -154,6 +154,24 @@ impl BatchStatus {
         }
     }
 
+    /// The English name.
+    pub fn en(self) -> String {
+        let stage = |s: Stage| match s {
+            Stage::Bank => "bank",
+            Stage::Factory => "factory",
+            Stage::Personalisation => "personalisation",
+        };
+        match self {
+            BatchStatus::Created => "created".into(),
+            BatchStatus::At(s, StepState::Sent) => format!("sent to {}", stage(s)),
+            BatchStatus::At(s, StepState::Returned) => format!("{} returned", stage(s)),
+            BatchStatus::At(s, StepState::ExportFailed) => format!("sending to {} failed", stage(s)),
+            BatchStatus::At(s, StepState::ReturnFailed) => format!("{} result failed", stage(s)),
+            BatchStatus::ReceivedAtOutlet => "received at the outlet".into(),
+            BatchStatus::Issued => "issued".into(),
+        }
+    }
+
     /// The state a stage's export starts from.
     fn ready_for(stage: Stage) -> BatchStatus {
         match stage {

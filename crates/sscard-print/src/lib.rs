@@ -9,6 +9,7 @@
 //!   their reason.
 //! - [`clearing_statement_pdf`], [`clearing_statement_xlsx`]: a city's statement of the month's
 //!   cross-region clearing.
+//! - [`bars_png`], [`columns_png`]: the console dashboards' stacked bars and columns.
 //! - [`hourly_chart_png`]: a pickup point's hand-overs per hour, drawn here (server side) with
 //!   Chinese labels.
 //!
@@ -17,6 +18,7 @@
 
 mod chart;
 mod clearing;
+mod dashboard_chart;
 mod migration_chart;
 mod pdf;
 mod sheet;
@@ -24,6 +26,7 @@ mod xlsx;
 
 pub use chart::{CHART_HEIGHT, CHART_WIDTH, hourly_chart_png};
 pub use clearing::{city_label, clearing_statement_pdf, clearing_statement_xlsx};
+pub use dashboard_chart::{Bars, PALETTE, bars_png, columns_png};
 pub use migration_chart::{daily_chart_png, district_progress_png, forecast_chart_png};
 pub use pdf::plan_pdf;
 pub use sheet::{SheetHeader, contact_sheet_pdf};

@@ -22,7 +22,7 @@ const PROGRESS: [([u8; 3], &str); 4] = [
     ([190, 196, 206], "未换 pending"),
 ];
 
-fn fill(img: &mut RgbImage, x0: u32, y0: u32, x1: u32, y1: u32, colour: [u8; 3]) {
+pub(crate) fn fill(img: &mut RgbImage, x0: u32, y0: u32, x1: u32, y1: u32, colour: [u8; 3]) {
     let (w, h) = img.dimensions();
     for y in y0.min(h)..y1.min(h) {
         for x in x0.min(w)..x1.min(w) {
@@ -32,7 +32,7 @@ fn fill(img: &mut RgbImage, x0: u32, y0: u32, x1: u32, y1: u32, colour: [u8; 3])
 }
 
 /// A round upper bound for an axis (1, 2, 5 × 10ⁿ).
-fn axis_max(n: u64) -> u64 {
+pub(crate) fn axis_max(n: u64) -> u64 {
     let n = n.max(5);
     let mut step = 1u64;
     loop {
@@ -46,7 +46,7 @@ fn axis_max(n: u64) -> u64 {
 }
 
 /// 1,234,567 → `123.5万`; under 10,000 as is.
-fn short(n: u64) -> String {
+pub(crate) fn short(n: u64) -> String {
     if n >= 10_000 {
         let tenths = (n + 500) / 1_000;
         format!("{}.{}万", tenths / 10, tenths % 10)
@@ -55,7 +55,7 @@ fn short(n: u64) -> String {
     }
 }
 
-fn png(img: &RgbImage) -> Vec<u8> {
+pub(crate) fn png(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
         .write_image(

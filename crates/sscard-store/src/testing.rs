@@ -170,3 +170,16 @@ pub async fn received_batch(
         .expect("received");
     batch
 }
+
+/// One number from the database at `url`, read straight from it with `sql` (tests that check
+/// a figure shown by the server against the tables).
+pub async fn scalar(url: &str, sql: &str) -> Result<i64, sqlx::Error> {
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await?;
+        sqlx::query_scalar(sql).fetch_one(&mut c).await
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await?;
+        sqlx::query_scalar(sql).fetch_one(&mut c).await
+    }
+}

@@ -4,7 +4,7 @@
 //! uploaded here).
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -70,17 +70,30 @@ fn own_employer(caller: &Caller) -> Result<Option<CreditCode>, ApiError> {
 async fn list_page(
     State(st): State<AppState>,
     ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadBatches>,
+    Query(params): Query<super::lists::ListParams>,
 ) -> Response {
-    let batches = match st.store.batches(&actor(&caller)).await {
+    let q = match params.query() {
+        Ok(q) => q,
+        Err(e) => return error_page(&p, &e),
+    };
+    let list = match st.store.list_batches(&actor(&caller), &q).await {
         Ok(b) => b,
         Err(e) => return error_page(&p, &ApiError::from(e)),
     };
+    let statuses = sscard_core::BatchStatus::all()
+        .into_iter()
+        .map(|s| (s.code().to_string(), s.zh(), s.en()))
+        .collect();
+    let path = "/console/batches";
     let body = html! {
         h1 { (p.t("制卡批次", "Production batches")) }
         @if p.can(Permission::UploadBatches) { (upload_form(&p)) }
-        table #batches {
+        (super::lists::search_form(&p, path, &params, ("批次号或单位名称", "batch number or employer name"), &[
+            super::lists::Filter::Choice { name: "status", zh: "状态", en: "Status", options: statuses },
+        ]))
+        div.scroll { table #batches {
             tr { th { (p.t("批次", "Batch")) } th { (p.t("单位", "Employer")) } th { (p.t("状态", "Status")) } th { (p.t("人数", "People")) } th { (p.t("已制卡", "Cards")) } }
-            @for b in &batches {
+            @for b in &list.rows {
                 tr {
                     td { a href=(format!("/console/batches/{}", b.id)) { (b.id) } }
                     td { (b.employer_name) }
@@ -89,8 +102,9 @@ async fn list_page(
                     td { (b.cards) }
                 }
             }
-        }
-        @if batches.is_empty() { p #no-batches { (p.t("还没有批次", "No batches yet")) } }
+        } }
+        @if list.total == 0 { p #no-batches { (p.t("还没有批次", "No batches yet")) } }
+        (super::lists::pager(&p, path, &params, &list))
     };
     layout(&p, p.t("制卡批次", "Production batches"), &body).into_response()
 }

@@ -42,7 +42,7 @@ fn png(bytes: Vec<u8>) -> Response {
 }
 
 /// Draws a chart off the async workers with the machine's CJK font.
-async fn draw(
+pub(super) async fn draw(
     p: &Page,
     f: impl FnOnce(&sscard_print::PrintFont) -> Vec<u8> + Send + 'static,
 ) -> Response {

@@ -21,6 +21,8 @@ use crate::i18n::Lang;
 mod batches;
 mod clearing;
 mod extract;
+mod home;
+mod lists;
 mod migration;
 mod payments;
 mod pickup;
@@ -38,7 +40,8 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(clearing::router())
         .merge(payments::router())
         .merge(migration::router())
-        .route("/console", get(home))
+        .merge(home::router())
+        .merge(lists::router())
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
         .route("/console/search", post(search))
@@ -131,32 +134,10 @@ fn layout(p: &Page, title: &str, body: &Markup) -> Markup {
                     nav {
                         @if let Some(c) = &p.caller {
                             span #whoami { (c.staff.display_name) " · " (p.t(c.staff.role.zh(), c.staff.role.as_str())) }
-                            @if c.staff.role.can(Permission::ReadBatches) {
-                                a #nav-batches href="/console/batches" { (p.t("制卡批次", "Batches")) }
-                            }
-                            @if c.staff.role.can(Permission::Distribute) {
-                                a #nav-pickup href="/console/pickup" { (p.t("发放台", "Pickup desk")) }
-                            } @else if c.staff.role.can(Permission::ReadDistribution) {
-                                a #nav-pickup href="/console/pickup/figures" { (p.t("发放数据", "Pickup figures")) }
-                            }
-                            @if c.staff.role.can(Permission::ReadTerminals) {
-                                a #nav-readiness href="/console/readiness" { (p.t("终端改造", "Terminals")) }
-                            }
-                            @if c.staff.role.can(Permission::ReadSettlements) {
-                                a #nav-clearing href="/console/clearing" { (p.t("异地清算", "Clearing")) }
-                            }
-                            @if c.staff.role.can(Permission::ReadPayments) {
-                                a #nav-payments href="/console/payments" { (p.t("代发", "Payments")) }
-                                a #nav-bank href="/console/bank" { (p.t("银行端", "Bank side")) }
-                            }
-                            @if c.staff.role.can(Permission::ReadMigration) {
-                                a #nav-migration href="/console/migration" { (p.t("换卡进度", "Migration")) }
-                            }
-                            @if c.staff.role.can(Permission::Appointments) {
-                                a #nav-appointments href="/console/appointments" { (p.t("换卡预约", "Appointments")) }
-                            }
-                            @if c.staff.role.can(Permission::ReadAudit) {
-                                a #nav-audit href="/console/audit" { (p.t("审计", "Audit")) }
+                            @for (id, href, zh, en) in NAV {
+                                @if home::may_open(p, href) && !(*id == "nav-pickup-figures" && p.can(Permission::Distribute)) {
+                                    a id=(id) href=(href) { (p.t(zh, en)) }
+                                }
                             }
                             form.inline method="post" action="/console/logout" {
                                 input type="hidden" name="csrf" value=(p.csrf());
@@ -176,13 +157,43 @@ fn layout(p: &Page, title: &str, body: &Markup) -> Markup {
     }
 }
 
+/// The navigation: every list and desk, each shown only to the roles that may open it
+/// ([`home::may_open`]); the pickup figures only to those without the desk itself.
+const NAV: &[(&str, &str, &str, &str)] = &[
+    ("nav-persons", "/console/persons", "人员", "Persons"),
+    ("nav-cards", "/console/cards", "卡片", "Cards"),
+    ("nav-batches", "/console/batches", "制卡批次", "Batches"),
+    ("nav-pickup", "/console/pickup", "发放台", "Pickup desk"),
+    ("nav-pickup-figures", "/console/pickup/figures", "发放数据", "Pickup figures"),
+    ("nav-institutions", "/console/institutions", "医药机构", "Institutions"),
+    ("nav-terminals", "/console/terminals", "终端", "Terminals"),
+    ("nav-readiness", "/console/readiness", "终端改造", "Readiness"),
+    ("nav-settlements", "/console/settlements", "结算", "Settlements"),
+    ("nav-clearing", "/console/clearing", "异地清算", "Clearing"),
+    ("nav-payments", "/console/payments", "代发", "Payments"),
+    ("nav-bank", "/console/bank", "银行端", "Bank side"),
+    ("nav-migration", "/console/migration", "换卡进度", "Migration"),
+    ("nav-bookings", "/console/bookings", "预约列表", "Bookings"),
+    ("nav-appointments", "/console/appointments", "换卡预约", "Appointments"),
+    ("nav-audit", "/console/audit", "审计", "Audit"),
+];
+
 const CSS: &str = "body{font-family:'WenQuanYi Micro Hei','Noto Sans CJK SC',sans-serif;margin:0;color:#222}\
 header{display:flex;justify-content:space-between;align-items:center;background:#0b5394;color:#fff;padding:.6em 1.2em}\
 header a,header button{color:#fff;margin-left:1em}.brand{font-weight:bold;margin:0}\
 header button{background:none;border:1px solid #fff;border-radius:3px;cursor:pointer}\
 main{padding:1.2em;max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}\
 .inline{display:inline}.flash{background:#e6f4ea;border:1px solid #34a853;padding:.6em}.error{background:#fce8e6;border:1px solid #d93025;padding:.8em}\
-.actions form{display:inline-block;margin:.2em}button.danger{background:#d93025;color:#fff}code{background:#f1f3f4;padding:0 .3em}";
+.actions form{display:inline-block;margin:.2em}button.danger{background:#d93025;color:#fff}code{background:#f1f3f4;padding:0 .3em}\
+header{flex-wrap:wrap}header nav{display:flex;flex-wrap:wrap;align-items:center;gap:.2em 0}\
+a:focus,button:focus,input:focus,select:focus{outline:3px solid #f9ab00;outline-offset:1px}\
+.figures{display:flex;flex-wrap:wrap;gap:.6em;margin:.6em 0 1em}\
+.figure{display:flex;flex-direction:column;min-width:8.5em;padding:.6em .9em;border:1px solid #c6d4e6;border-radius:6px;background:#f5f8fc;color:#0b2e59;text-decoration:none}\
+a.figure:hover{background:#e3ecf7}.figure .value{font-size:1.7em;font-weight:bold}.figure .label{font-size:.9em;color:#445}\
+img.chart{display:block;max-width:100%;height:auto;margin:.4em 0 1em;border:1px solid #e0e4ea}\
+.list-search{display:flex;flex-wrap:wrap;align-items:center;gap:.4em .6em;margin:.6em 0}.list-search input,.list-search select,.list-search button{font-size:1em;padding:.35em .5em}\
+.scroll{overflow-x:auto}.pager{margin:.8em 0}.pager a{margin:0 .4em}td.num,th.num{text-align:right}\
+@media (max-width:1100px){body{font-size:18px}main{padding:.8em}td,th{padding:.45em .6em}header a{padding:.3em 0}}";
 
 fn error_page(p: &Page, e: &ApiError) -> Response {
     let title = p.t("出错了", "Something went wrong");
@@ -349,32 +360,6 @@ async fn switch_lang(Path(lang): Path<String>, headers: HeaderMap) -> Response {
 }
 
 // ---- start page and search ----
-
-#[derive(Deserialize)]
-struct HomeQuery {
-    #[serde(default)]
-    notfound: Option<String>,
-}
-
-async fn home(ConsoleUser { p, caller, .. }: ConsoleUser, Query(q): Query<HomeQuery>) -> Response {
-    let body = html! {
-        h1 { (p.t("工作台", "Desk")) }
-        p { (p.t("您好，", "Hello, ")) (caller.staff.display_name) " (" (p.t(caller.staff.role.zh(), caller.staff.role.as_str())) ")" }
-        @if q.notfound.is_some() {
-            p.error #search-error { (p.t("未找到该身份证号码对应的人员", "No person with that ID number")) }
-        }
-        @if p.can(Permission::ReadPersons) {
-            h2 { (p.t("按身份证号码查找人员", "Find a person by ID number")) }
-            form method="post" action="/console/search" {
-                input type="hidden" name="csrf" value=(p.csrf());
-                input #search-id name="id_number" size="24" autofocus placeholder=(p.t("18 位身份证号码", "18-character ID number"));
-                " "
-                button #search-submit type="submit" { (p.t("查找", "Find")) }
-            }
-        }
-    };
-    layout(&p, p.t("工作台", "Desk"), &body).into_response()
-}
 
 #[derive(Deserialize)]
 struct SearchForm {

@@ -37,12 +37,17 @@ fn status_label(p: &Page, s: &str) -> &'static str {
     }
 }
 
-fn kind_label(p: &Page, k: sscard_core::PaymentKind) -> &'static str {
+fn kind_names(k: sscard_core::PaymentKind) -> (&'static str, &'static str) {
     match k {
-        sscard_core::PaymentKind::Pension => p.t("养老金", "pension"),
-        sscard_core::PaymentKind::Unemployment => p.t("失业保险金", "unemployment benefit"),
-        sscard_core::PaymentKind::Subsidy => p.t("补贴", "subsidy"),
+        sscard_core::PaymentKind::Pension => ("养老金", "pension"),
+        sscard_core::PaymentKind::Unemployment => ("失业保险金", "unemployment benefit"),
+        sscard_core::PaymentKind::Subsidy => ("补贴", "subsidy"),
     }
+}
+
+fn kind_label(p: &Page, k: sscard_core::PaymentKind) -> &'static str {
+    let (zh, en) = kind_names(k);
+    p.t(zh, en)
 }
 
 fn tally(t: &Tally) -> Markup {
@@ -52,31 +57,61 @@ fn tally(t: &Tally) -> Markup {
 async fn batches_page(
     State(st): State<AppState>,
     ConsoleUser { p, caller, .. }: ConsoleUser<need::ReadPayments>,
+    Query(params): Query<super::lists::ListParams>,
 ) -> Response {
-    let list = match st.store.payment_batches(&ctx(&caller)).await {
+    let q = match params.query() {
+        Ok(q) => q,
+        Err(e) => return error_page(&p, &e),
+    };
+    let all = match st.store.payment_batches(&ctx(&caller)).await {
         Ok(l) => l,
         Err(e) => return error_page(&p, &e.into()),
     };
+    // A handful of batches a month: filtered and cut into pages here.
+    let kind = q.kind.as_deref();
+    let text = q.text();
+    let all: Vec<_> = all
+        .into_iter()
+        .filter(|b| kind.is_none_or(|k| b.kind.as_str() == k))
+        .filter(|b| text.is_none_or(|t| b.period.contains(t) || b.batch_id.to_string() == t))
+        .collect();
+    let list = sscard_store::browse::ListPage::of(all, &q);
+    let path = "/console/payments";
+    let kinds = [
+        sscard_core::PaymentKind::Pension,
+        sscard_core::PaymentKind::Unemployment,
+        sscard_core::PaymentKind::Subsidy,
+    ]
+    .into_iter()
+    .map(|k| {
+        let (zh, en) = kind_names(k);
+        (k.as_str().to_owned(), zh.to_owned(), en.to_owned())
+    })
+    .collect();
     let title = p.t("代发批次", "Benefit payment batches");
     let body = html! {
         h1 { (title) }
         p { (p.t("养老金、失业保险金和补贴发放到持卡人当前社保卡的银行账户；每批按银行生成签名文件，银行回盘后对账。",
                  "Pensions, unemployment benefits and subsidies are paid to the holder's current card account; each send writes a signed file per bank, reconciled once the bank answers.")) }
-        table #payment-batches {
+        (super::lists::search_form(&p, path, &params, ("期间（如 2026-11）或批次号", "period (e.g. 2026-11) or batch number"), &[
+            super::lists::Filter::Choice { name: "kind", zh: "类型", en: "Kind", options: kinds },
+        ]))
+        div.scroll { table #payment-batches {
             tr {
                 th { (p.t("批次", "Batch")) } th { (p.t("类型", "Kind")) } th { (p.t("期间", "Period")) }
                 th { (p.t("受理（行 · 元）", "Accepted (rows · yuan)")) }
                 th { (p.t("已发放（行 · 元）", "Paid (rows · yuan)")) } th { (p.t("发送次数", "Sends")) }
             }
-            @for b in &list {
+            @for b in &list.rows {
                 tr {
                     td { a href=(format!("/console/payments/{}", b.batch_id)) { (b.batch_id) } }
                     td { (kind_label(&p, b.kind)) } td { (b.period) }
                     td { (tally(&b.accepted)) } td { (tally(&b.paid)) } td { (b.sends) }
                 }
             }
-        }
-        @if list.is_empty() {
+        } }
+        (super::lists::pager(&p, path, &params, &list))
+        @if list.total == 0 {
             p #payments-empty { (p.t("还没有代发批次：sscard payment create …", "No payment batches yet: sscard payment create …")) }
         }
     };

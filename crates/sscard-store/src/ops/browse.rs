@@ -124,8 +124,7 @@ pub(crate) async fn list_persons(
                 let upper = t.to_ascii_uppercase();
                 if upper.len() == 18 {
                     b.push(" AND p.ssn = ").push_bind(upper);
-                } else if upper.len() <= 8
-                    && upper.chars().all(|c| c.is_ascii_digit() || c == 'X')
+                } else if upper.len() <= 8 && upper.chars().all(|c| c.is_ascii_digit() || c == 'X')
                 {
                     b.push(" AND p.ssn LIKE ")
                         .push_bind(format!("%{}", like_escaped(&upper)))
@@ -644,7 +643,10 @@ pub(crate) async fn pickups_on(
         "SELECT o.code, o.name_zh, (SELECT COUNT(*) FROM pickups k WHERE k.outlet = o.code \
          AND k.at_us >= ",
     );
-    query.push_bind(start).push(" AND k.at_us < ").push_bind(end);
+    query
+        .push_bind(start)
+        .push(" AND k.at_us < ")
+        .push_bind(end);
     query.push(") AS handed_n, (SELECT COUNT(*) FROM cards c WHERE ");
     waiting_at(&mut query, |b| {
         b.push("o.code");
