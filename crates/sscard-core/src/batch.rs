@@ -165,7 +165,9 @@ impl BatchStatus {
             BatchStatus::Created => "created".into(),
             BatchStatus::At(s, StepState::Sent) => format!("sent to {}", stage(s)),
             BatchStatus::At(s, StepState::Returned) => format!("{} returned", stage(s)),
-            BatchStatus::At(s, StepState::ExportFailed) => format!("sending to {} failed", stage(s)),
+            BatchStatus::At(s, StepState::ExportFailed) => {
+                format!("sending to {} failed", stage(s))
+            }
             BatchStatus::At(s, StepState::ReturnFailed) => format!("{} result failed", stage(s)),
             BatchStatus::ReceivedAtOutlet => "received at the outlet".into(),
             BatchStatus::Issued => "issued".into(),

@@ -1870,13 +1870,15 @@ impl Store {
         dispatch!(self, read, card_counts(ctx))
     }
 
-    /// Settlements per hour of a day, China time (an institution: its own).
+    /// Settlements per hour of a day, China time, and the day counted (`None`: the latest
+    /// day with a settlement, else today). An institution counts its own.
     pub async fn settlements_by_hour(
         &self,
         ctx: &Ctx,
-        day: chrono::NaiveDate,
-    ) -> Result<Vec<(u32, u64)>, StoreError> {
-        dispatch!(self, read, settlements_by_hour(ctx, day))
+        day: Option<chrono::NaiveDate>,
+    ) -> Result<(chrono::NaiveDate, Vec<(u32, u64)>), StoreError> {
+        let today = sscard_ids::china_today();
+        dispatch!(self, read, settlements_by_hour(ctx, day, today))
     }
 
     /// Production rows waiting at each step, by partner bank.

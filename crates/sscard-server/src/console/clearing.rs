@@ -29,7 +29,7 @@ struct MonthQuery {
 }
 
 /// The month before this one (China Standard Time): the latest whole month.
-fn last_month() -> String {
+pub(super) fn last_month() -> String {
     use chrono::Datelike;
     let now = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     let first = now.with_day(1).unwrap_or(now);

@@ -68,7 +68,14 @@ pub(super) fn may_open(p: &Page, href: &str) -> bool {
 
 /// One figure: its value in large type, its label, a link to the list behind it when the
 /// role may open it. `listed`: the value is the linked list's count.
-fn figure(p: &Page, id: &str, label: (&str, &str), value: &str, href: &str, listed: bool) -> Markup {
+fn figure(
+    p: &Page,
+    id: &str,
+    label: (&str, &str),
+    value: &str,
+    href: &str,
+    listed: bool,
+) -> Markup {
     let inner = html! {
         span.value { (value) }
         span.label { (p.t(label.0, label.1)) }
@@ -135,10 +142,6 @@ fn today() -> chrono::NaiveDate {
     china_today()
 }
 
-fn this_month() -> String {
-    today().format("%Y-%m").to_string()
-}
-
 fn sum_by_status(counts: &[CardCount], status: i16) -> u64 {
     counts
         .iter()
@@ -185,8 +188,9 @@ async fn centre(st: &AppState, p: &Page) -> Result<Markup, ApiError> {
     let batches = st.store.batches(&ctx).await?;
     let pickups = st.store.pickups_on(&ctx, today()).await?;
     let readiness = st.store.readiness(&ctx).await?;
-    let hours = st.store.settlements_by_hour(&ctx, today()).await?;
-    let clearing = st.store.clearing(&ctx, &this_month()).await?;
+    let (setl_day, hours) = st.store.settlements_by_hour(&ctx, None).await?;
+    let month = super::clearing::last_month();
+    let clearing = st.store.clearing(&ctx, &month).await?;
     let migration = st.store.migration_figures(&ctx).await?;
     let institutions: u32 = readiness.iter().map(|l| l.institutions).sum();
     let terminals: u32 = readiness.iter().map(|l| l.terminals).sum();
@@ -207,7 +211,6 @@ async fn centre(st: &AppState, p: &Page) -> Result<Markup, ApiError> {
         .iter()
         .map(|d| d.superseded + d.exchanged)
         .sum();
-    let day = today();
     Ok(html! {
         section.board #board-centre {
             h2 { (p.t("卡片", "Cards")) }
@@ -231,11 +234,11 @@ async fn centre(st: &AppState, p: &Page) -> Result<Markup, ApiError> {
             (chart_img(p, "readiness", ("各区县终端就绪情况", "Terminal readiness by district")))
             h2 { (p.t("医保结算", "Settlement")) }
             div.figures {
-                (figure(p, "settlements-today", ("今日结算", "settlements today"), &settled_today.to_string(), &format!("/console/settlements?day={day}"), false))
-                (figure(p, "clearing-settlements", ("本月异地结算", "cross-region this month"), &cross.to_string(), &format!("/console/clearing?month={}", this_month()), false))
-                (figure(p, "clearing-amount", ("本月应清算（元）", "to clear this month (yuan)"), &to_clear.to_string(), &format!("/console/clearing?month={}", this_month()), false))
+                (figure(p, "settlements-day", (&format!("{setl_day} 结算"), &format!("settled on {setl_day}")), &settled_today.to_string(), &format!("/console/settlements?day={setl_day}"), false))
+                (figure(p, "clearing-settlements", (&format!("{month} 异地结算"), &format!("cross-region in {month}")), &cross.to_string(), &format!("/console/clearing?month={month}"), false))
+                (figure(p, "clearing-amount", (&format!("{month} 应清算（元）"), &format!("to clear for {month} (yuan)")), &to_clear.to_string(), &format!("/console/clearing?month={month}"), false))
             }
-            (chart_img(p, "settlements", ("今日每小时结算笔数", "Settlements per hour today")))
+            (chart_img(p, "settlements", ("每小时结算笔数", "Settlements per hour")))
             h2 { (p.t("换卡", "Migration")) }
             div.figures {
                 (figure(p, "legacy", ("旧卡", "legacy cards"), &legacy.to_string(), "/console/migration", false))
@@ -618,10 +621,8 @@ async fn chart(
                         ],
                         rows: by
                             .into_iter()
-                            .map(|(region, v)| {
-                                let name = sscard_core::migration::district_name(&region);
-                                (format!("{name} {region}"), v.to_vec())
-                            })
+                            .filter(|(_, v)| v.iter().any(|n| *n > 0))
+                            .map(|(region, v)| (super::lists::region_label(&region), v.to_vec()))
                             .collect(),
                     }
                 })
@@ -631,14 +632,14 @@ async fn chart(
             if let Err(r) = need(Permission::ReadSettlements) {
                 return r;
             }
-            match st.store.settlements_by_hour(&ctx, today()).await {
-                Ok(hours) => {
+            match st.store.settlements_by_hour(&ctx, None).await {
+                Ok((day, hours)) => {
                     let total: u64 = hours.iter().map(|h| h.1).sum();
                     let cols: Vec<(String, u64)> =
                         hours.iter().map(|(h, n)| (format!("{h:02}"), *n)).collect();
-                    let subtitle = format!("{} · 共 {total} 笔 (settlements per hour)", today());
+                    let subtitle = format!("{day} · 共 {total} 笔 (settlements per hour)");
                     return draw(&p, move |font| {
-                        sscard_print::columns_png("今日每小时结算笔数", &subtitle, &cols, font)
+                        sscard_print::columns_png("每小时结算笔数", &subtitle, &cols, font)
                     })
                     .await;
                 }

@@ -68,14 +68,16 @@ impl ListParams {
     pub(super) fn query(&self) -> Result<ListQuery, ApiError> {
         let day = match some(self.day.as_ref()) {
             None => None,
-            Some(d) => Some(chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "list.day",
-                    format!("日期“{d}”无法识别：请写成 YYYY-MM-DD，例如 2026-12-03"),
-                    format!("day \"{d}\" not understood: write YYYY-MM-DD, e.g. 2026-12-03"),
-                )
-            })?),
+            Some(d) => Some(
+                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "list.day",
+                        format!("日期“{d}”无法识别：请写成 YYYY-MM-DD，例如 2026-12-03"),
+                        format!("day \"{d}\" not understood: write YYYY-MM-DD, e.g. 2026-12-03"),
+                    )
+                })?,
+            ),
         };
         if let Some(m) = some(self.month.as_ref()) {
             if chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_err() {
@@ -205,7 +207,9 @@ pub(super) fn pager<T>(p: &Page, path: &str, params: &ListParams, list: &ListPag
     } else {
         (u64::from(list.page) - 1) * u64::from(list.per_page) + 1
     };
-    let last = (first + list.rows.len() as u64).saturating_sub(1).max(first);
+    let last = (first + list.rows.len() as u64)
+        .saturating_sub(1)
+        .max(first);
     let page = u64::from(list.page);
     html! {
         nav.pager aria-label=(p.t("分页", "Pages")) {
@@ -272,12 +276,18 @@ pub(super) fn generation_name(g: &str) -> (&'static str, &'static str) {
     }
 }
 
-fn region_label(code: &str) -> String {
+/// A region code with its name where sscard knows it: a Taizhou district (`海陵区 321202`),
+/// else the Jiangsu city it belongs to (`南京市 Nanjing · 320102`), else the code.
+pub(super) fn region_label(code: &str) -> String {
     let name = district_name(code);
-    if name == code {
-        sscard_print::city_label(code)
-    } else {
-        name
+    if name != code {
+        return format!("{name} {code}");
+    }
+    let city = format!("{}00", code.get(..4).unwrap_or(code));
+    match sscard_print::city_label(&city) {
+        label if label != city && city == code => label,
+        label if label != city => format!("{label} · {code}"),
+        _ => code.to_owned(),
     }
 }
 

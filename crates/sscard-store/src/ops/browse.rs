@@ -546,17 +546,33 @@ pub(crate) async fn card_counts(
 }
 
 /// Settlements (kind 1, not cancellations) per hour of `day` (China time), `[hour, n]` for
-/// 0–23; an institution counts its own.
+/// 0–23, and the day counted: `None` asks for the latest day with a settlement (`today` when
+/// there is none). An institution counts its own.
 pub(crate) async fn settlements_by_hour(
     pool: &Pool,
     _cfg: &Config,
     ctx: &Ctx,
-    day: NaiveDate,
-) -> Result<Vec<(u32, u64)>, StoreError> {
+    day: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(NaiveDate, Vec<(u32, u64)>), StoreError> {
     let own = match cut(ctx) {
         Cut::All => None,
         Cut::Institution(i) => Some(i.to_owned()),
-        _ => return Ok(Vec::new()),
+        _ => return Ok((day.unwrap_or(today), Vec::new())),
+    };
+    let day = match day {
+        Some(d) => d,
+        None => {
+            let latest: Option<chrono::NaiveDateTime> = sqlx::query_scalar(
+                "SELECT MAX(s.setl_time) FROM settlements s \
+                 JOIN institutions i ON i.id = s.institution_id \
+                 WHERE s.kind = 1 AND ($1 IS NULL OR i.code = $1)",
+            )
+            .bind(own.clone())
+            .fetch_one(pool)
+            .await?;
+            latest.map_or(today, |t| t.date())
+        }
     };
     let start = day.and_time(chrono::NaiveTime::MIN);
     let times: Vec<(chrono::NaiveDateTime,)> = sqlx::query_as(
@@ -573,7 +589,7 @@ pub(crate) async fn settlements_by_hour(
     for (t,) in times {
         hours[chrono::Timelike::hour(&t) as usize] += 1;
     }
-    Ok((0u32..).zip(hours).collect())
+    Ok((day, (0u32..).zip(hours).collect()))
 }
 
 /// Production rows waiting at each step, by partner bank (rows received at the outlet are
