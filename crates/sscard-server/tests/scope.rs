@@ -376,3 +376,128 @@ on_both!(employer_agent_acts_for_its_own_employees_only, |app| {
     );
     assert_eq!(refusals(&app).await, audited + 5, "every refusal audited");
 });
+
+/// The `data-total` of a console list page (after asserting it opened).
+async fn list_total(client: &reqwest::Client, app: &TestApp, path: &str) -> u64 {
+    let r = client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    let html = r.text().await.unwrap();
+    let at = html.find("data-total=\"").expect("a list total") + 12;
+    html[at..html[at..].find('"').unwrap() + at]
+        .parse()
+        .unwrap()
+}
+
+on_both!(console_lists_hold_the_callers_scope_only, |app| {
+    let w = world(&app).await;
+    let admin = common::login(&app, "admin").await;
+    let agent = common::login(&app, "employer_agent").await;
+    let bank = common::login(&app, "bank").await;
+    let clerk = common::login(&app, "clerk").await;
+    // Persons: the centre sees everyone; an employer agent its own employer's people only.
+    assert_eq!(list_total(&admin, &app, "/console/persons").await, 7);
+    assert_eq!(list_total(&agent, &app, "/console/persons").await, 5);
+    let other = app.other_id.expose();
+    assert_eq!(
+        list_total(&admin, &app, &format!("/console/persons?q={other}")).await,
+        1
+    );
+    assert_eq!(
+        list_total(&agent, &app, &format!("/console/persons?q={other}")).await,
+        0
+    );
+    let last4 = &app.person_id.expose()[14..];
+    assert!(list_total(&agent, &app, &format!("/console/persons?q={last4}")).await >= 1);
+    // Cards: a bank sees its own only, whatever filter it sends.
+    let own = list_total(&admin, &app, "/console/cards?bank=105").await;
+    assert!(own >= 2);
+    assert_eq!(list_total(&bank, &app, "/console/cards").await, own);
+    assert_eq!(list_total(&bank, &app, "/console/cards?bank=314").await, 0);
+    assert_eq!(list_total(&admin, &app, "/console/cards?bank=314").await, 1);
+    let number = w.other_bank_card.as_str();
+    assert_eq!(
+        list_total(&admin, &app, &format!("/console/cards?q={number}")).await,
+        1
+    );
+    assert_eq!(
+        list_total(&bank, &app, &format!("/console/cards?q={number}")).await,
+        0
+    );
+    // Cards waiting for pickup at a point: two at each.
+    assert_eq!(
+        list_total(&clerk, &app, &format!("/console/cards?point={OWN_POINT}")).await,
+        2
+    );
+    assert_eq!(
+        list_total(&admin, &app, &format!("/console/cards?point={OTHER_POINT}")).await,
+        2
+    );
+    let _ = (&w.at_own_point, &w.at_other_point);
+    // Bookings: a counter's list is its own point's, even when it asks for another.
+    assert_eq!(
+        list_total(
+            &clerk,
+            &app,
+            &format!("/console/bookings?point={OTHER_POINT}")
+        )
+        .await,
+        0
+    );
+    // Pages: the second page of one row per page is reachable by its link; a bad page is a
+    // clear error.
+    let r = admin
+        .get(app.url("/console/cards?page=0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("页码“0”无效") && html.contains("list.page"),
+        "{html}"
+    );
+    let r = admin
+        .get(app.url("/console/settlements?day=2026-13-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // Every list and every role's home opens on this backend (their SQL runs on both).
+    for path in [
+        "/console/institutions?kind=hospital&district=321202&q=医",
+        "/console/terminals?status=20&institution=H1",
+        "/console/settlements?kind=cross&month=2026-11&day=2026-11-03&status=settled",
+        "/console/batches?status=60&q=测试",
+        "/console/payments?kind=pension",
+        "/console/bookings?day=2026-12-03&status=booked",
+        "/console/cards?status=1&kind=third&district=321202",
+        "/console/persons?district=321202&q=孙",
+    ] {
+        list_total(&admin, &app, path).await;
+    }
+    for role in Role::ALL {
+        let c = common::login(&app, role.as_str()).await;
+        let r = c.get(app.url("/console")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{role:?}'s home");
+        for chart in ["cards", "batches", "production", "readiness", "settlements"] {
+            let r = c.get(app.url(&format!("/console/home/{chart}.png"))).send().await.unwrap();
+            assert!(
+                [200, 403].contains(&r.status().as_u16()),
+                "{role:?} {chart}: {}",
+                r.status()
+            );
+        }
+    }
+    // A role without the list gets 403, and no link to it on its home.
+    let r = agent.get(app.url("/console/cards")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let home = agent
+        .get(app.url("/console"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!home.contains("href=\"/console/cards"), "{home}");
+});

@@ -139,7 +139,7 @@ pub(crate) async fn list_persons(
         |r| {
             let ssn: String = r.try_get("ssn")?;
             let name: String = r.try_get("name")?;
-            let sex: i32 = r.try_get("sex")?;
+            let sex: i16 = r.try_get("sex")?;
             Ok(PersonRow {
                 id: r.try_get("id")?,
                 id_masked: mask_middle(&ssn, 4, 4),
