@@ -397,15 +397,17 @@ on_both!(console_lists_hold_the_callers_scope_only, |app| {
     // Persons: the centre sees everyone; an employer agent its own employer's people only.
     assert_eq!(list_total(&admin, &app, "/console/persons").await, 7);
     assert_eq!(list_total(&agent, &app, "/console/persons").await, 5);
-    let other = app.other_id.expose();
-    assert_eq!(
-        list_total(&admin, &app, &format!("/console/persons?q={other}")).await,
-        1
-    );
-    assert_eq!(
-        list_total(&agent, &app, &format!("/console/persons?q={other}")).await,
-        0
-    );
+    assert_eq!(list_total(&admin, &app, "/console/persons?q=钱").await, 1);
+    assert_eq!(list_total(&agent, &app, "/console/persons?q=钱").await, 0);
+    // A whole ID number stays out of addresses: the list refuses it and says where to go.
+    let whole = app.other_id.expose();
+    let r = admin
+        .get(app.url(&format!("/console/persons?q={whole}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("list.whole_id_in_address"));
     let last4 = &app.person_id.expose()[14..];
     assert!(list_total(&agent, &app, &format!("/console/persons?q={last4}")).await >= 1);
     // Cards: a bank sees its own only, whatever filter it sends.
@@ -480,7 +482,11 @@ on_both!(console_lists_hold_the_callers_scope_only, |app| {
         let r = c.get(app.url("/console")).send().await.unwrap();
         assert_eq!(r.status(), 200, "{role:?}'s home");
         for chart in ["cards", "batches", "production", "readiness", "settlements"] {
-            let r = c.get(app.url(&format!("/console/home/{chart}.png"))).send().await.unwrap();
+            let r = c
+                .get(app.url(&format!("/console/home/{chart}.png")))
+                .send()
+                .await
+                .unwrap();
             assert!(
                 [200, 403].contains(&r.status().as_u16()),
                 "{role:?} {chart}: {}",

@@ -301,6 +301,7 @@ async fn every_role_sees_its_dashboard_and_only_links_it_may_follow() {
         )
         .await
     );
+    c.set_window_size(1280, 1000).await.unwrap();
     screenshot(&c, "console-clerk.png").await;
     // The keyboard: the persons list has the search box focused; typing and Enter searches.
     c.goto(&format!("{}/console/persons?lang=zh", d.url))

@@ -127,10 +127,18 @@ async fn home(
             p.error #search-error { (p.t("未找到该身份证号码对应的人员", "No person with that ID number")) }
         }
         @if p.can(Permission::ReadPersons) {
+            // A whole ID number is posted (it never enters an address or a log line); names
+            // and last digits search the persons list.
+            form.list-search method="post" action="/console/search" {
+                input type="hidden" name="csrf" value=(p.csrf());
+                label for="search-id" { (p.t("按身份证号码查找", "Find by ID number")) }
+                input #search-id name="id_number" size="22" autofocus accesskey="s" autocomplete="off" placeholder=(p.t("18 位身份证号码", "18-character ID number"));
+                button #search-submit type="submit" { (p.t("查找", "Find")) }
+            }
             form.list-search method="get" action="/console/persons" role="search" {
-                label for="home-q" { (p.t("查找人员", "Find a person")) }
-                input #home-q name="q" type="search" autofocus accesskey="s" placeholder=(p.t("姓名开头、身份证号码或其末几位", "name's beginning, ID number or its last digits"));
-                button type="submit" { (p.t("查找", "Find")) }
+                label for="home-q" { (p.t("按姓名查找", "Find by name")) }
+                input #home-q name="q" type="search" placeholder=(p.t("姓名开头或身份证号码末几位", "name's beginning or an ID number's last digits"));
+                button #home-q-submit type="submit" { (p.t("查找", "Find")) }
             }
         }
         (board)

@@ -15,6 +15,7 @@ use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 use sscard_core::Permission;
 use sscard_core::migration::district_name;
+use sscard_ids::ResidentId;
 use sscard_store::browse::{ListPage, ListQuery};
 
 use super::extract::{ConsoleUser, need};
@@ -306,6 +307,19 @@ async fn persons(
         Ok(q) => q,
         Err(e) => return bad(&p, &e),
     };
+    if q.text()
+        .is_some_and(|t| t.len() == 18 && ResidentId::parse(t).is_ok())
+    {
+        return bad(
+            &p,
+            &ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "list.whole_id_in_address",
+                "完整身份证号码请在工作台“按身份证号码查找”中输入（号码不进入网址和日志）；此处可按姓名开头或号码末几位查找",
+                "give a whole ID number in the desk's \"Find by ID number\" box (it stays out of addresses and logs); here, search by a name's beginning or an ID number's last digits",
+            ),
+        );
+    }
     let list = match st.store.list_persons(&p.ctx(), &q).await {
         Ok(l) => l,
         Err(e) => return error_page(&p, &e.into()),
@@ -314,7 +328,7 @@ async fn persons(
     let title = p.t("人员", "Persons");
     let body = html! {
         h1 { (title) }
-        (search_form(&p, path, &params, ("姓名开头、身份证号码或其末几位", "name's beginning, ID number or its last digits"), &[
+        (search_form(&p, path, &params, ("姓名开头或身份证号码末几位", "name's beginning or an ID number's last digits"), &[
             Filter::Text { name: "district", zh: "户籍地", en: "Household region", hint: "321202" },
         ]))
         div.scroll { table #list-rows {
