@@ -25,20 +25,6 @@ fn fill(img: &mut RgbImage, x0: u32, y0: u32, x1: u32, y1: u32, colour: [u8; 3])
     }
 }
 
-/// A round upper bound for the axis (5, 10, 20, 50, 100, …).
-fn axis_max(n: u32) -> u32 {
-    let n = n.max(5);
-    let mut step = 1;
-    loop {
-        for m in [1, 2, 5] {
-            if n <= step * m {
-                return step * m;
-            }
-        }
-        step *= 10;
-    }
-}
-
 /// The hours shown: the working day (08–18) widened to every hour with a hand-over.
 fn hours(f: &PickupFigures) -> (u32, u32) {
     let busy: Vec<u32> = f
@@ -93,7 +79,11 @@ pub fn hourly_chart_png(f: &PickupFigures, font: &PrintFont) -> Vec<u8> {
     let slots = last - first + 1;
     let plot_w = CHART_WIDTH - LEFT - RIGHT;
     let plot_h = CHART_HEIGHT - TOP - BOTTOM;
-    let max = axis_max(f.per_hour.iter().map(|(_, n)| *n).max().unwrap_or(0));
+    let max = crate::migration_chart::axis_max(
+        u64::from(f.per_hour.iter().map(|(_, n)| *n).max().unwrap_or(0)),
+        4,
+    );
+    let max = u32::try_from(max).unwrap_or(u32::MAX);
     for tick in 0..=4 {
         let value = max * tick / 4;
         let y = TOP + plot_h - plot_h * tick / 4;
@@ -160,17 +150,4 @@ pub fn hourly_chart_png(f: &PickupFigures, font: &PrintFont) -> Vec<u8> {
         )
         .expect("encoding a PNG to memory cannot fail");
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::axis_max;
-
-    #[test]
-    fn axis_bounds_are_round() {
-        assert_eq!(
-            [0, 1, 5, 6, 11, 21, 51, 101, 240].map(axis_max),
-            [5, 5, 5, 10, 20, 50, 100, 200, 500]
-        );
-    }
 }

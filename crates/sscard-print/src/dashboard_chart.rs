@@ -122,7 +122,7 @@ pub fn columns_png(
     draw_text(&mut img, face, 12.0, 16.0, 42.0, subtitle, MUTED);
     let plot_h = height - top - bottom;
     let plot_w = WIDTH - left - right;
-    let max = axis_max(columns.iter().map(|c| c.1).max().unwrap_or(0));
+    let max = axis_max(columns.iter().map(|c| c.1).max().unwrap_or(0), 4);
     for tick in 0..=4u32 {
         let y = top + plot_h - plot_h * tick / 4;
         fill(&mut img, left, y, left + plot_w, y + 1, GRID);

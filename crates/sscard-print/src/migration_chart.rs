@@ -31,14 +31,15 @@ pub(crate) fn fill(img: &mut RgbImage, x0: u32, y0: u32, x1: u32, y1: u32, colou
     }
 }
 
-/// A round upper bound for an axis (1, 2, 5 × 10ⁿ).
-pub(crate) fn axis_max(n: u64) -> u64 {
-    let n = n.max(5);
+/// A round upper bound for an axis of `ticks` equal steps, each step 1, 2 or 5 × 10ⁿ, so
+/// that every gridline's label is exact (a bound of 5 in 4 steps would label 3.75 as 3).
+pub(crate) fn axis_max(n: u64, ticks: u64) -> u64 {
     let mut step = 1u64;
     loop {
         for m in [1, 2, 5] {
-            if n <= step * m {
-                return step * m;
+            let bound = step.saturating_mul(m).saturating_mul(ticks);
+            if n <= bound && bound >= 4 {
+                return bound;
             }
         }
         step = step.saturating_mul(10);
@@ -156,8 +157,8 @@ pub fn daily_chart_png(
     draw_text(&mut img, face, 12.0, 16.0, 44.0, subtitle, MUTED);
     let plot_w = WIDTH - left - right;
     let n = u32::try_from(days.len().max(1)).unwrap_or(1);
-    let max_backlog = axis_max(days.iter().map(|d| d.2).max().unwrap_or(0));
-    let max_daily = axis_max(days.iter().map(|d| d.1).max().unwrap_or(0));
+    let max_backlog = axis_max(days.iter().map(|d| d.2).max().unwrap_or(0), 2);
+    let max_daily = axis_max(days.iter().map(|d| d.1).max().unwrap_or(0), 2);
     let x_of = |i: usize| left + u32::try_from(i).unwrap_or(0) * plot_w / n;
     let lower_top = top + upper_h + gap;
     for (panel_top, panel_h, max, label) in [
@@ -267,7 +268,14 @@ mod tests {
 
     #[test]
     fn axes_and_labels_are_round_and_short() {
-        assert_eq!([0, 6, 1_350_000].map(axis_max), [5, 10, 2_000_000]);
+        assert_eq!(
+            [0, 5, 6, 1_350_000].map(|n| axis_max(n, 2)),
+            [4, 10, 10, 2_000_000]
+        );
+        assert_eq!(
+            [0, 1, 5, 6, 11, 21, 51, 101, 240].map(|n| axis_max(n, 4)),
+            [4, 4, 8, 8, 20, 40, 80, 200, 400]
+        );
         assert_eq!(short(9_999), "9999");
         assert_eq!(short(1_350_000), "135.0万");
     }

@@ -116,10 +116,10 @@ Promise.all(hrefs.map(h => fetch(h).then(r => [h, r.status]))).then(links =>
     done({broken, images, links, nav, figures, wide}));
 "#;
 
-const STATUS: &str = r#"
+const STATUS: &str = r"
 const done = arguments[arguments.length - 1];
 Promise.all(arguments[0].map(h => fetch(h).then(r => [h, r.status]))).then(done);
-"#;
+";
 
 const TOTAL: &str = r#"
 const done = arguments[arguments.length - 1];
@@ -129,7 +129,7 @@ fetch(arguments[0]).then(r => r.text()).then(t => {
 });
 "#;
 
-async fn figure(page: &Value, id: &str) -> i64 {
+fn figure(page: &Value, id: &str) -> i64 {
     page["figures"]
         .as_array()
         .unwrap()
@@ -229,34 +229,44 @@ async fn every_role_sees_its_dashboard_and_only_links_it_may_follow() {
     let c = browser::browser(&driver).await;
     c.set_window_size(1280, 2400).await.unwrap();
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    centre(&c, &d, today).await;
+    clerk(&c, &d, today).await;
+    others(&c, &d).await;
 
-    // The centre.
-    let page = home(&c, &d, "admin", 5).await;
+    // A tablet at an exchange point: the clerk's home fits 768 px.
+    c.set_window_size(768, 1024).await.unwrap();
+    home(&c, &d, "clerk", 1).await;
+    c.close().await.unwrap();
+}
+
+/// The centre: cards, batches, institutions, terminals, pickups today, settlements per hour.
+async fn centre(c: &Client, d: &Demo, today: chrono::NaiveDate) {
+    let page = home(c, d, "admin", 5).await;
     assert_eq!(
-        figure(&page, "cards").await,
-        count(&d, "SELECT COUNT(*) FROM cards").await
+        figure(&page, "cards"),
+        count(d, "SELECT COUNT(*) FROM cards").await
     );
     assert_eq!(
-        figure(&page, "cards-1").await,
-        count(&d, "SELECT COUNT(*) FROM cards WHERE ss_status = 1").await
+        figure(&page, "cards-1"),
+        count(d, "SELECT COUNT(*) FROM cards WHERE ss_status = 1").await
     );
     assert_eq!(
-        figure(&page, "batches").await,
-        count(&d, "SELECT COUNT(*) FROM batches").await
+        figure(&page, "batches"),
+        count(d, "SELECT COUNT(*) FROM batches").await
     );
     assert_eq!(
-        figure(&page, "institutions").await,
-        count(&d, "SELECT COUNT(*) FROM institutions").await
+        figure(&page, "institutions"),
+        count(d, "SELECT COUNT(*) FROM institutions").await
     );
     assert_eq!(
-        figure(&page, "terminals-ready").await,
-        count(&d, "SELECT COUNT(*) FROM terminals WHERE state = 20").await
+        figure(&page, "terminals-ready"),
+        count(d, "SELECT COUNT(*) FROM terminals WHERE state = 20").await
     );
     let midnight = today.and_hms_opt(0, 0, 0).unwrap().and_utc() - chrono::Duration::hours(8);
     assert_eq!(
-        figure(&page, "pickups-today").await,
+        figure(&page, "pickups-today"),
         count(
-            &d,
+            d,
             &format!(
                 "SELECT COUNT(*) FROM pickups WHERE at_us >= {}",
                 midnight.timestamp_micros()
@@ -266,23 +276,25 @@ async fn every_role_sees_its_dashboard_and_only_links_it_may_follow() {
     );
     // Settlements per hour are of the latest day with one (the demo's visits are last month).
     let latest = count(
-        &d,
+        d,
         "SELECT COUNT(*) FROM settlements WHERE kind = 1 \
          AND substr(setl_time, 1, 10) = (SELECT substr(MAX(setl_time), 1, 10) FROM settlements WHERE kind = 1)",
     )
     .await;
-    assert_eq!(figure(&page, "settlements-day").await, latest);
+    assert_eq!(figure(&page, "settlements-day"), latest);
     assert!(latest > 0, "the demo settles visits");
-    screenshot(&c, "console-centre.png").await;
-    sign_out(&c).await;
+    screenshot(c, "console-centre.png").await;
+    sign_out(c).await;
+}
 
-    // A counter clerk: its point's queue, bookings and cards waiting.
-    let page = home(&c, &d, "clerk", 1).await;
+/// A counter clerk: its point's queue, bookings and cards waiting; the keyboard search.
+async fn clerk(c: &Client, d: &Demo, today: chrono::NaiveDate) {
+    let page = home(c, d, "clerk", 1).await;
     let outlet = "(SELECT outlet FROM staff WHERE username = 'clerk')";
     assert_eq!(
-        figure(&page, "bookings-today").await,
+        figure(&page, "bookings-today"),
         count(
-            &d,
+            d,
             &format!(
                 "SELECT COUNT(*) FROM appointments WHERE point = {outlet} AND day = '{today}'"
             )
@@ -290,9 +302,9 @@ async fn every_role_sees_its_dashboard_and_only_links_it_may_follow() {
         .await
     );
     assert_eq!(
-        figure(&page, "waiting").await,
+        figure(&page, "waiting"),
         count(
-            &d,
+            d,
             &format!(
                 "SELECT COUNT(*) FROM applications a WHERE a.outlet = {outlet} AND a.status = '02' \
                  AND NOT EXISTS (SELECT 1 FROM cards c JOIN distribution_slots s ON s.card_id = c.id \
@@ -302,7 +314,7 @@ async fn every_role_sees_its_dashboard_and_only_links_it_may_follow() {
         .await
     );
     c.set_window_size(1280, 1000).await.unwrap();
-    screenshot(&c, "console-clerk.png").await;
+    screenshot(c, "console-clerk.png").await;
     // The keyboard: the persons list has the search box focused; typing and Enter searches.
     c.goto(&format!("{}/console/persons?lang=zh", d.url))
         .await
@@ -344,58 +356,56 @@ async fn every_role_sees_its_dashboard_and_only_links_it_may_follow() {
         .unwrap();
     assert_eq!(
         found,
-        count(&d, "SELECT COUNT(*) FROM persons WHERE name LIKE '王%'").await
+        count(d, "SELECT COUNT(*) FROM persons WHERE name LIKE '王%'").await
     );
     assert!(found > 0, "the demo has people named 王");
-    sign_out(&c).await;
+    sign_out(c).await;
+}
 
+/// An employer agent, a production operator, a bank and an auditor.
+async fn others(c: &Client, d: &Demo) {
     // An employer agent: its own batches only.
-    let page = home(&c, &d, "agent", 1).await;
+    let page = home(c, d, "agent", 1).await;
     assert_eq!(
-        figure(&page, "batches").await,
+        figure(&page, "batches"),
         count(
-            &d,
+            d,
             "SELECT COUNT(*) FROM batches WHERE employer_id = (SELECT employer_id FROM staff WHERE username = 'agent')"
         )
         .await
     );
-    sign_out(&c).await;
+    sign_out(c).await;
 
     // A production operator: rows waiting on each partner.
-    let page = home(&c, &d, "operator", 1).await;
+    let page = home(c, d, "operator", 1).await;
     assert_eq!(
-        figure(&page, "to-receive").await,
+        figure(&page, "to-receive"),
         count(
-            &d,
+            d,
             "SELECT COUNT(*) FROM batch_rows WHERE step = 'personalised'"
         )
         .await
     );
-    sign_out(&c).await;
+    sign_out(c).await;
 
     // A bank: its own cards only.
-    let page = home(&c, &d, "bank", 1).await;
+    let page = home(c, d, "bank", 1).await;
     assert_eq!(
-        figure(&page, "cards").await,
+        figure(&page, "cards"),
         count(
-            &d,
+            d,
             "SELECT COUNT(*) FROM cards WHERE bank_code = (SELECT bank_code FROM staff WHERE username = 'bank')"
         )
         .await
     );
-    sign_out(&c).await;
+    sign_out(c).await;
 
     // An auditor: the chain's state and the latest events.
-    let page = home(&c, &d, "auditor", 0).await;
+    let page = home(c, d, "auditor", 0).await;
     assert_eq!(
-        figure(&page, "persons").await,
-        count(&d, "SELECT COUNT(*) FROM persons").await
+        figure(&page, "persons"),
+        count(d, "SELECT COUNT(*) FROM persons").await
     );
     c.find(Locator::Css("#audit-status.flash")).await.unwrap();
-    sign_out(&c).await;
-
-    // A tablet at an exchange point: the clerk's home fits 768 px.
-    c.set_window_size(768, 1024).await.unwrap();
-    home(&c, &d, "clerk", 1).await;
-    c.close().await.unwrap();
+    sign_out(c).await;
 }

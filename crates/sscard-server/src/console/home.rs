@@ -536,138 +536,147 @@ fn production_bars(queue: &[ProductionQueue], title: &str) -> Bars {
     }
 }
 
+/// The pictures on the dashboards, each behind the permission of the list it summarises.
+#[derive(Clone, Copy)]
+enum Chart {
+    Cards,
+    Batches,
+    Production,
+    Readiness,
+    Settlements,
+}
+
+impl Chart {
+    fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "cards.png" => Self::Cards,
+            "batches.png" => Self::Batches,
+            "production.png" => Self::Production,
+            "readiness.png" => Self::Readiness,
+            "settlements.png" => Self::Settlements,
+            _ => return None,
+        })
+    }
+
+    const fn permission(self) -> Permission {
+        match self {
+            Self::Cards => Permission::ReadCards,
+            Self::Batches | Self::Production => Permission::ReadBatches,
+            Self::Readiness => Permission::ReadTerminals,
+            Self::Settlements => Permission::ReadSettlements,
+        }
+    }
+}
+
 async fn chart(
     State(st): State<AppState>,
     ConsoleUser { p, .. }: ConsoleUser<need::SignedIn>,
     Path(name): Path<String>,
 ) -> Response {
-    let ctx = p.ctx();
-    let need = |perm: Permission| -> Result<(), Response> {
-        if p.can(perm) {
-            Ok(())
-        } else {
-            Err(super::forbidden(&p, p.t("查看此图", "see this picture")))
-        }
+    let Some(chart) = Chart::named(&name) else {
+        return error_page(
+            &p,
+            &ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found.chart",
+                "没有这张图",
+                "no such picture",
+            ),
+        );
     };
-    let made: Result<Bars, ApiError> = match name.as_str() {
-        "cards.png" => {
-            if let Err(r) = need(Permission::ReadCards) {
-                return r;
-            }
-            st.store
-                .card_counts(&ctx)
-                .await
-                .map(|c| card_bars(&c, "社会保障卡 · 按代际和状态"))
-                .map_err(Into::into)
-        }
-        "batches.png" => {
-            if let Err(r) = need(Permission::ReadBatches) {
-                return r;
-            }
-            st.store
-                .batches(&ctx)
-                .await
-                .map(|b| {
-                    let mut by: std::collections::BTreeMap<u8, u64> =
-                        std::collections::BTreeMap::new();
-                    for x in &b {
-                        *by.entry(x.status).or_default() += 1;
-                    }
-                    Bars {
-                        title: "制卡批次 · 按环节".into(),
-                        subtitle: format!("共 {} 批 (batches by production step)", b.len()),
-                        parts: vec!["批次 batches".into()],
-                        rows: by
-                            .into_iter()
-                            .map(|(code, n)| {
-                                let label = sscard_core::BatchStatus::from_code(code)
-                                    .map_or_else(|| code.to_string(), |s| s.zh());
-                                (format!("{code} {label}"), vec![n])
-                            })
-                            .collect(),
-                    }
-                })
-                .map_err(Into::into)
-        }
-        "production.png" => {
-            if let Err(r) = need(Permission::ReadBatches) {
-                return r;
-            }
-            st.store
-                .production_queue(&ctx)
-                .await
-                .map(|q| production_bars(&q, "制卡在途 · 各合作方"))
-                .map_err(Into::into)
-        }
-        "readiness.png" => {
-            if let Err(r) = need(Permission::ReadTerminals) {
-                return r;
-            }
-            st.store
-                .readiness(&ctx)
-                .await
-                .map(|lines| {
-                    let mut by: std::collections::BTreeMap<String, [u64; 3]> =
-                        std::collections::BTreeMap::new();
-                    for l in &lines {
-                        let e = by.entry(l.region.clone()).or_default();
-                        e[0] += u64::from(l.ready);
-                        e[1] += u64::from(l.terminals - l.ready - l.suspended);
-                        e[2] += u64::from(l.suspended);
-                    }
-                    let ready: u64 = by.values().map(|v| v[0]).sum();
-                    let all: u64 = by.values().map(|v| v.iter().sum::<u64>()).sum();
-                    Bars {
-                        title: "终端改造 · 各区县".into(),
-                        subtitle: format!(
-                            "终端 {all} 台，已就绪 {ready} 台 (terminals by district)"
-                        ),
-                        parts: vec![
-                            "已就绪 ready".into(),
-                            "待改造 enrolled".into(),
-                            "已停用 suspended".into(),
-                        ],
-                        rows: by
-                            .into_iter()
-                            .filter(|(_, v)| v.iter().any(|n| *n > 0))
-                            .map(|(region, v)| (super::lists::region_label(&region), v.to_vec()))
-                            .collect(),
-                    }
-                })
-                .map_err(Into::into)
-        }
-        "settlements.png" => {
-            if let Err(r) = need(Permission::ReadSettlements) {
-                return r;
-            }
-            match st.store.settlements_by_hour(&ctx, None).await {
+    if !p.can(chart.permission()) {
+        return super::forbidden(&p, p.t("查看此图", "see this picture"));
+    }
+    let ctx = p.ctx();
+    let made: Result<Bars, ApiError> = match chart {
+        Chart::Cards => st
+            .store
+            .card_counts(&ctx)
+            .await
+            .map(|c| card_bars(&c, "社会保障卡 · 按代际和状态"))
+            .map_err(Into::into),
+        Chart::Batches => st
+            .store
+            .batches(&ctx)
+            .await
+            .map(|b| batch_bars(&b))
+            .map_err(Into::into),
+        Chart::Production => st
+            .store
+            .production_queue(&ctx)
+            .await
+            .map(|q| production_bars(&q, "制卡在途 · 各合作方"))
+            .map_err(Into::into),
+        Chart::Readiness => st
+            .store
+            .readiness(&ctx)
+            .await
+            .map(|lines| readiness_bars(&lines))
+            .map_err(Into::into),
+        Chart::Settlements => {
+            return match st.store.settlements_by_hour(&ctx, None).await {
                 Ok((day, hours)) => {
                     let total: u64 = hours.iter().map(|h| h.1).sum();
                     let cols: Vec<(String, u64)> =
                         hours.iter().map(|(h, n)| (format!("{h:02}"), *n)).collect();
                     let subtitle = format!("{day} · 共 {total} 笔 (settlements per hour)");
-                    return draw(&p, move |font| {
+                    draw(&p, move |font| {
                         sscard_print::columns_png("每小时结算笔数", &subtitle, &cols, font)
                     })
-                    .await;
+                    .await
                 }
-                Err(e) => Err(e.into()),
-            }
-        }
-        _ => {
-            return error_page(
-                &p,
-                &ApiError::new(
-                    axum::http::StatusCode::NOT_FOUND,
-                    "not_found.chart",
-                    "没有这张图",
-                    "no such picture",
-                ),
-            );
+                Err(e) => error_page(&p, &e.into()),
+            };
         }
     };
     match made {
         Ok(bars) => draw(&p, move |font| sscard_print::bars_png(&bars, font)).await,
         Err(e) => error_page(&p, &e),
+    }
+}
+
+fn batch_bars(batches: &[sscard_store::BatchSummary]) -> Bars {
+    let mut by: std::collections::BTreeMap<u8, u64> = std::collections::BTreeMap::new();
+    for x in batches {
+        *by.entry(x.status).or_default() += 1;
+    }
+    Bars {
+        title: "制卡批次 · 按环节".into(),
+        subtitle: format!("共 {} 批 (batches by production step)", batches.len()),
+        parts: vec!["批次 batches".into()],
+        rows: by
+            .into_iter()
+            .map(|(code, n)| {
+                let label = sscard_core::BatchStatus::from_code(code)
+                    .map_or_else(|| code.to_string(), sscard_core::BatchStatus::zh);
+                (format!("{code} {label}"), vec![n])
+            })
+            .collect(),
+    }
+}
+
+fn readiness_bars(lines: &[sscard_store::terminals::ReadinessLine]) -> Bars {
+    let mut by: std::collections::BTreeMap<String, [u64; 3]> = std::collections::BTreeMap::new();
+    for l in lines {
+        let e = by.entry(l.region.clone()).or_default();
+        e[0] += u64::from(l.ready);
+        e[1] += u64::from(l.terminals - l.ready - l.suspended);
+        e[2] += u64::from(l.suspended);
+    }
+    let ready: u64 = by.values().map(|v| v[0]).sum();
+    let all: u64 = by.values().map(|v| v.iter().sum::<u64>()).sum();
+    Bars {
+        title: "终端改造 · 各区县".into(),
+        subtitle: format!("终端 {all} 台，已就绪 {ready} 台 (terminals by district)"),
+        parts: vec![
+            "已就绪 ready".into(),
+            "待改造 enrolled".into(),
+            "已停用 suspended".into(),
+        ],
+        rows: by
+            .into_iter()
+            .filter(|(_, v)| v.iter().any(|n| *n > 0))
+            .map(|(region, v)| (super::lists::region_label(&region), v.to_vec()))
+            .collect(),
     }
 }

@@ -80,15 +80,15 @@ impl ListParams {
                 })?,
             ),
         };
-        if let Some(m) = some(self.month.as_ref()) {
-            if chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_err() {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "list.month",
-                    format!("月份“{m}”无法识别：请写成 YYYY-MM，例如 2026-11"),
-                    format!("month \"{m}\" not understood: write YYYY-MM, e.g. 2026-11"),
-                ));
-            }
+        if let Some(m) = some(self.month.as_ref())
+            && chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_err()
+        {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "list.month",
+                format!("月份“{m}”无法识别：请写成 YYYY-MM，例如 2026-11"),
+                format!("month \"{m}\" not understood: write YYYY-MM, e.g. 2026-11"),
+            ));
         }
         let page = match some(self.page.as_ref()) {
             None => 1,
@@ -203,21 +203,19 @@ pub(super) fn search_form(
 /// The count and the page links under a list. `#list-total` carries the whole list's count
 /// in `data-total` (what a dashboard figure linking here shows).
 pub(super) fn pager<T>(p: &Page, path: &str, params: &ListParams, list: &ListPage<T>) -> Markup {
-    let first = if list.total == 0 {
+    let from = if list.total == 0 {
         0
     } else {
         (u64::from(list.page) - 1) * u64::from(list.per_page) + 1
     };
-    let last = (first + list.rows.len() as u64)
-        .saturating_sub(1)
-        .max(first);
+    let to = (from + list.rows.len() as u64).saturating_sub(1).max(from);
     let page = u64::from(list.page);
     html! {
         nav.pager aria-label=(p.t("分页", "Pages")) {
             span #list-total data-total=(list.total) {
                 (p.t(&format!("共 {} 条", list.total), &format!("{} in all", list.total)))
                 @if list.total > 0 {
-                    " · " (p.t(&format!("第 {first}–{last} 条"), &format!("showing {first}–{last}")))
+                    " · " (p.t(&format!("第 {from}–{to} 条"), &format!("showing {from}–{to}")))
                 }
             }
             @if page > 1 {

@@ -172,10 +172,11 @@ pub(crate) async fn list_cards(
         _ => (q.bank.clone().filter(|b| !b.is_empty()), None),
     };
     // A bank asking for another bank's cards gets none.
-    if let (Cut::Bank(own), Some(asked)) = (cut(ctx), q.bank.as_deref()) {
-        if !asked.is_empty() && asked != own {
-            return Ok(empty(q));
-        }
+    if let (Cut::Bank(own), Some(asked)) = (cut(ctx), q.bank.as_deref())
+        && !asked.is_empty()
+        && asked != own
+    {
+        return Ok(empty(q));
     }
     let status: Option<i32> = q.status.as_deref().and_then(|s| s.parse().ok());
     let generation = q.kind.clone().filter(|k| !k.is_empty());
@@ -560,19 +561,18 @@ pub(crate) async fn settlements_by_hour(
         Cut::Institution(i) => Some(i.to_owned()),
         _ => return Ok((day.unwrap_or(today), Vec::new())),
     };
-    let day = match day {
-        Some(d) => d,
-        None => {
-            let latest: Option<chrono::NaiveDateTime> = sqlx::query_scalar(
-                "SELECT MAX(s.setl_time) FROM settlements s \
-                 JOIN institutions i ON i.id = s.institution_id \
-                 WHERE s.kind = 1 AND ($1 IS NULL OR i.code = $1)",
-            )
-            .bind(own.clone())
-            .fetch_one(pool)
-            .await?;
-            latest.map_or(today, |t| t.date())
-        }
+    let day = if let Some(d) = day {
+        d
+    } else {
+        let latest: Option<chrono::NaiveDateTime> = sqlx::query_scalar(
+            "SELECT MAX(s.setl_time) FROM settlements s \
+             JOIN institutions i ON i.id = s.institution_id \
+             WHERE s.kind = 1 AND ($1 IS NULL OR i.code = $1)",
+        )
+        .bind(own.clone())
+        .fetch_one(pool)
+        .await?;
+        latest.map_or(today, |t| t.date())
     };
     let start = day.and_time(chrono::NaiveTime::MIN);
     let times: Vec<(chrono::NaiveDateTime,)> = sqlx::query_as(
