@@ -284,6 +284,15 @@ impl Seeded {
     }
 }
 
+/// Logs how long the seeding has taken when a phase ends (`RUST_LOG=sscard=debug`).
+fn phase(name: &str, since: std::time::Instant) {
+    tracing::debug!(
+        phase = name,
+        elapsed_ms = since.elapsed().as_millis(),
+        "demo seeding"
+    );
+}
+
 /// Seeds the demo data into a fresh store.
 pub(crate) async fn seed(
     store: &Store,
@@ -303,7 +312,9 @@ pub(crate) async fn seed(
             RegionCode::from_u32(321_203).expect("valid"),
         )
         .await?;
+    let t = std::time::Instant::now();
     seed_reference(store, &ctx, employer.id, factory).await?;
+    phase("reference", t);
     // The terminal programme is independent of the people and cards: it is seeded alongside
     // (its writes interleave with the photo work of the batch).
     let terminals = {
@@ -326,13 +337,17 @@ pub(crate) async fn seed(
     for chunk in counter.chunks(1000).chain(others.chunks(1000)) {
         store.register_people(&ctx, chunk).await?;
     }
+    phase("people", t);
     let (made, used) = seed_cards(store, &ctx, &mut rng, counter).await?;
+    phase("cards", t);
     let files_dir = batch.map(|b| b.0);
     let batch = match batch {
         Some((dir, _)) if !uploaded.is_empty() => Some(seed_batch(store, uploaded, dir).await?),
         _ => None,
     };
+    phase("batch", t);
     let mut terminals = terminals.await??;
+    phase("terminals", t);
     let (mut online, mut offline) = (Vec::new(), Vec::new());
     for (number, at_terminal) in used {
         let card = crate::demo_terminals::DemoCard::of(store, &ctx, number).await?;
@@ -346,15 +361,19 @@ pub(crate) async fn seed(
     // The people registered directly (the batch's rows that the photo checks refused were
     // never registered).
     let registered: Vec<PersonInput> = counter.iter().chain(others).cloned().collect();
+    phase("uses", t);
     let settlement = crate::demo_settlement::seed(store, &ctx, seed, &registered).await?;
+    phase("settlement", t);
     let payments = match files_dir {
         Some(dir) => Some(crate::demo_payments::seed(store, &ctx, seed, dir).await?),
         None => None,
     };
+    phase("payments", t);
     let migration = match files_dir {
         Some(_) => Some(crate::demo_migration::seed(store, &ctx, seed).await?),
         None => None,
     };
+    phase("migration", t);
     Ok(Seeded {
         settlement,
         payments,
@@ -552,7 +571,10 @@ pub(crate) async fn seed_batch(
         files.join("errors.xlsx"),
         sscard_import::workbook::error_workbook(batch, &report.outcome.rejected)?,
     )?;
+    let t = std::time::Instant::now();
+    phase("batch.upload", t);
     let (replaced, sheet_pdf) = review_photos(store, &ctx, batch, files).await?;
+    phase("batch.review", t);
     let ctx = Ctx::system("operator:demo").because("演示：制卡 / demo production");
     let keys = ExchangeKeys::demo();
     let now = ctx.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -580,6 +602,7 @@ pub(crate) async fn seed_batch(
             .await
             .map_err(err)?;
     }
+    phase("batch.bank+factory", t);
     let province = sscard_chip::keys::test_province_keys(sscard_chip::crypto::Algorithm::Sm4);
     production::personalise(
         store,
@@ -591,8 +614,10 @@ pub(crate) async fn seed_batch(
     )
     .await
     .map_err(err)?;
+    phase("batch.personalise", t);
     let received = store.receive_batch(&ctx, batch, "TZ-KS-ONSITE").await?;
     let (boxes, distribution_pdf) = plan_pickup(store, batch, files).await?;
+    phase("batch.pickup", t);
     Ok(Batch {
         number: batch,
         accepted: report.outcome.accepted + usize::from(replaced.is_some()),
