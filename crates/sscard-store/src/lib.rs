@@ -138,6 +138,9 @@ enum Pools {
     Sqlite {
         writer: sqlx::SqlitePool,
         reader: sqlx::SqlitePool,
+        /// Copies the write-ahead log into the database off the writer's path
+        /// ([`checkpoint_wal`]); closed first, so the writer's close checkpoints last.
+        checkpointer: sqlx::SqlitePool,
     },
     Postgres(sqlx::PgPool),
 }
@@ -222,6 +225,45 @@ async fn write_interface(
         drop(pools);
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
+        }
+    }
+}
+
+/// How often the checkpointer looks at SQLite's write-ahead log.
+const CHECKPOINT_PERIOD: Duration = Duration::from_millis(100);
+
+/// The log's length (frames of one page) past which the checkpointer resets it.
+const WAL_RESTART_FRAMES: i64 = 16_384;
+
+/// The checkpointer's loop: a passive checkpoint (it never waits for the writer nor holds it
+/// back) every [`CHECKPOINT_PERIOD`]; the writer starts the log afresh once a checkpoint has
+/// copied all of it. It ends when the store is closed or its last handle dropped.
+async fn checkpoint_wal(pools: std::sync::Weak<Pools>) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_PERIOD).await;
+        let Some(pools) = pools.upgrade() else { break };
+        let Pools::Sqlite { checkpointer, .. } = &*pools else {
+            break;
+        };
+        if checkpointer.is_closed() {
+            break;
+        }
+        // A failure (the database busy or going away) is tried again on the next tick.
+        let Ok(row) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(checkpointer)
+            .await
+        else {
+            continue;
+        };
+        // The writer starts the log afresh only when it begins a transaction after a
+        // checkpoint that copied everything; under writes without a pause that moment may not
+        // come, so a log grown past [`WAL_RESTART_FRAMES`] is reset once, waiting for the
+        // writer (a pause of one copy, rare, instead of a log that grows without end).
+        let frames: i64 = sqlx::Row::try_get(&row, 1).unwrap_or(0);
+        if frames > WAL_RESTART_FRAMES {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(checkpointer)
+                .await;
         }
     }
 }
@@ -337,16 +379,33 @@ impl Store {
             // 256 MiB of them (SQLite's default is 2 MiB): a batch of a million payments or
             // legacy cards touches far more than that in one statement.
             let connect = connect.pragma("mmap_size", "1073741824");
+            // The writer never checkpoints: SQLite would do it inside a commit every 1,000
+            // pages (copying them into the database and syncing it), holding back every
+            // answer of that commit's batch. A connection of its own does it beside the
+            // writer ([`checkpoint_wal`]).
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(retry::ACQUIRE_TIMEOUT)
-                .connect_with(connect.clone().pragma("cache_size", "-262144"))
+                .connect_with(
+                    connect
+                        .clone()
+                        .pragma("cache_size", "-262144")
+                        .pragma("wal_autocheckpoint", "0"),
+                )
+                .await?;
+            let checkpointer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(connect.clone().pragma("wal_autocheckpoint", "0"))
                 .await?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .connect_with(connect.read_only(true))
                 .await?;
-            Pools::Sqlite { writer, reader }
+            Pools::Sqlite {
+                writer,
+                reader,
+                checkpointer,
+            }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let connect = PgConnectOptions::from_str(url).map_err(|e| StoreError::Database {
                 detail: e.to_string(),
@@ -374,6 +433,7 @@ impl Store {
             interface: None,
         };
         store.start_sealer();
+        store.start_checkpointer();
         store.checks = store.start_check_writer();
         store.interface = store.start_interface_writer();
         Ok(store)
@@ -395,7 +455,9 @@ impl Store {
             // gets a thread of its own too, so its statements never queue behind the
             // server's requests on the shared runtime.
             let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
+                // Timers only (retries wait): a runtime without an I/O driver parks on a
+                // futex, and the SQLite worker wakes it without an eventfd write.
+                .enable_time()
                 .build()
                 .ok()?;
             std::thread::Builder::new()
@@ -418,7 +480,9 @@ impl Store {
             // SQLite has one writer connection: one interface writer, on a thread of its own.
             let writer = write_interface(pools, self.cfg.clone(), receive);
             let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
+                // Timers only (retries wait): a runtime without an I/O driver parks on a
+                // futex, and the SQLite worker wakes it without an eventfd write.
+                .enable_time()
                 .build()
                 .ok()?;
             std::thread::Builder::new()
@@ -436,6 +500,24 @@ impl Store {
             }
         }
         Some(send)
+    }
+
+    /// On SQLite, starts the checkpointer on a thread of its own: it copies the write-ahead
+    /// log into the database every [`CHECKPOINT_PERIOD`] while the store lives.
+    fn start_checkpointer(&self) {
+        let Pools::Sqlite { .. } = &*self.pools else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        else {
+            return;
+        };
+        let pools = std::sync::Arc::downgrade(&self.pools);
+        let _ = std::thread::Builder::new()
+            .name("sscard-checkpoint".into())
+            .spawn(move || runtime.block_on(checkpoint_wal(pools)));
     }
 
     fn start_sealer(&self) {
@@ -507,9 +589,14 @@ impl Store {
     /// Closes all connections.
     pub async fn close(&self) {
         match &*self.pools {
-            Pools::Sqlite { writer, reader } => {
-                writer.close().await;
+            Pools::Sqlite {
+                writer,
+                reader,
+                checkpointer,
+            } => {
+                checkpointer.close().await;
                 reader.close().await;
+                writer.close().await;
             }
             Pools::Postgres(pool) => pool.close().await,
         }

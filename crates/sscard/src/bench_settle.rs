@@ -65,7 +65,12 @@ struct Run {
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    /// p50 and p99 of each transaction (1101, 2201, 2204, 2207), milliseconds.
+    per_infno: Vec<(String, f64, f64)>,
 }
+
+/// The transactions of a visit, in order.
+const VISIT: [&str; 4] = ["1101", "2201", "2204", "2207"];
 
 pub(crate) async fn run(g: &Global, b: &SettleBench) -> anyhow::Result<ExitCode> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -149,6 +154,18 @@ fn print_runs(b: &SettleBench, cores: usize, runs: &[Run], peer: Option<&Pgbench
             r.p50_ms,
             r.p99_ms,
             r.max_ms
+        );
+    }
+    for r in runs {
+        let each: Vec<String> = r
+            .per_infno
+            .iter()
+            .map(|(infno, p50, p99)| format!("{infno} {p50:.1}/{p99:.1}"))
+            .collect();
+        println!(
+            "{:<16} p50/p99 ms by transaction: {}",
+            r.backend,
+            each.join(", ")
         );
     }
     let Some(p) = peer else {
@@ -306,14 +323,14 @@ impl His {
     }
 
     /// One outpatient visit: 1101 → 2201 → 2204 (three lines) → 2207.
-    async fn visit(&mut self, id: &str, times: &mut Vec<f64>) -> anyhow::Result<()> {
+    async fn visit(&mut self, id: &str, times: &mut Vec<(usize, f64)>) -> anyhow::Result<()> {
         let (info, t) = self
             .call(
                 "1101",
                 &json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": id, "psn_cert_type": "01", "certno": id}}),
             )
             .await?;
-        times.push(t);
+        times.push((0, t));
         let psn_no = info["baseinfo"]["psn_no"]
             .as_str()
             .unwrap_or_default()
@@ -326,7 +343,7 @@ impl His {
                     "dept_code": "A03", "dept_name": "内科"}}),
             )
             .await?;
-        times.push(t);
+        times.push((1, t));
         let mdtrt_id = reg["data"]["mdtrt_id"]
             .as_str()
             .unwrap_or_default()
@@ -346,7 +363,7 @@ impl His {
                 ]}),
             )
             .await?;
-        times.push(t);
+        times.push((2, t));
         let (_, t) = self
             .call(
                 "2207",
@@ -355,7 +372,7 @@ impl His {
                     "mdtrt_cert_type": "02", "mdtrt_cert_no": id}}),
             )
             .await?;
-        times.push(t);
+        times.push((3, t));
         Ok(())
     }
 }
@@ -425,10 +442,21 @@ async fn bench_backend(
             anyhow::Ok(times)
         }));
     }
-    let mut all = Vec::new();
+    let mut timed = Vec::new();
     for t in tasks {
-        all.extend(t.await??);
+        timed.extend(t.await??);
     }
+    let mut per_infno = Vec::with_capacity(VISIT.len());
+    for (k, infno) in VISIT.iter().enumerate() {
+        let mut own: Vec<f64> = timed.iter().filter(|(i, _)| *i == k).map(|t| t.1).collect();
+        own.sort_by(f64::total_cmp);
+        per_infno.push((
+            (*infno).to_owned(),
+            percentile(&own, 0.50),
+            percentile(&own, 0.99),
+        ));
+    }
+    let mut all: Vec<f64> = timed.into_iter().map(|t| t.1).collect();
     let seconds = started.elapsed().as_secs_f64();
     let _ = stop.send(());
     let _ = server.await;
@@ -447,5 +475,6 @@ async fn bench_backend(
         p50_ms: percentile(&all, 0.50),
         p99_ms: percentile(&all, 0.99),
         max_ms: all.last().copied().unwrap_or(0.0),
+        per_infno,
     })
 }
