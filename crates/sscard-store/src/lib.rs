@@ -229,15 +229,15 @@ async fn write_interface(
     }
 }
 
+/// The log's length (in pages) at which the writer checkpoints the rest itself.
+const WRITER_CHECKPOINT: &str = "4096";
+
 /// How often the checkpointer looks at SQLite's write-ahead log.
 const CHECKPOINT_PERIOD: Duration = Duration::from_millis(100);
 
-/// The log's length (frames of one page) past which the checkpointer resets it.
-const WAL_RESTART_FRAMES: i64 = 16_384;
-
 /// The checkpointer's loop: a passive checkpoint (it never waits for the writer nor holds it
-/// back) every [`CHECKPOINT_PERIOD`]; the writer starts the log afresh once a checkpoint has
-/// copied all of it. It ends when the store is closed or its last handle dropped.
+/// back) every [`CHECKPOINT_PERIOD`]; the writer starts the log afresh at a transaction that
+/// begins after a checkpoint copied all of it. It ends when the store is closed or its last handle dropped.
 async fn checkpoint_wal(pools: std::sync::Weak<Pools>) {
     loop {
         tokio::time::sleep(CHECKPOINT_PERIOD).await;
@@ -249,22 +249,9 @@ async fn checkpoint_wal(pools: std::sync::Weak<Pools>) {
             break;
         }
         // A failure (the database busy or going away) is tried again on the next tick.
-        let Ok(row) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(checkpointer)
-            .await
-        else {
-            continue;
-        };
-        // The writer starts the log afresh only when it begins a transaction after a
-        // checkpoint that copied everything; under writes without a pause that moment may not
-        // come, so a log grown past [`WAL_RESTART_FRAMES`] is reset once, waiting for the
-        // writer (a pause of one copy, rare, instead of a log that grows without end).
-        let frames: i64 = sqlx::Row::try_get(&row, 1).unwrap_or(0);
-        if frames > WAL_RESTART_FRAMES {
-            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(checkpointer)
-                .await;
-        }
+        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(checkpointer)
+            .await;
     }
 }
 
@@ -379,10 +366,13 @@ impl Store {
             // 256 MiB of them (SQLite's default is 2 MiB): a batch of a million payments or
             // legacy cards touches far more than that in one statement.
             let connect = connect.pragma("mmap_size", "1073741824");
-            // The writer never checkpoints: SQLite would do it inside a commit every 1,000
-            // pages (copying them into the database and syncing it), holding back every
-            // answer of that commit's batch. A connection of its own does it beside the
-            // writer ([`checkpoint_wal`]).
+            // Checkpoints beside the writer: SQLite would copy the log into the database
+            // inside a commit every 1,000 pages (and sync it), holding back every answer of
+            // that commit's batch. A connection of its own copies it as it grows
+            // ([`checkpoint_wal`]); the writer checkpoints only every [`WRITER_CHECKPOINT`]
+            // pages, when little is left to copy, so that the log starts afresh at its next
+            // transaction (under writes without a pause, the checkpointer alone never
+            // finishes between one commit and the next begin, and the log would grow).
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(retry::ACQUIRE_TIMEOUT)
@@ -390,7 +380,7 @@ impl Store {
                     connect
                         .clone()
                         .pragma("cache_size", "-262144")
-                        .pragma("wal_autocheckpoint", "0"),
+                        .pragma("wal_autocheckpoint", WRITER_CHECKPOINT),
                 )
                 .await?;
             let checkpointer = SqlitePoolOptions::new()

@@ -1,11 +1,10 @@
 //! SQLite's write-ahead log is checkpointed beside the writer, not inside its commits: the
-//! writer never checkpoints (`wal_autocheckpoint = 0`), and the checkpointer copies every
-//! committed frame into the database within a few of its periods.
+//! writer checkpoints only past 4,096 pages, and the checkpointer copies every committed frame
+//! of a shorter log into the database within a few of its periods.
 
 mod common;
 
 use sscard_store::PersonInput;
-use sscard_store::testing::TestDb;
 
 /// The WAL index's figures from the `-shm` file: the last committed frame (`mxFrame`, in the
 /// header at byte 16) and the frames copied into the database (`nBackfill`, the checkpoint
@@ -18,7 +17,7 @@ fn wal_index(db: &std::path::Path) -> (u32, u32) {
 
 #[tokio::test]
 async fn the_log_is_copied_into_the_database_off_the_writers_path() {
-    let db = TestDb::sqlite().await;
+    let db = common::TestDb::sqlite().await;
     let path = std::path::PathBuf::from(db.url.trim_start_matches("sqlite://"));
     let ctx = common::ctx();
     let people: Vec<PersonInput> = (0..400)
