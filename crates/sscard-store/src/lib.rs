@@ -229,6 +229,25 @@ async fn write_interface(
     }
 }
 
+/// Runs a store task on a thread of its own, with a runtime of its own: SQLite's connections
+/// each have a worker thread, and a task of their own this way never queues behind the
+/// server's requests on the shared runtime. Timers only (retries wait): a runtime without an
+/// I/O driver parks on a futex, and the SQLite worker wakes it without an eventfd write.
+fn on_own_thread(
+    name: &str,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Option<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .ok()?;
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || runtime.block_on(task))
+        .ok()?;
+    Some(())
+}
+
 /// The log's length (in pages) at which the writer checkpoints the rest itself.
 const WRITER_CHECKPOINT: &str = "4096";
 
@@ -237,7 +256,8 @@ const CHECKPOINT_PERIOD: Duration = Duration::from_millis(100);
 
 /// The checkpointer's loop: a passive checkpoint (it never waits for the writer nor holds it
 /// back) every [`CHECKPOINT_PERIOD`]; the writer starts the log afresh at a transaction that
-/// begins after a checkpoint copied all of it. It ends when the store is closed or its last handle dropped.
+/// begins after a checkpoint copied all of it. It ends when the store is closed or its last
+/// handle dropped.
 async fn checkpoint_wal(pools: std::sync::Weak<Pools>) {
     loop {
         tokio::time::sleep(CHECKPOINT_PERIOD).await;
@@ -444,16 +464,7 @@ impl Store {
             // SQLite's writer is one connection with its own worker thread: the check writer
             // gets a thread of its own too, so its statements never queue behind the
             // server's requests on the shared runtime.
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                // Timers only (retries wait): a runtime without an I/O driver parks on a
-                // futex, and the SQLite worker wakes it without an eventfd write.
-                .enable_time()
-                .build()
-                .ok()?;
-            std::thread::Builder::new()
-                .name("sscard-checks".into())
-                .spawn(move || runtime.block_on(writer))
-                .ok()?;
+            on_own_thread("sscard-checks", writer)?;
         } else {
             tokio::runtime::Handle::try_current().ok()?.spawn(writer);
         }
@@ -469,16 +480,7 @@ impl Store {
         if let Pools::Sqlite { .. } = &*self.pools {
             // SQLite has one writer connection: one interface writer, on a thread of its own.
             let writer = write_interface(pools, self.cfg.clone(), receive);
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                // Timers only (retries wait): a runtime without an I/O driver parks on a
-                // futex, and the SQLite worker wakes it without an eventfd write.
-                .enable_time()
-                .build()
-                .ok()?;
-            std::thread::Builder::new()
-                .name("sscard-interface".into())
-                .spawn(move || runtime.block_on(writer))
-                .ok()?;
+            on_own_thread("sscard-interface", writer)?;
         } else {
             let runtime = tokio::runtime::Handle::try_current().ok()?;
             for _ in 0..PG_INTERFACE_WRITERS {
@@ -498,16 +500,8 @@ impl Store {
         let Pools::Sqlite { .. } = &*self.pools else {
             return;
         };
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-        else {
-            return;
-        };
         let pools = std::sync::Arc::downgrade(&self.pools);
-        let _ = std::thread::Builder::new()
-            .name("sscard-checkpoint".into())
-            .spawn(move || runtime.block_on(checkpoint_wal(pools)));
+        let _ = on_own_thread("sscard-checkpoint", checkpoint_wal(pools));
     }
 
     fn start_sealer(&self) {
